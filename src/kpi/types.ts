@@ -1,0 +1,154 @@
+/**
+ * The typed report: the one object a run produces. CSV/TXT writers and Slack renderers
+ * read it; nothing downstream computes a KPI. Numbers are already rounded as the contract
+ * says (hours 2 decimals, percentages 1 decimal); `null` means "empty cell" (denominator 0
+ * or no value). Times are ISO 8601 UTC strings (`2026-11-23T09:00:00Z`).
+ */
+
+export const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface RunParams {
+  /** The instant the run describes (whole seconds). */
+  asOf: Date;
+  windowDays: number;
+  reportTz: string;
+  riskThresholdPct: number;
+  spikeThresholdPct: number;
+  spikeBaselineDays: number;
+  /** Hours, by priority. */
+  targets: Record<Priority, { responseHours: number; resolutionHours: number }>;
+}
+
+/** Optional slice of the cases (slash command filters). Applied to the cleaned case set. */
+export interface CaseFilter {
+  priority?: Priority;
+  region?: string;
+  team?: string;
+}
+
+export interface SlaSummaryRow {
+  priority: Priority | 'ALL';
+  total_cases: number;
+  resolved_cases: number;
+  open_cases: number;
+  met: number;
+  breached: number;
+  pending: number;
+  sla_compliance_pct: number | null;
+  avg_resolution_hours: number | null;
+  median_resolution_hours: number | null;
+  p90_resolution_hours: number | null;
+  first_response_compliance_pct: number | null;
+}
+
+export interface BacklogSummaryRow {
+  priority: Priority | 'UNKNOWN' | 'ALL';
+  open_cases: number;
+  at_risk: number;
+  breached: number;
+  avg_age_hours: number | null;
+  max_age_hours: number | null;
+  age_0_1d: number;
+  age_1_3d: number;
+  age_3_7d: number;
+  age_7d_plus: number;
+}
+
+export interface VolumeTrendRow {
+  date: string; // YYYY-MM-DD in report_tz
+  created: number;
+  resolved: number;
+  net_change: number;
+  backlog_end_of_day: number;
+}
+
+export interface AtRiskCase {
+  case_id: string;
+  priority: Priority;
+  region: string | null;
+  team: string | null;
+  assignee: string | null;
+  status: string | null;
+  created_at: string;
+  due_at: string;
+  sla_target_hours: number;
+  elapsed_hours: number;
+  sla_elapsed_pct: number;
+  hours_to_breach: number;
+  risk_level: 'at_risk' | 'breached';
+}
+
+export interface BacklogSpikeRow {
+  scope: Priority | 'ALL';
+  as_of_date: string;
+  backlog_today: number;
+  baseline_avg: number;
+  growth_pct: number | null;
+  threshold_pct: number;
+  is_spike: boolean;
+}
+
+export interface DailyOpsSummary {
+  as_of: string;
+  as_of_date: string;
+  cases_in_window: number;
+  created_today: number;
+  resolved_today: number;
+  open_backlog: number;
+  sla_compliance_pct: number | null;
+  first_response_compliance_pct: number | null;
+  at_risk_cases: number;
+  breached_open_cases: number;
+  backlog_growth_pct: number | null;
+  backlog_spike: boolean;
+  data_quality_score: number;
+}
+
+export interface DataQualityScore {
+  as_of: string;
+  total_rows: number;
+  missing_rows: number;
+  missing_pct: number | null;
+  duplicate_rows: number;
+  duplicate_pct: number | null;
+  invalid_sla_rows: number;
+  invalid_sla_pct: number | null;
+  quality_score: number;
+}
+
+/** Facts about the run that are not part of a contract file (JSON summary, history, Slack). */
+export interface RunMeta {
+  runId: string;
+  source: string;
+  asOf: string;
+  asOfDate: string;
+  windowStart: string;
+  windowDays: number;
+  reportTz: string;
+  riskThresholdPct: number;
+  spikeThresholdPct: number;
+  spikeBaselineDays: number;
+  filter?: CaseFilter;
+  /** Rows the source delivered, before scoping. */
+  rowsRead: number;
+  /** Newest created_at among the run's cases (staleness checks), or null. */
+  newestCreatedAt: string | null;
+  /** Per-day adjustment to the backlog chain (cases counted as created or resolved that never enter the backlog). Not a contract column. */
+  backlogChainAdjustment: number[];
+}
+
+export interface KpiReport {
+  meta: RunMeta;
+  slaSummary: SlaSummaryRow[];
+  backlogSummary: BacklogSummaryRow[];
+  volumeTrend: VolumeTrendRow[];
+  atRiskCases: AtRiskCase[];
+  backlogSpike: BacklogSpikeRow[];
+  dailyOps: DailyOpsSummary;
+  dataQuality: DataQualityScore;
+  /** Validation problems and notable conditions; they never fail a run. */
+  warnings: string[];
+  /** Milliseconds by stage. */
+  timings: Record<string, number>;
+}

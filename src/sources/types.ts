@@ -1,0 +1,51 @@
+/**
+ * One small interface for every source (demo, DuckDB file, CSV, Snowflake).
+ *
+ * A source makes its rows visible inside the run's in-memory DuckDB engine as one relation
+ * (a table or view) whose columns carry the contract's names (section 1 of the KPI
+ * contract; optional columns may be absent). Column types may be VARCHAR (parsed by the
+ * normaliser) or TIMESTAMP / TIMESTAMP WITH TIME ZONE (converted to UTC by the normaliser).
+ * The relation's order is the read order ("among equals, the one read last").
+ * Everything after that - cleaning, KPIs - is the same SQL for every source.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Settings, SourceKind } from '../config';
+import type { Logger } from '../log';
+
+export interface SourceScope {
+  asOf: Date;
+  /** as_of - window_days days: the source may read only rows that matter for the window. */
+  windowStart: Date;
+}
+
+export interface SourceContext {
+  /** The run's in-memory engine. */
+  conn: DuckDBConnection;
+  settings: Settings;
+  scope: SourceScope;
+  log: Logger;
+}
+
+export interface LoadedSource {
+  /** Name of the table or view in `conn` holding the rows. */
+  relation: string;
+  /** Rows delivered by the source, when known before cleaning. */
+  rowsRead?: number;
+  /** Releases what load() attached or created. */
+  close(): Promise<void>;
+}
+
+export interface CaseSource {
+  readonly kind: SourceKind;
+  /** A description for logs and `/kpi status`; never a secret. */
+  describe(): string;
+  load(ctx: SourceContext): Promise<LoadedSource>;
+}
+
+/** A failure the user can act on: the message names the file, row, column or setting. */
+export class SourceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The embedded database file (data/kpi.duckdb by default): demo cases, run history,
+ * digest log and alert state.
+ *
+ * Two processes (the bot and a manual `kpi run`) share it. DuckDB lets one process at a
+ * time hold a file, so nobody keeps it open: every access opens the file, does its short
+ * piece of work in one transaction, and closes it. A process that finds the file locked
+ * waits and retries (bounded), so a run is never lost and no lock is left behind.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class StoreBusyError extends Error {
+  constructor(path: string, waitedMs: number) {
+    super(`The database ${path} stayed locked by another process for ${Math.round(waitedMs / 1000)} s; try again when the other run has finished`);
+    this.name = 'StoreBusyError';
+  }
+}
+
+export interface StoreOptions {
+  readOnly?: boolean;
+  /** Give up after this long waiting for another process's lock (default 60 s). */
+  lockTimeoutMs?: number;
+}
+
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS run_history (
+  run_id VARCHAR PRIMARY KEY,
+  started_at TIMESTAMP NOT NULL,
+  as_of TIMESTAMP NOT NULL,
+  as_of_date DATE NOT NULL,
+  source VARCHAR NOT NULL,
+  trigger VARCHAR NOT NULL,
+  ok BOOLEAN NOT NULL,
+  error VARCHAR,
+  cases_in_window BIGINT,
+  created_today BIGINT,
+  resolved_today BIGINT,
+  open_backlog BIGINT,
+  at_risk_cases BIGINT,
+  breached_open_cases BIGINT,
+  sla_compliance_pct DOUBLE,
+  first_response_compliance_pct DOUBLE,
+  backlog_growth_pct DOUBLE,
+  backlog_spike BOOLEAN,
+  data_quality_score DOUBLE,
+  warnings BIGINT,
+  total_ms DOUBLE,
+  timings VARCHAR
+);
+CREATE TABLE IF NOT EXISTS digest_log (
+  digest_date DATE NOT NULL,
+  channel VARCHAR NOT NULL,
+  claimed_at TIMESTAMP NOT NULL,
+  ts VARCHAR,
+  PRIMARY KEY (digest_date, channel)
+);
+`;
+
+function isLockError(e: unknown): boolean {
+  const m = e instanceof Error ? e.message : String(e);
+  return /Could not set lock|Conflicting lock|lock on file/i.test(m);
+}
+
+const schemaReady = new Set<string>();
+
+/**
+ * Opens the database file, runs `fn` on a connection, closes the file.
+ * Retries while another process holds the file.
+ */
+export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) => Promise<T>, opts: StoreOptions = {}): Promise<T> {
+  const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
+  const start = Date.now();
+  let delay = 25;
+  if (!opts.readOnly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  for (;;) {
+    let instance: DuckDBInstance | undefined;
+    try {
+      instance = await DuckDBInstance.create(path, {
+        access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
+        TimeZone: 'UTC',
+      });
+    } catch (e) {
+      if (isLockError(e) && Date.now() < deadline) {
+        await sleep(delay + Math.floor(Math.random() * delay));
+        delay = Math.min(delay * 2, 500);
+        continue;
+      }
+      if (isLockError(e)) throw new StoreBusyError(path, Date.now() - start);
+      throw e;
+    }
+    const conn = await instance.connect();
+    try {
+      if (!opts.readOnly && !schemaReady.has(path)) {
+        await conn.run(SCHEMA_SQL);
+        schemaReady.add(path);
+      }
+      return await fn(conn);
+    } finally {
+      conn.closeSync();
+      instance.closeSync();
+    }
+  }
+}
+
+/** Adds tables of a feature (alerts, ...) to the store schema; idempotent. */
+export async function ensureSchema(path: string, sql: string): Promise<void> {
+  await withStore(path, async (c) => { await c.run(sql); });
+}
