@@ -98,3 +98,23 @@ describe('fake Slack server', () => {
     await expect(client.apiCall('nope.nothing')).rejects.toMatchObject({ data: { error: 'unknown_method' } });
   });
 });
+
+describe('fake Slack server with Bolt', () => {
+  test('Bolt App initialises (auth.test) and posts via clientOptions.slackApiUrl', async () => {
+    const fake = await startFakeSlack({ token: TOKEN });
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { App, LogLevel } = require('@slack/bolt') as typeof import('@slack/bolt');
+      const app = new App({
+        token: TOKEN, signingSecret: 'secret', deferInitialization: true, logLevel: LogLevel.ERROR,
+        clientOptions: { slackApiUrl: fake.url },
+      });
+      await app.init();
+      expect(fake.callsTo('auth.test').length).toBeGreaterThanOrEqual(1);
+      await app.client.chat.postMessage({ channel: 'C0123456789', text: 'from bolt' });
+      expect(fake.messagesIn('C0123456789')[0].text).toBe('from bolt');
+    } finally {
+      await fake.close();
+    }
+  });
+});
