@@ -235,3 +235,8 @@ export function defaultEnv(): Record<string, string | undefined> {
 export function hasSlackSettings(s: Settings): boolean {
   return Boolean(s.SLACK_BOT_TOKEN && (s.SLACK_SIGNING_SECRET || s.SLACK_APP_TOKEN));
 }
+
+/** The configured secret values (for redaction). */
+export function secretValues(s: Settings): string[] {
+  return SECRET_KEYS.map((k) => s[k]).filter((v): v is string => Boolean(v));
+}

@@ -2,10 +2,17 @@
  * One pipeline run: source -> normalise/clean (SQL) -> KPI core (SQL) -> one typed report
  * -> validation -> writers (output/) -> run history. Slack and the CLI call this.
  */
-import type { Settings } from './config';
-import type { Logger } from './log';
+import { randomUUID } from 'node:crypto';
+import { parseAsOf, type Settings } from './config';
+import { redact, silentLogger, type Logger } from './log';
 import type { CaseSource } from './sources/types';
-import type { CaseFilter, KpiReport } from './kpi/types';
+import type { CaseFilter, KpiReport, RunParams } from './kpi/types';
+import { createSource } from './sources';
+import { openMemoryEngine } from './store/engine';
+import { normalise } from './kpi/normalise';
+import { computeReport, dataQualityCounts, windowStartOf } from './kpi/compute';
+import { writeReportFiles } from './output/csv';
+import { recordRun } from './store/history';
 
 export type Trigger = 'cli' | 'start' | 'schedule' | 'slack' | 'alert' | 'bench' | 'test';
 
@@ -41,6 +48,111 @@ export interface RunResult {
   data?: CaseSet;
 }
 
-export async function runPipeline(_opts: RunOptions): Promise<RunResult> {
-  throw new Error('not implemented yet');
+export function runParams(settings: Settings, asOf: Date): RunParams {
+  return {
+    asOf,
+    windowDays: settings.KPI_WINDOW_DAYS,
+    reportTz: settings.KPI_TZ,
+    riskThresholdPct: settings.KPI_RISK_THRESHOLD_PCT,
+    spikeThresholdPct: settings.KPI_SPIKE_THRESHOLD_PCT,
+    spikeBaselineDays: settings.KPI_SPIKE_BASELINE_DAYS,
+    targets: settings.slaTargets,
+  };
+}
+
+export function resolveAsOf(settings: Settings, asOf?: Date): Date {
+  if (asOf) return new Date(Math.floor(asOf.getTime() / 1000) * 1000);
+  if (settings.KPI_AS_OF) return parseAsOf(settings.KPI_AS_OF, 'KPI_AS_OF');
+  return new Date(Math.floor(Date.now() / 1000) * 1000);
+}
+
+/**
+ * Runs the pipeline once. On failure nothing in outDir is touched (files are written only
+ * after every report is computed, each atomically), the failure is recorded in run
+ * history, and the error is rethrown with secrets removed.
+ */
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const { settings } = opts;
+  const log = opts.log ?? silentLogger();
+  const trigger = opts.trigger ?? 'cli';
+  const asOf = resolveAsOf(settings, opts.asOf);
+  const params = runParams(settings, asOf);
+  const windowStart = windowStartOf(params);
+  const runId = randomUUID();
+  const startedAt = new Date();
+  const stage = (name: string) => { opts.onStage?.(name); log.info({ runId, stage: name }, `stage ${name}`); };
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    stage(name);
+    const s = performance.now();
+    try { return await f(); } finally { timings[name] = performance.now() - s; }
+  };
+  const engine = await openMemoryEngine();
+  let keep = false;
+  let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
+  try {
+    const source = opts.source ?? createSource(settings);
+    sourceName = source.describe();
+    log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
+    const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
+    const { rowsRead } = await timed('normalise', async () => {
+      try {
+        return await normalise(engine.conn, {
+          relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, asOf, windowStart,
+        });
+      } finally {
+        await loaded.close();
+      }
+    });
+    const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
+    log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
+    const ctx = { source: sourceName, rowsRead, runId, dq };
+    const report = await timed('kpis', () => computeReport(engine.conn, params, ctx));
+    for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+    for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);
+    const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
+    const files = outDir ? await timed('write', async () => writeReportFiles(report, outDir)) : [];
+    timings.total = performance.now() - t0;
+    report.timings = timings;
+    if (opts.recordHistory !== false) {
+      await timed('history', () => recordRun(settings.KPI_DB_PATH, report, { trigger, ok: true, startedAt }))
+        .catch((e) => { report.warnings.push(`run history not recorded: ${redact((e as Error).message)}`); });
+      timings.total = performance.now() - t0;
+    }
+    log.info({ runId, stage: 'done', ms: Math.round(timings.total), cases: report.dailyOps.cases_in_window, openBacklog: report.dailyOps.open_backlog, atRisk: report.dailyOps.at_risk_cases, breached: report.dailyOps.breached_open_cases, quality: report.dataQuality.quality_score, warnings: report.warnings.length }, 'run finished');
+    if (report.dailyOps.backlog_spike) log.warn({ runId, stage: 'alert', growthPct: report.dailyOps.backlog_growth_pct }, 'backlog spike');
+    if (report.dailyOps.breached_open_cases > 0) log.warn({ runId, stage: 'alert', breached: report.dailyOps.breached_open_cases, atRisk: report.dailyOps.at_risk_cases }, 'open cases breached SLA');
+    let data: CaseSet | undefined;
+    if (opts.keepData) {
+      keep = true;
+      data = {
+        compute: async (filter, overrides) => {
+          const conn = await engine.instance.connect();
+          try {
+            await conn.run(`SET TimeZone = 'UTC'`);
+            const p = { ...params, windowDays: overrides?.windowDays ?? params.windowDays };
+            return await computeReport(conn, p, ctx, filter);
+          } finally {
+            conn.closeSync();
+          }
+        },
+        close: () => engine.close(),
+      };
+    }
+    return { report, files, data };
+  } catch (e) {
+    const message = redact(e instanceof Error ? e.message : String(e));
+    log.error({ runId, stage: 'failed', source: sourceName }, message);
+    if (opts.recordHistory !== false) {
+      await recordRun(settings.KPI_DB_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
+    }
+    if (e instanceof Error) {
+      e.message = message;
+      throw e;
+    }
+    throw new Error(message);
+  } finally {
+    if (!keep) engine.close();
+  }
 }

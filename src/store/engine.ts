@@ -10,8 +10,9 @@ export type Params = Record<string, DuckDBValue> | DuckDBValue[];
 
 /** A fresh in-memory engine for one run, all computations in UTC. */
 export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection; close(): void }> {
-  const instance = await DuckDBInstance.create(':memory:', { TimeZone: 'UTC' });
+  const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
+  await conn.run(`SET TimeZone = 'UTC'`);
   return {
     instance,
     conn,

@@ -80,7 +80,6 @@ export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) =>
     try {
       instance = await DuckDBInstance.create(path, {
         access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
-        TimeZone: 'UTC',
       });
     } catch (e) {
       if (isLockError(e) && Date.now() < deadline) {
@@ -93,6 +92,7 @@ export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) =>
     }
     const conn = await instance.connect();
     try {
+      await conn.run(`SET TimeZone = 'UTC'`);
       if (!opts.readOnly && !schemaReady.has(path)) {
         await conn.run(SCHEMA_SQL);
         schemaReady.add(path);

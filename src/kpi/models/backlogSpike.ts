@@ -1,0 +1,26 @@
+/**
+ * backlog_spike_summary.csv (contract 5): ALL first, then each priority P1..P4 that
+ * appears among the run's cases. baseline_avg is the mean backlog_end_of_day of the
+ * spike_baseline_days days before today; growth_pct is empty and is_spike false when the
+ * baseline is 0.
+ */
+export const backlogSpikeSql = `
+WITH per_scope AS (
+  SELECT day, priority_label AS scope, backlog_end_of_day FROM daily WHERE priority_label <> 'UNKNOWN'
+  UNION ALL
+  SELECT day, 'ALL' AS scope, sum(backlog_end_of_day) FROM daily GROUP BY day
+),
+present AS (SELECT DISTINCT priority AS scope FROM m WHERE priority IS NOT NULL UNION SELECT 'ALL'),
+s AS (
+  SELECT x.scope,
+    max(backlog_end_of_day) FILTER (WHERE day = p.as_of_date) AS today,
+    avg(backlog_end_of_day) FILTER (WHERE day < p.as_of_date AND day >= p.as_of_date - p.spike_baseline_days) AS baseline
+  FROM present x LEFT JOIN per_scope USING (scope), p GROUP BY x.scope
+)
+SELECT scope, strftime(p.as_of_date, '%Y-%m-%d') AS as_of_date,
+  coalesce(today, 0) AS backlog_today,
+  round(coalesce(baseline, 0), 2) AS baseline_avg,
+  CASE WHEN baseline > 0 THEN round((today - baseline) * 100.0 / baseline, 1) END AS growth_pct,
+  p.spike_threshold_pct AS threshold_pct,
+  coalesce(baseline > 0 AND (today - baseline) * 100.0 / baseline > p.spike_threshold_pct, false) AS is_spike
+FROM s, p ORDER BY scope <> 'ALL', scope`;

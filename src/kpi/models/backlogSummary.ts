@@ -1,0 +1,21 @@
+/**
+ * backlog_summary.csv (contract 5): open cases at as_of, one row per priority present
+ * (P1..P4, then UNKNOWN), then ALL. Age buckets by age in days: [0,1), [1,3), [3,7), [7,inf).
+ */
+export const backlogSummarySql = `
+WITH g AS (
+  SELECT coalesce(priority_label, 'ALL') AS priority, grouping(priority_label) AS is_all,
+    count(*) AS open_cases,
+    count(*) FILTER (WHERE at_risk) AS at_risk,
+    count(*) FILTER (WHERE outcome = 'breached') AS breached,
+    avg(age_hours) AS avg_age, max(age_hours) AS max_age,
+    count(*) FILTER (WHERE age_hours < 24) AS age_0_1d,
+    count(*) FILTER (WHERE age_hours >= 24 AND age_hours < 72) AS age_1_3d,
+    count(*) FILTER (WHERE age_hours >= 72 AND age_hours < 168) AS age_3_7d,
+    count(*) FILTER (WHERE age_hours >= 168) AS age_7d_plus
+  FROM m WHERE is_open GROUP BY GROUPING SETS ((priority_label), ())
+)
+SELECT priority, open_cases, at_risk, breached,
+  round(avg_age, 2) AS avg_age_hours, round(max_age, 2) AS max_age_hours,
+  age_0_1d, age_1_3d, age_3_7d, age_7d_plus
+FROM g ORDER BY is_all, priority = 'UNKNOWN', priority`;

@@ -1,0 +1,157 @@
+/**
+ * Normalise and clean (contract sections 1 and 3), as SQL on the run's DuckDB engine.
+ *
+ *   source relation (contract-named columns, any of VARCHAR / TIMESTAMP / TIMESTAMPTZ)
+ *     -> scoped_rows: every row in the run's scope, typed, timestamps as naive UTC, with
+ *        defect flags and the survivor rank (data quality reads this)
+ *     -> cases: one survivor per case_id that can be placed in time (the KPIs read this)
+ *
+ * Timestamps: an offset in the text wins; text without one is read in the source time
+ * zone (KPI_SOURCE_TZ); an optional strptime format (KPI_TIMESTAMP_FORMAT, e.g.
+ * `%d/%m/%Y %H:%M`) is tried first. A non-empty value that does not parse is a defect:
+ * it is NULL for the KPIs and counted by data quality.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CONTRACT_COLUMNS, type ContractColumn } from '../config';
+import { exec, ident, lit, query } from '../store/engine';
+
+export const TIMESTAMP_COLUMNS = ['created_at', 'first_response_at', 'resolved_at', 'updated_at'] as const;
+type TsColumn = (typeof TIMESTAMP_COLUMNS)[number];
+const TEXT_COLUMNS = CONTRACT_COLUMNS.filter((c) => !(TIMESTAMP_COLUMNS as readonly string[]).includes(c));
+
+export const OPEN_STATUSES = ['new', 'open', 'pending', 'on_hold', 'on-hold', 'hold', 'active', 'in_progress'];
+export const OPEN_PREFIXES = ['awaiting', 'waiting'];
+export const CLOSED_STATUSES = ['solved', 'resolved', 'closed', 'done', 'cancelled'];
+
+export const PRIORITY_ALIASES: Record<string, string[]> = {
+  P1: ['p1', '1', 'urgent', 'critical', '1 - critical'],
+  P2: ['p2', '2', 'high', '2 - high'],
+  P3: ['p3', '3', 'normal', 'medium', 'moderate', '3 - moderate'],
+  P4: ['p4', '4', 'low', '4 - low'],
+};
+
+export interface NormaliseOptions {
+  relation: string;
+  sourceTz: string;
+  timestampFormat?: string;
+  asOf: Date;
+  windowStart: Date;
+}
+
+/** `TIMESTAMP '2026-11-23 09:00:00'` (naive UTC) for an instant. */
+export function tsLit(d: Date): string {
+  return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
+}
+
+const sqlList = (xs: string[]) => xs.map(lit).join(', ');
+
+function priorityExpr(col: string): string {
+  const v = `lower(trim(CAST(${col} AS VARCHAR)))`;
+  const whens = Object.entries(PRIORITY_ALIASES).map(([p, a]) => `WHEN ${v} IN (${sqlList(a)}) THEN '${p}'`).join(' ');
+  return `CASE ${whens} END`;
+}
+
+function statusFamilyExpr(col: string): string {
+  const v = `lower(trim(${col}))`;
+  const prefixes = OPEN_PREFIXES.map((p) => `starts_with(${v}, ${lit(p)})`).join(' OR ');
+  return `CASE WHEN ${v} IN (${sqlList(OPEN_STATUSES)}) OR ${prefixes} THEN 'open' WHEN ${v} IN (${sqlList(CLOSED_STATUSES)}) THEN 'closed' WHEN ${v} IS NOT NULL THEN 'other' END`;
+}
+
+/**
+ * Expression giving a naive-UTC TIMESTAMP for a column of the given DuckDB type. The
+ * session time zone is the source time zone while this runs, so casts of naive values to
+ * TIMESTAMPTZ read them in that zone, and text with an offset keeps its offset.
+ * make_timestamp(epoch_us(x)) turns an instant into naive UTC without a zone lookup.
+ */
+function timestampExpr(col: string, type: string, o: NormaliseOptions): { value: string; raw: string | null } {
+  const t = type.toUpperCase();
+  const utc = (tstz: string) => `make_timestamp(epoch_us(${tstz}))`;
+  if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return { value: utc(col), raw: null };
+  if (t.startsWith('TIMESTAMP') || t === 'DATETIME' || t === 'DATE') {
+    return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : utc(`CAST(CAST(${col} AS TIMESTAMP) AS TIMESTAMPTZ)`), raw: null };
+  }
+  const raw = `nullif(trim(CAST(${col} AS VARCHAR)), '')`;
+  const iso = utc(`try_cast(${raw} AS TIMESTAMPTZ)`);
+  const value = o.timestampFormat
+    ? `coalesce(${utc(`CAST(try_strptime(${raw}, ${lit(o.timestampFormat)}) AS TIMESTAMPTZ)`)}, ${iso})`
+    : iso;
+  return { value, raw };
+}
+
+export async function describeRelation(conn: DuckDBConnection, relation: string): Promise<Map<string, string>> {
+  const rows = await query<{ column_name: string; column_type: string }>(conn, `DESCRIBE SELECT * FROM ${relation}`);
+  return new Map(rows.map((r) => [r.column_name.toLowerCase(), r.column_type]));
+}
+
+/**
+ * Builds scoped_rows and cases from the source relation. Returns the number of rows the
+ * source delivered (before scoping).
+ */
+export async function normalise(conn: DuckDBConnection, o: NormaliseOptions): Promise<{ rowsRead: number }> {
+  const types = await describeRelation(conn, o.relation);
+  const colRef = (c: ContractColumn) => (types.has(c) ? ident([...types.keys()].find((k) => k === c)!) : 'NULL');
+  const selects: string[] = [];
+  for (const c of TEXT_COLUMNS) {
+    selects.push(types.has(c) ? `nullif(trim(CAST(${colRef(c)} AS VARCHAR)), '') AS ${c}` : `CAST(NULL AS VARCHAR) AS ${c}`);
+  }
+  for (const c of TIMESTAMP_COLUMNS as readonly TsColumn[]) {
+    if (!types.has(c)) {
+      selects.push(`CAST(NULL AS TIMESTAMP) AS ${c}`, `false AS ${c}_bad`);
+      continue;
+    }
+    const e = timestampExpr(colRef(c), types.get(c)!, o);
+    selects.push(`${e.value} AS ${c}`);
+    selects.push(e.raw ? `(${e.raw} IS NOT NULL AND ${e.value} IS NULL) AS ${c}_bad` : `false AS ${c}_bad`);
+  }
+  const asOf = tsLit(o.asOf);
+  const ws = tsLit(o.windowStart);
+  await exec(conn, `DROP TABLE IF EXISTS typed_rows; DROP TABLE IF EXISTS scoped_rows; DROP TABLE IF EXISTS cases;`);
+  // One pass over the source. Insertion order is preserved, so rowid is the read order.
+  await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
+  try {
+    await exec(conn, `CREATE TABLE typed_rows AS SELECT ${selects.join(',\n  ')} FROM ${o.relation}`);
+  } finally {
+    await exec(conn, `SET TimeZone = 'UTC'`);
+  }
+  const [{ n }] = await query<{ n: number }>(conn, `SELECT count(*) AS n FROM typed_rows`);
+  await exec(conn, `
+    CREATE TABLE scoped_rows AS
+    WITH s AS (
+      SELECT rowid AS read_order, * FROM typed_rows
+      -- the run's scope (contract 2): open at some time in the window; rows that cannot be
+      -- placed in time stay so that data quality sees them
+      WHERE created_at IS NULL
+         OR (created_at <= ${asOf} AND (resolved_at IS NULL OR resolved_at >= ${ws}))
+    )
+    SELECT s.*,
+      ${priorityExpr('priority')} AS priority_code,
+      ${statusFamilyExpr('status')} AS status_family,
+      CASE WHEN case_id IS NULL THEN NULL ELSE
+        row_number() OVER (PARTITION BY case_id ORDER BY updated_at DESC NULLS LAST, read_order DESC)
+      END AS survivor_rank
+    FROM s`);
+  await exec(conn, `DROP TABLE typed_rows`);
+  await exec(conn, `
+    CREATE TABLE cases AS
+    SELECT case_id, created_at, first_response_at, resolved_at, status, status_family,
+           priority_code AS priority, coalesce(priority_code, 'UNKNOWN') AS priority_label,
+           region, channel, team, assignee, customer_tier, updated_at
+    FROM scoped_rows
+    WHERE survivor_rank = 1 AND created_at IS NOT NULL`);
+  return { rowsRead: n };
+}
+
+/** Data quality over scoped_rows (contract 5, data_quality_score.csv), unrounded counts. */
+export const DATA_QUALITY_SQL = `
+SELECT
+  count(*) AS total_rows,
+  count(*) FILTER (WHERE case_id IS NULL OR (created_at IS NULL AND NOT created_at_bad) OR status IS NULL OR priority IS NULL) AS missing_rows,
+  count(*) FILTER (WHERE survivor_rank > 1) AS duplicate_rows,
+  count(*) FILTER (WHERE
+       (priority IS NOT NULL AND priority_code IS NULL)
+    OR resolved_at < created_at
+    OR first_response_at < created_at
+    OR (status_family = 'closed' AND resolved_at IS NULL)
+    OR created_at_bad OR first_response_at_bad OR resolved_at_bad OR updated_at_bad
+  ) AS invalid_sla_rows
+FROM scoped_rows`;

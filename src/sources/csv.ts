@@ -1,0 +1,51 @@
+/**
+ * CSV export source: DuckDB's CSV reader, every column read as text (the normaliser parses
+ * timestamps, so one bad value is a data-quality defect, not a crash). Column names are
+ * mapped with KPI_COLUMN_MAP.
+ */
+import { accessSync, constants, statSync } from 'node:fs';
+import type { Settings } from '../config';
+import { ident, lit, query } from '../store/engine';
+import { mapColumns } from './columns';
+import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
+
+export class CsvSource implements CaseSource {
+  readonly kind = 'csv' as const;
+  constructor(private readonly path: string, private readonly columnMap: Settings['columnMap']) {}
+
+  describe(): string {
+    return `csv:${this.path}`;
+  }
+
+  async load(ctx: SourceContext): Promise<LoadedSource> {
+    const p = this.path;
+    try {
+      if (!statSync(p).isFile()) throw new SourceError(`CSV source ${p} is not a file`);
+      accessSync(p, constants.R_OK);
+    } catch (e) {
+      if (e instanceof SourceError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new SourceError(code === 'ENOENT' ? `CSV source ${p} does not exist (set --csv or KPI_CSV_PATH)` : `CSV source ${p} cannot be read (${code ?? 'error'})`);
+    }
+    if (statSync(p).size === 0) throw new SourceError(`CSV source ${p} is empty: it has no header row`);
+    const reader = `read_csv(${lit(p)}, header = true, all_varchar = true, auto_detect = true, strict_mode = false, null_padding = true)`;
+    let columns: string[];
+    try {
+      columns = (await query<{ column_name: string }>(ctx.conn, `DESCRIBE SELECT * FROM ${reader}`)).map((r) => r.column_name);
+    } catch (e) {
+      throw new SourceError(`CSV source ${p} cannot be parsed as CSV: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const mapping = mapColumns(columns, this.columnMap, `CSV source ${p}`);
+    const select = Object.entries(mapping.select).map(([contract, src]) => `${ident(src!)} AS ${contract}`).join(', ');
+    await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW source_rows AS SELECT ${select} FROM ${reader}`);
+    return {
+      relation: 'source_rows',
+      close: async () => { await ctx.conn.run('DROP VIEW IF EXISTS source_rows'); },
+    };
+  }
+}
+
+export function createCsvSource(settings: Settings, path = settings.KPI_CSV_PATH): CsvSource {
+  if (!path) throw new SourceError('The csv source needs a file: pass --csv FILE or set KPI_CSV_PATH');
+  return new CsvSource(path, settings.columnMap);
+}

@@ -1,0 +1,68 @@
+/**
+ * DuckDB file source: a `support_cases` table (KPI_DUCKDB_TABLE) in a DuckDB file,
+ * attached read-only for the time of the run's extract and detached right after, so the
+ * bot and a manual run can share the file. The demo source is this source on the demo
+ * file, seeded on first use.
+ */
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Settings, SourceKind } from '../config';
+import { ident, lit, query } from '../store/engine';
+import { mapColumns } from './columns';
+import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
+
+export class DuckDbFileSource implements CaseSource {
+  constructor(
+    readonly kind: SourceKind,
+    private readonly path: string,
+    private readonly table: string,
+    private readonly columnMap: Settings['columnMap'],
+    private readonly prepare?: () => Promise<void>,
+  ) {}
+
+  describe(): string {
+    return `${this.kind}:${this.path}#${this.table}`;
+  }
+
+  async load(ctx: SourceContext): Promise<LoadedSource> {
+    if (this.prepare) await this.prepare();
+    if (!existsSync(this.path)) throw new SourceError(`DuckDB source ${this.path} does not exist (pass --db FILE or set KPI_DB_PATH; \`kpi seed-demo\` creates demo data)`);
+    await attachWithRetry(ctx, this.path);
+    const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
+    const cols = await query<{ column_name: string }>(ctx.conn,
+      `SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND schema_name = ${lit(schema)} AND table_name = ${lit(table)} ORDER BY column_index`);
+    if (cols.length === 0) {
+      await ctx.conn.run('DETACH src');
+      throw new SourceError(`DuckDB source ${this.path} has no table ${this.table} (set KPI_DUCKDB_TABLE, or run \`kpi seed-demo --db ${this.path}\`)`);
+    }
+    const mapping = mapColumns(cols.map((c) => c.column_name), this.columnMap, `Table ${this.table} in ${this.path}`);
+    const select = Object.entries(mapping.select).map(([c, s]) => `${ident(s!)} AS ${c}`).join(', ');
+    // Copy into the run's memory, then let go of the file at once.
+    await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE source_rows AS SELECT ${select} FROM src.${ident(schema)}.${ident(table)}`);
+    await ctx.conn.run('DETACH src');
+    return {
+      relation: 'source_rows',
+      close: async () => { await ctx.conn.run('DROP TABLE IF EXISTS source_rows'); },
+    };
+  }
+}
+
+/** Another process may be writing the file for a moment (run history, alert state): wait. */
+async function attachWithRetry(ctx: SourceContext, path: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let delay = 25;
+  for (;;) {
+    try {
+      await ctx.conn.run(`ATTACH ${lit(path)} AS src (READ_ONLY)`);
+      return;
+    } catch (e) {
+      const m = (e as Error).message;
+      if (/lock/i.test(m) && Date.now() < deadline) {
+        await sleep(delay);
+        delay = Math.min(delay * 2, 500);
+        continue;
+      }
+      throw new SourceError(`DuckDB source ${path} cannot be opened: ${m.split('\n')[0]}`);
+    }
+  }
+}

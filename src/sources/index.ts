@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import type { Settings, SourceKind } from '../config';
+import { createCsvSource } from './csv';
+import { DuckDbFileSource } from './duckdbFile';
+import { SourceError, type CaseSource } from './types';
+import { seedDemo, demoTableExists } from '../demo/seed';
+
+export interface SourceOverrides {
+  kind?: SourceKind;
+  csvPath?: string;
+  dbPath?: string;
+}
+
+export function createSource(settings: Settings, o: SourceOverrides = {}): CaseSource {
+  const kind = o.kind ?? settings.KPI_SOURCE;
+  const db = o.dbPath ?? settings.KPI_DB_PATH;
+  switch (kind) {
+    case 'csv':
+      return createCsvSource(settings, o.csvPath ?? settings.KPI_CSV_PATH);
+    case 'duckdb':
+      return new DuckDbFileSource('duckdb', db, settings.KPI_DUCKDB_TABLE, settings.columnMap);
+    case 'demo':
+      // The embedded default: created and filled with demo data on first use.
+      return new DuckDbFileSource('demo', db, 'support_cases', {}, async () => {
+        if (!existsSync(db) || !(await demoTableExists(db))) {
+          await seedDemo({ dbPath: db, cases: settings.KPI_DEMO_CASES, seed: settings.KPI_DEMO_SEED });
+        }
+      });
+    case 'snowflake': {
+      // Loaded lazily: the driver is only needed by people who use it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require('./snowflake') as { createSnowflakeSource(s: Settings): CaseSource };
+      return mod.createSnowflakeSource(settings);
+    }
+    default:
+      throw new SourceError(`Unknown source "${String(kind)}": allowed values are demo, duckdb, csv, snowflake`);
+  }
+}
