@@ -1,0 +1,466 @@
+/**
+ * A fake Snowflake on 127.0.0.1 (port 0) speaking the REST protocol the real snowflake-sdk
+ * uses, so tests and the bench drive the real driver through its `accessUrl` option:
+ *
+ * - POST /session/v1/login-request: checks the account, the user and the credential the
+ *   authenticator calls for. SNOWFLAKE_JWT: the token must be an RS256 JWT really signed
+ *   with the user's registered public key, with sub = ACCOUNT.USER and
+ *   iss = ACCOUNT.USER.SHA256:<base64 sha256 of the public key's DER SPKI>, not expired.
+ *   PROGRAMMATIC_ACCESS_TOKEN / OAUTH: TOKEN must be the registered token. SNOWFLAKE:
+ *   PASSWORD must be the registered password. Failures answer like Snowflake does
+ *   (HTTP 200, success:false, code 390100/390144/390303).
+ * - POST /queries/v1/query-request: ALTER SESSION succeeds; SELECT ... FROM <table> answers
+ *   rowtype + rowset (small results inline, large ones as chunks fetched from
+ *   GET /chunks/<queryId>/<n>, generated lazily so memory stays flat); `LIMIT 0` answers
+ *   only the rowtype; an unknown table answers SQL error 002003 like Snowflake.
+ * - POST /session?delete=true, /session/heartbeat, /telemetry/send, abort-request.
+ *
+ * Failure injection: `failLogin` (wrong credentials whatever is sent), `hang` ('login' or
+ * 'query': the request is accepted and never answered), `sqlError` (next queries fail),
+ * `http500` (the next N requests answer HTTP 503).
+ *
+ * Values are given per column in a readable form and encoded to Snowflake's JSON wire
+ * format: timestamp_ntz 'YYYY-MM-DD HH:MM:SS[.fff]' (wall clock), timestamp_ltz an ISO
+ * instant, timestamp_tz an ISO time with offset ('2026-01-10T09:00:00+05:30'), fixed/text
+ * as strings. null is SQL NULL.
+ */
+import http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { createHash, createPublicKey, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+
+export type FakeColumnType = 'text' | 'fixed' | 'real' | 'boolean' | 'date' | 'timestamp_ntz' | 'timestamp_ltz' | 'timestamp_tz';
+
+export interface FakeColumn {
+  name: string;
+  type: FakeColumnType;
+}
+
+export interface FakeTable {
+  columns: FakeColumn[];
+  /** Readable values (see the header); encoded to the wire format on the way out. */
+  rows?: (string | null)[][];
+  /** Large tables: `rowCount` rows produced by `wireRow(i)`, already in wire format. */
+  rowCount?: number;
+  wireRow?: (i: number) => (string | null)[];
+}
+
+export interface FakeUser {
+  name: string;
+  publicKeyPem?: string;
+  password?: string;
+  pat?: string;
+  oauthToken?: string;
+}
+
+export interface FakeSnowflakeOptions {
+  account: string;
+  users: FakeUser[];
+  /** Key: DATABASE.SCHEMA.TABLE in upper case. */
+  tables: Record<string, FakeTable>;
+  /** Rows per chunk for large results (default 50,000); results up to this size go inline. */
+  chunkRows?: number;
+  gzipChunks?: boolean;
+}
+
+export interface LoginRecord {
+  query: Record<string, string>;
+  data: Record<string, unknown>;
+  ok: boolean;
+  reason?: string;
+}
+
+export interface QueryRecord {
+  sqlText: string;
+  bindings?: Record<string, { type: string; value: unknown }>;
+  parameters?: Record<string, unknown>;
+  requestId?: string;
+}
+
+interface Session {
+  token: string;
+  user: string;
+  database?: string;
+  schema?: string;
+}
+
+const SESSION_PARAMETERS = [
+  { name: 'TIMEZONE', value: 'America/Los_Angeles' },
+  { name: 'TIMESTAMP_OUTPUT_FORMAT', value: 'YYYY-MM-DD HH24:MI:SS.FF3 TZHTZM' },
+  { name: 'TIMESTAMP_NTZ_OUTPUT_FORMAT', value: 'YYYY-MM-DD HH24:MI:SS.FF3' },
+  { name: 'TIMESTAMP_LTZ_OUTPUT_FORMAT', value: '' },
+  { name: 'TIMESTAMP_TZ_OUTPUT_FORMAT', value: '' },
+  { name: 'DATE_OUTPUT_FORMAT', value: 'YYYY-MM-DD' },
+  { name: 'CLIENT_RESULT_CHUNK_SIZE', value: 160 },
+  { name: 'QUERY_CONTEXT_CACHE_SIZE', value: 5 },
+];
+
+export class FakeSnowflake {
+  readonly logins: LoginRecord[] = [];
+  readonly queries: QueryRecord[] = [];
+  readonly paths: string[] = [];
+  sessionsClosed = 0;
+  failLogin = false;
+  hang: 'login' | 'query' | null = null;
+  sqlError: { code: string; message: string; sqlState: string } | null = null;
+  http500 = 0;
+  /** Session TIMEZONE as last set by ALTER SESSION (or the account default). */
+  sessionTimezone = 'America/Los_Angeles';
+
+  private server: http.Server;
+  private sessions = new Map<string, Session>();
+  private results = new Map<string, { table: FakeTable; columns: number[]; total: number; chunkRows: number }>();
+  private port = 0;
+
+  constructor(private readonly opts: FakeSnowflakeOptions) {
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end(String(err));
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    this.paths.push(url.pathname);
+    const raw = await readBody(req);
+    if (this.http500 > 0 && !url.pathname.startsWith('/chunks/')) {
+      this.http500--;
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('service unavailable');
+      return;
+    }
+    if (url.pathname === '/session/v1/login-request') {
+      if (this.hang === 'login') return; // never answered
+      return this.login(url, parseJson(raw), res);
+    }
+    if (url.pathname.startsWith('/chunks/')) return this.chunk(url, res);
+    const session = this.sessionOf(req);
+    if (!session) {
+      return json(res, 401, { success: false, code: '390104', message: 'Session no longer exists.', data: null });
+    }
+    if (url.pathname === '/queries/v1/query-request') {
+      if (this.hang === 'query') return;
+      return this.query(session, parseJson(raw) as QueryRecord & Record<string, unknown>, url, res);
+    }
+    if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
+      this.sessions.delete(session.token);
+      this.sessionsClosed++;
+      return json(res, 200, { success: true, code: null, message: null, data: null });
+    }
+    if (url.pathname === '/session/heartbeat' || url.pathname === '/telemetry/send' || url.pathname.includes('abort-request')) {
+      return json(res, 200, { success: true, code: null, message: null, data: null });
+    }
+    json(res, 404, { success: false, code: '000404', message: `fake: no route ${url.pathname}`, data: null });
+  }
+
+  private sessionOf(req: http.IncomingMessage): Session | undefined {
+    const m = /Snowflake Token="([^"]*)"/.exec(String(req.headers.authorization ?? ''));
+    return m ? this.sessions.get(m[1]) : undefined;
+  }
+
+  private login(url: URL, body: unknown, res: http.ServerResponse): void {
+    const data = ((body as { data?: Record<string, unknown> })?.data ?? {}) as Record<string, unknown>;
+    const query = Object.fromEntries(url.searchParams.entries());
+    const record: LoginRecord = { query, data, ok: false };
+    this.logins.push(record);
+    const fail = (code: string, message: string, reason: string) => {
+      record.reason = reason;
+      json(res, 200, { success: false, code, message, data: { nextAction: null, authnMethod: data.AUTHENTICATOR ?? null } });
+    };
+    const account = String(data.ACCOUNT_NAME ?? '').toUpperCase();
+    if (account !== this.opts.account.toUpperCase()) return fail('390201', 'The requested account does not exist.', 'account');
+    const loginName = String(data.LOGIN_NAME ?? '').toUpperCase();
+    const user = this.opts.users.find((u) => u.name.toUpperCase() === loginName);
+    if (!user) return fail('390100', 'Incorrect username or password was specified.', 'user');
+    if (this.failLogin) return fail('390100', 'Incorrect username or password was specified.', 'failLogin');
+    const authenticator = String(data.AUTHENTICATOR ?? 'SNOWFLAKE').toUpperCase();
+    if (authenticator === 'SNOWFLAKE_JWT') {
+      const why = verifyJwt(String(data.TOKEN ?? ''), user, account);
+      if (why) return fail('390144', 'JWT token is invalid.', why);
+    } else if (authenticator === 'PROGRAMMATIC_ACCESS_TOKEN') {
+      if (!user.pat || data.TOKEN !== user.pat) return fail('390100', 'Incorrect username or password was specified.', 'pat');
+    } else if (authenticator === 'OAUTH') {
+      if (!user.oauthToken || data.TOKEN !== user.oauthToken) return fail('390303', 'Invalid OAuth access token. ', 'oauth');
+    } else if (authenticator === 'SNOWFLAKE') {
+      if (!user.password || data.PASSWORD !== user.password) return fail('390100', 'Incorrect username or password was specified.', 'password');
+    } else {
+      return fail('390100', `Unsupported authenticator ${authenticator}`, 'authenticator');
+    }
+    record.ok = true;
+    const token = `session-${randomUUID()}`;
+    this.sessions.set(token, { token, user: user.name, database: query.databaseName, schema: query.schemaName });
+    json(res, 200, {
+      success: true,
+      code: null,
+      message: null,
+      data: {
+        token,
+        masterToken: `master-${randomUUID()}`,
+        validityInSeconds: 3600,
+        masterValidityInSeconds: 14400,
+        sessionId: Math.floor(Math.random() * 1e12),
+        parameters: SESSION_PARAMETERS,
+        sessionInfo: {
+          databaseName: query.databaseName ?? null,
+          schemaName: query.schemaName ?? null,
+          warehouseName: query.warehouse ?? null,
+          roleName: query.roleName ?? 'PUBLIC',
+        },
+      },
+    });
+  }
+
+  private query(session: Session, body: QueryRecord & Record<string, unknown>, url: URL, res: http.ServerResponse): void {
+    this.queries.push({ sqlText: body.sqlText, bindings: body.bindings, parameters: body.parameters as Record<string, unknown>, requestId: url.searchParams.get('requestId') ?? undefined });
+    const queryId = randomUUID();
+    const sql = String(body.sqlText ?? '');
+    if (this.sqlError) {
+      return json(res, 200, { success: false, code: this.sqlError.code, message: this.sqlError.message, data: { queryId, sqlState: this.sqlError.sqlState, errorCode: this.sqlError.code, internalError: false, age: 0 } });
+    }
+    const alter = /^\s*ALTER\s+SESSION\s+SET\s+TIMEZONE\s*=\s*'([^']+)'/i.exec(sql);
+    if (alter) {
+      this.sessionTimezone = alter[1];
+      return json(res, 200, {
+        success: true, code: null, message: null,
+        data: {
+          parameters: [{ name: 'TIMEZONE', value: alter[1] }], queryId, version: 1, statementTypeId: 0x4000 + 0x100,
+          rowtype: [{ name: 'status', type: 'text', nullable: true, scale: null, precision: null, length: 16777216, byteLength: 16777216 }],
+          rowset: [['Statement executed successfully.']], total: 1, returned: 1,
+        },
+      });
+    }
+    const from = /\bFROM\s+((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)){0,2})/i.exec(sql);
+    if (!from) {
+      return json(res, 200, { success: false, code: '001003', message: `SQL compilation error:\nsyntax error line 1 at position 0 unexpected '${sql.slice(0, 20)}'.`, data: { queryId, sqlState: '42000', errorCode: '001003' } });
+    }
+    const parts = splitIdentifiers(from[1]);
+    const full = [...(parts.length < 3 ? [session.database ?? '', ...(parts.length < 2 ? [session.schema ?? ''] : [])] : []), ...parts].join('.').toUpperCase();
+    const table = this.opts.tables[full];
+    if (!table) {
+      return json(res, 200, {
+        success: false, code: '002003', message: `SQL compilation error:\nObject '${full}' does not exist or not authorized.`,
+        data: { queryId, sqlState: '42S02', errorCode: '002003', internalError: false },
+      });
+    }
+    // Projection: the quoted identifiers of the select list, in order (SELECT * = all columns).
+    const selectList = sql.slice(sql.search(/\bSELECT\b/i) + 6, from.index);
+    let columns: number[];
+    const aliases: string[] = [];
+    if (selectList.trim() === '*') {
+      columns = table.columns.map((_, i) => i);
+      aliases.push(...table.columns.map((c) => c.name));
+    } else {
+      columns = [];
+      for (const item of splitTopLevel(selectList)) {
+        const m = /^\s*"((?:[^"]|"")+)"(?:\s+AS\s+"((?:[^"]|"")+)")?\s*$/i.exec(item);
+        if (!m) {
+          return json(res, 200, { success: false, code: '001003', message: `fake: unsupported select item ${item}`, data: { queryId, sqlState: '42000' } });
+        }
+        const name = m[1].replace(/""/g, '"');
+        const idx = table.columns.findIndex((c) => c.name === name);
+        if (idx < 0) {
+          return json(res, 200, { success: false, code: '000904', message: `SQL compilation error: error line 1 at position 7\ninvalid identifier '"${name}"'`, data: { queryId, sqlState: '42000', errorCode: '000904' } });
+        }
+        columns.push(idx);
+        aliases.push((m[2] ?? m[1]).replace(/""/g, '"'));
+      }
+    }
+    const rowtype = columns.map((i, k) => rowtypeOf({ ...table.columns[i], name: aliases[k] }));
+    const limit0 = /\bLIMIT\s+0\b/i.test(sql);
+    const total = limit0 ? 0 : (table.rows ? table.rows.length : table.rowCount ?? 0);
+    const chunkRows = this.opts.chunkRows ?? 50_000;
+    const base = {
+      parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
+      rowtype, queryId, version: 1, statementTypeId: 4096, total, returned: total,
+      finalDatabaseName: session.database, finalSchemaName: session.schema,
+    };
+    if (total <= chunkRows) {
+      const rowset: (string | null)[][] = [];
+      for (let r = 0; r < total; r++) rowset.push(this.wireRow(table, columns, r));
+      return json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset } });
+    }
+    this.results.set(queryId, { table, columns, total, chunkRows });
+    const chunks = [];
+    for (let start = 0, n = 0; start < total; start += chunkRows, n++) {
+      const rowCount = Math.min(chunkRows, total - start);
+      chunks.push({ url: `${this.url}/chunks/${queryId}/${n}`, rowCount, uncompressedSize: rowCount * 200, compressedSize: rowCount * 40 });
+    }
+    json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset: [], chunks, chunkHeaders: {} } });
+  }
+
+  private chunk(url: URL, res: http.ServerResponse): void {
+    const [, , queryId, n] = url.pathname.split('/');
+    const result = this.results.get(queryId);
+    if (!result) {
+      res.writeHead(404, { 'content-type': 'application/xml' });
+      res.end('<Error><Code>NoSuchKey</Code></Error>');
+      return;
+    }
+    const start = Number(n) * result.chunkRows;
+    const end = Math.min(result.total, start + result.chunkRows);
+    const parts: string[] = [];
+    for (let r = start; r < end; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
+    const body = Buffer.from(parts.join(','), 'utf8');
+    if (end >= result.total) this.results.delete(queryId);
+    if (this.opts.gzipChunks) {
+      res.writeHead(200, { 'content-type': 'binary/octet-stream', 'content-encoding': 'gzip' });
+      res.end(gzipSync(body, { level: 1 }));
+    } else {
+      res.writeHead(200, { 'content-type': 'binary/octet-stream' });
+      res.end(body);
+    }
+  }
+
+  private wireRow(table: FakeTable, columns: number[], r: number): (string | null)[] {
+    if (table.rows) {
+      const row = table.rows[r];
+      return columns.map((i) => encode(table.columns[i].type, row[i] ?? null));
+    }
+    const row = table.wireRow!(r);
+    return columns.map((i) => row[i] ?? null);
+  }
+}
+
+export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<FakeSnowflake> {
+  return new FakeSnowflake(opts).start();
+}
+
+/** Snowflake's public-key fingerprint: SHA256:<base64 of sha256(DER SPKI)>. */
+export function publicKeyFingerprint(publicKeyPem: string | KeyObject): string {
+  const key = typeof publicKeyPem === 'string' ? createPublicKey(publicKeyPem) : publicKeyPem;
+  const der = key.export({ format: 'der', type: 'spki' });
+  return `SHA256:${createHash('sha256').update(der).digest('base64')}`;
+}
+
+function verifyJwt(token: string, user: FakeUser, account: string): string | undefined {
+  if (!user.publicKeyPem) return 'no public key registered';
+  const parts = token.split('.');
+  if (parts.length !== 3) return 'not a JWT';
+  let header: { alg?: string };
+  let claims: { iss?: string; sub?: string; exp?: number; iat?: number };
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return 'undecodable JWT';
+  }
+  if (header.alg !== 'RS256') return `alg ${header.alg}`;
+  const ok = cryptoVerify('RSA-SHA256', Buffer.from(`${parts[0]}.${parts[1]}`), createPublicKey(user.publicKeyPem), Buffer.from(parts[2], 'base64url'));
+  if (!ok) return 'bad signature';
+  const expected = `${account}.${user.name.toUpperCase()}`;
+  if (claims.sub !== expected) return `sub ${claims.sub}`;
+  if (claims.iss !== `${expected}.${publicKeyFingerprint(user.publicKeyPem)}`) return `iss ${claims.iss}`;
+  // The Node driver writes iat/exp in milliseconds; accept seconds too.
+  const exp = Number(claims.exp);
+  const expMs = exp > 1e12 ? exp : exp * 1000;
+  if (!Number.isFinite(expMs) || expMs < Date.now()) return 'expired';
+  return undefined;
+}
+
+function rowtypeOf(c: FakeColumn): Record<string, unknown> {
+  const base = { name: c.name, nullable: true, database: 'DB', schema: 'S', table: 'T', collation: null };
+  switch (c.type) {
+    case 'text': return { ...base, type: 'text', length: 16777216, byteLength: 16777216, precision: null, scale: null };
+    case 'fixed': return { ...base, type: 'fixed', precision: 38, scale: 0, length: null, byteLength: null };
+    case 'real': return { ...base, type: 'real', precision: null, scale: null };
+    case 'boolean': return { ...base, type: 'boolean', precision: null, scale: null };
+    case 'date': return { ...base, type: 'date', precision: null, scale: null };
+    default: return { ...base, type: c.type, precision: 0, scale: 9, length: null, byteLength: null };
+  }
+}
+
+/** Readable value -> Snowflake JSON wire value for the column type. */
+export function encode(type: FakeColumnType, v: string | null): string | null {
+  if (v === null) return null;
+  switch (type) {
+    case 'timestamp_ntz': {
+      const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$/.exec(v);
+      if (!m) throw new Error(`fake: bad NTZ value ${v}`);
+      const secs = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0)) / 1000;
+      return `${secs}.${(m[7] ?? '').padEnd(9, '0')}`;
+    }
+    case 'timestamp_ltz': {
+      const ms = Date.parse(v);
+      if (Number.isNaN(ms)) throw new Error(`fake: bad LTZ value ${v}`);
+      return epochSeconds(ms);
+    }
+    case 'timestamp_tz': {
+      const ms = Date.parse(v);
+      const m = /(Z|([+-])(\d{2}):?(\d{2}))$/.exec(v);
+      if (Number.isNaN(ms) || !m) throw new Error(`fake: bad TZ value ${v}`);
+      const offset = m[1] === 'Z' ? 0 : (m[2] === '-' ? -1 : 1) * (Number(m[3]) * 60 + Number(m[4]));
+      return `${epochSeconds(ms)} ${offset + 1440}`;
+    }
+    case 'date': return String(Date.parse(`${v}T00:00:00Z`) / 86400000);
+    default: return v;
+  }
+}
+
+function epochSeconds(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  return `${s}.${String(ms - s * 1000).padStart(3, '0')}000000`;
+}
+
+function splitIdentifiers(s: string): string[] {
+  const out: string[] = [];
+  const re = /"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s))) out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2].toUpperCase());
+  return out;
+}
+
+function splitTopLevel(s: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote = false;
+  let cur = '';
+  for (const ch of s) {
+    if (ch === '"') quote = !quote;
+    if (!quote && ch === '(') depth++;
+    if (!quote && ch === ')') depth--;
+    if (!quote && depth === 0 && ch === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (cur.trim()) out.push(cur);
+  return out;
+}
+
+function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(raw: Buffer): unknown {
+  if (raw.length === 0) return {};
+  const buf = raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw) : raw;
+  return JSON.parse(buf.toString('utf8'));
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}

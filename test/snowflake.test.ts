@@ -1,0 +1,318 @@
+/**
+ * Snowflake source through the real snowflake-sdk, pointed at a loopback fake (accessUrl).
+ * No network: everything is 127.0.0.1.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { loadSettings, type Settings } from '../src/config';
+import { silentLogger } from '../src/log';
+import { createSnowflakeSource, quoteSettingIdentifier } from '../src/sources/snowflake';
+import { SourceError, type SourceContext } from '../src/sources/types';
+import { startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
+
+const ACCOUNT = 'TESTORG-KPI';
+const USER = 'KPI_SVC';
+const PASSPHRASE = 'correct horse battery staple';
+const PAT = 'pat-secret-0123456789abcdef';
+const OAUTH = 'oauth-secret-0123456789abcdef';
+const PASSWORD = 'password-secret-0123456789';
+
+const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const privatePem = keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const encryptedPem = keys.privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: PASSPHRASE }).toString();
+const otherKeys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherPrivatePem = otherKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+
+const dir = mkdtempSync(join(tmpdir(), 'kpi-sf-'));
+const keyPath = join(dir, 'rsa_key.p8');
+writeFileSync(keyPath, encryptedPem, { mode: 0o600 });
+
+const CASES: FakeTable = {
+  columns: [
+    { name: 'TICKET_ID', type: 'fixed' },
+    { name: 'OPENED_AT', type: 'timestamp_ntz' },
+    { name: 'FIRST_RESPONSE_AT', type: 'timestamp_ltz' },
+    { name: 'RESOLVED_AT', type: 'timestamp_tz' },
+    { name: 'STATUS', type: 'text' },
+    { name: 'PRIORITY', type: 'text' },
+    { name: 'REGION', type: 'text' },
+    { name: 'UPDATED_AT', type: 'timestamp_tz' },
+  ],
+  rows: [
+    ['1001', '2026-01-10 09:00:00', '2026-01-10T08:30:00Z', '2026-01-10T12:00:00+05:30', 'solved', 'P1', 'EMEA', '2026-01-10T12:00:00-08:00'],
+    ['1002', '2026-07-10 09:00:00.250', null, null, 'open', 'high', null, null],
+    ['12345678901234567890', null, null, null, 'new', null, 'AMER', null],
+  ],
+};
+
+let fake: FakeSnowflake;
+
+beforeAll(async () => {
+  fake = await startFakeSnowflake({
+    account: ACCOUNT,
+    users: [{ name: USER, publicKeyPem: publicPem, pat: PAT, oauthToken: OAUTH, password: PASSWORD }],
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': CASES },
+  });
+});
+
+afterAll(async () => {
+  await fake.close();
+});
+
+beforeEach(() => {
+  fake.failLogin = false;
+  fake.hang = null;
+  fake.sqlError = null;
+  fake.http500 = 0;
+  fake.logins.length = 0;
+  fake.queries.length = 0;
+});
+
+function settings(extra: Record<string, string> = {}): Settings {
+  return loadSettings({
+    KPI_SOURCE: 'snowflake',
+    KPI_SOURCE_TZ: 'Europe/Berlin',
+    KPI_COLUMN_MAP: 'TICKET_ID:case_id,OPENED_AT:created_at',
+    SNOWFLAKE_ACCOUNT: ACCOUNT,
+    SNOWFLAKE_USER: USER.toLowerCase(),
+    SNOWFLAKE_WAREHOUSE: 'kpi_wh',
+    SNOWFLAKE_DATABASE: 'kpi_db',
+    SNOWFLAKE_SCHEMA: 'support',
+    SNOWFLAKE_ROLE: 'kpi_reader',
+    SNOWFLAKE_PRIVATE_KEY_PATH: keyPath,
+    SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: PASSPHRASE,
+    SNOWFLAKE_ACCESS_URL: fake.url,
+    SNOWFLAKE_CONNECT_TIMEOUT_MS: '5000',
+    SNOWFLAKE_QUERY_TIMEOUT_MS: '10000',
+    SNOWFLAKE_RETRIES: '0',
+    ...extra,
+  });
+}
+
+async function engine(): Promise<{ conn: DuckDBConnection; close(): void }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  await conn.run("SET TimeZone = 'UTC'");
+  return { conn, close: () => { conn.closeSync(); instance.closeSync(); } };
+}
+
+function context(conn: DuckDBConnection, s: Settings): SourceContext {
+  const asOf = new Date('2026-08-01T00:00:00Z');
+  return { conn, settings: s, scope: { asOf, windowStart: new Date(asOf.getTime() - 30 * 86400_000) }, log: silentLogger() };
+}
+
+async function rowsOf(conn: DuckDBConnection, relation: string): Promise<Record<string, unknown>[]> {
+  const reader = await conn.runAndReadAll(`SELECT * FROM "${relation}"`);
+  return reader.getRowObjectsJS().map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])));
+}
+
+async function tablesIn(conn: DuckDBConnection): Promise<string[]> {
+  const r = await conn.runAndReadAll("SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'snowflake%'");
+  return r.getRowObjectsJS().map((x) => String(x.table_name));
+}
+
+async function loadError(s: Settings): Promise<SourceError> {
+  const db = await engine();
+  try {
+    await createSnowflakeSource(s).load(context(db.conn, s));
+  } catch (err) {
+    expect(await tablesIn(db.conn)).toEqual([]);
+    return err as SourceError;
+  } finally {
+    db.close();
+  }
+  throw new Error('load did not fail');
+}
+
+describe('Snowflake source (real driver, fake server)', () => {
+  test('key pair: a really signed JWT, UTC session, one parameterised query, rows typed and converted', async () => {
+    const s = settings();
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      expect(loaded.rowsRead).toBe(3);
+      // The fake verified the RS256 signature against the registered public key and iss/sub.
+      expect(fake.logins).toHaveLength(1);
+      expect(fake.logins[0]).toMatchObject({ ok: true, data: { AUTHENTICATOR: 'SNOWFLAKE_JWT', LOGIN_NAME: USER.toLowerCase() } });
+      expect(fake.logins[0].data.PASSWORD).toBeUndefined();
+      expect(fake.logins[0].query).toMatchObject({ warehouse: 'KPI_WH', databaseName: 'KPI_DB', schemaName: 'SUPPORT', roleName: 'KPI_READER' });
+      expect(fake.sessionTimezone).toBe('UTC');
+
+      const sqls = fake.queries.map((q) => q.sqlText);
+      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10$/);
+      expect(sqls[1]).toBe('SELECT * FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" LIMIT 0');
+      const extract = fake.queries[2];
+      expect(fake.queries).toHaveLength(3);
+      expect(extract.sqlText).toBe(
+        'SELECT "TICKET_ID" AS "case_id", "OPENED_AT" AS "created_at", "FIRST_RESPONSE_AT" AS "first_response_at", ' +
+          '"RESOLVED_AT" AS "resolved_at", "STATUS" AS "status", "PRIORITY" AS "priority", "REGION" AS "region", "UPDATED_AT" AS "updated_at" ' +
+          'FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" ' +
+          'WHERE "OPENED_AT" IS NULL OR ("OPENED_AT" <= TO_TIMESTAMP_NTZ(?) AND ("RESOLVED_AT" IS NULL OR "RESOLVED_AT" >= TO_TIMESTAMP_TZ(?)))',
+      );
+      expect(extract.sqlText).not.toMatch(/2026/);
+      // as_of as Berlin wall clock for the NTZ column, window start as an instant for the TZ column.
+      expect(extract.bindings).toEqual({
+        '1': { type: 'TEXT', value: '2026-08-01 02:00:00.000' },
+        '2': { type: 'TEXT', value: '2026-07-02T00:00:00.000Z' },
+      });
+
+      const desc = await db.conn.runAndReadAll(`DESCRIBE "${loaded.relation}"`);
+      expect(Object.fromEntries(desc.getRowObjectsJS().map((r) => [r.column_name, r.column_type]))).toEqual({
+        case_id: 'VARCHAR', created_at: 'TIMESTAMP WITH TIME ZONE', first_response_at: 'TIMESTAMP WITH TIME ZONE',
+        resolved_at: 'TIMESTAMP WITH TIME ZONE', status: 'VARCHAR', priority: 'VARCHAR', region: 'VARCHAR', updated_at: 'TIMESTAMP WITH TIME ZONE',
+      });
+      expect(await rowsOf(db.conn, loaded.relation)).toEqual([
+        {
+          case_id: '1001',
+          created_at: '2026-01-10T08:00:00.000Z', // NTZ 09:00 read in Europe/Berlin (CET, +01:00)
+          first_response_at: '2026-01-10T08:30:00.000Z', // LTZ instant
+          resolved_at: '2026-01-10T06:30:00.000Z', // TZ 12:00+05:30
+          status: 'solved', priority: 'P1', region: 'EMEA',
+          updated_at: '2026-01-10T20:00:00.000Z', // TZ 12:00-08:00
+        },
+        {
+          case_id: '1002', created_at: '2026-07-10T07:00:00.250Z', // NTZ in summer time (CEST, +02:00)
+          first_response_at: null, resolved_at: null, status: 'open', priority: 'high', region: null, updated_at: null,
+        },
+        {
+          case_id: '12345678901234567890', // NUMBER fetched as text: no precision loss
+          created_at: null, first_response_at: null, resolved_at: null, status: 'new', priority: null, region: 'AMER', updated_at: null,
+        },
+      ]);
+      expect(fake.sessionsClosed).toBeGreaterThan(0);
+      await loaded.close();
+      expect(await tablesIn(db.conn)).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  test('inline PEM key (with \\n escapes) works too; a key that is not the registered one is refused', async () => {
+    const db = await engine();
+    try {
+      const ok = settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', SNOWFLAKE_PRIVATE_KEY: privatePem.replace(/\n/g, '\\n') });
+      const loaded = await createSnowflakeSource(ok).load(context(db.conn, ok));
+      expect(loaded.rowsRead).toBe(3);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+    const wrong = settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', SNOWFLAKE_PRIVATE_KEY: otherPrivatePem });
+    const err = await loadError(wrong);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toMatch(/Snowflake authentication failed for user kpi_svc .* key pair .*JWT token is invalid/);
+    expect(fake.logins.at(-1)).toMatchObject({ ok: false, reason: 'bad signature' });
+    expect(err.message).not.toContain('PRIVATE KEY');
+  });
+
+  test('programmatic access token, OAuth token and password send what they should', async () => {
+    const cases: [Record<string, string>, string, Record<string, unknown>][] = [
+      [{ SNOWFLAKE_TOKEN: PAT }, 'PROGRAMMATIC_ACCESS_TOKEN', { TOKEN: PAT }],
+      [{ SNOWFLAKE_AUTHENTICATOR: 'OAUTH', SNOWFLAKE_TOKEN: OAUTH }, 'OAUTH', { TOKEN: OAUTH }],
+      [{ SNOWFLAKE_PASSWORD: PASSWORD }, 'SNOWFLAKE', { PASSWORD }],
+    ];
+    for (const [extra, authenticator, sent] of cases) {
+      fake.logins.length = 0;
+      const s = settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', ...extra });
+      const db = await engine();
+      try {
+        const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+        expect(loaded.rowsRead).toBe(3);
+        await loaded.close();
+      } finally {
+        db.close();
+      }
+      expect(fake.logins).toHaveLength(1);
+      expect(fake.logins[0]).toMatchObject({ ok: true, data: { AUTHENTICATOR: authenticator, ...sent } });
+    }
+  });
+
+  test('a failed login says "authentication" and never shows the secret', async () => {
+    fake.failLogin = true;
+    const err = await loadError(settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', SNOWFLAKE_PASSWORD: PASSWORD }));
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toMatch(/^Snowflake authentication failed for user kpi_svc on account TESTORG-KPI using password: Incorrect username or password was specified\. \(Snowflake error 390100\)/);
+    expect(err.message).not.toContain(PASSWORD);
+    expect(fake.logins).toHaveLength(1); // no driver-level login retry loop
+  });
+
+  test('a wrong key passphrase fails before any network call, naming the setting', async () => {
+    const err = await loadError(settings({ SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: 'not-the-passphrase' }));
+    expect(err.message).toMatch(/SNOWFLAKE_PRIVATE_KEY_PATH .*wrong SNOWFLAKE_PRIVATE_KEY_PASSPHRASE/);
+    expect(err.message).not.toContain('not-the-passphrase');
+    expect(fake.logins).toHaveLength(0);
+  });
+
+  test('a missing table is a clear SQL error; nothing is left in DuckDB', async () => {
+    const err = await loadError(settings({ SNOWFLAKE_TABLE: 'NO_SUCH_TABLE' }));
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toMatch(/^Snowflake table "KPI_DB"."SUPPORT"."NO_SUCH_TABLE" does not exist or the role kpi_reader may not read it: SQL compilation error: Object 'KPI_DB.SUPPORT.NO_SUCH_TABLE' does not exist or not authorized\. \(Snowflake error 002003\)/);
+  });
+
+  test('an SQL error during the extract is reported with its Snowflake code', async () => {
+    fake.sqlError = { code: '003001', message: "SQL access control error:\nInsufficient privileges to operate on table 'SUPPORT_CASES'", sqlState: '42501' };
+    const err = await loadError(settings());
+    expect(err.message).toMatch(/^Snowflake permission: SQL access control error: Insufficient privileges .*003001.*USAGE on warehouse kpi_wh/);
+  });
+
+  test('a missing required column names the columns and the mapping that fixes it', async () => {
+    const err = await loadError(settings({ KPI_COLUMN_MAP: '' }));
+    expect(err.message).toMatch(/Snowflake table "KPI_DB"."SUPPORT"."SUPPORT_CASES" lacks required columns case_id, created_at/);
+    expect(err.message).toMatch(/KPI_COLUMN_MAP=TICKET_ID:case_id,OPENED_AT:created_at/);
+  });
+
+  test('a server that hangs at login: the connect timeout fires and the load fails cleanly', async () => {
+    fake.hang = 'login';
+    const started = Date.now();
+    const err = await loadError(settings({ SNOWFLAKE_CONNECT_TIMEOUT_MS: '1000', SNOWFLAKE_QUERY_TIMEOUT_MS: '1500' }));
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toMatch(/^Snowflake network: no answer from http:\/\/127\.0\.0\.1:\d+ within 1000 ms while signing in \(SNOWFLAKE_CONNECT_TIMEOUT_MS\)/);
+  });
+
+  test('a server that hangs on the query: the query timeout fires and the load fails cleanly', async () => {
+    fake.hang = 'query';
+    const started = Date.now();
+    const err = await loadError(settings({ SNOWFLAKE_CONNECT_TIMEOUT_MS: '1000', SNOWFLAKE_QUERY_TIMEOUT_MS: '1500' }));
+    expect(Date.now() - started).toBeLessThan(4000);
+    expect(err).toBeInstanceOf(SourceError);
+    expect(err.message).toMatch(/^Snowflake query timed out: the extract from "KPI_DB"."SUPPORT"."SUPPORT_CASES" did not finish within 1500 ms/);
+    // Let the driver's abandoned request hit its own (1.5 s) timeout before the server closes.
+    await new Promise((r) => setTimeout(r, 1600));
+  });
+
+  test('temporary HTTP 503s are retried (SNOWFLAKE_RETRIES) and then succeed', async () => {
+    fake.http500 = 1;
+    const s = settings({ SNOWFLAKE_RETRIES: '2' });
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      expect(loaded.rowsRead).toBe(3);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+  });
+
+  test('identifiers from settings are validated and quoted', () => {
+    expect(quoteSettingIdentifier('support_cases', 'SNOWFLAKE_TABLE')).toBe('"SUPPORT_CASES"');
+    expect(quoteSettingIdentifier('"Support Cases"', 'SNOWFLAKE_TABLE')).toBe('"Support Cases"');
+    for (const bad of ['cases; DROP TABLE x', 'a"b', '1abc', "x' OR 1=1", '']) {
+      expect(() => quoteSettingIdentifier(bad, 'SNOWFLAKE_TABLE')).toThrow(SourceError);
+    }
+  });
+
+  test('configuration problems are SourceErrors from load(), describe() never shows a secret', async () => {
+    const s = settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', SNOWFLAKE_PASSWORD: PASSWORD, SNOWFLAKE_TABLE: 'x;y' });
+    const source = createSnowflakeSource(s);
+    expect(source.describe()).not.toContain(PASSWORD);
+    const err = await loadError(s);
+    expect(err.message).toMatch(/SNOWFLAKE_TABLE "x;y" is not a valid identifier/);
+    const none = await loadError(settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '' }));
+    expect(none.message).toMatch(/no credentials/);
+  });
+});
