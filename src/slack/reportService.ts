@@ -15,7 +15,7 @@
  */
 import type { Settings } from '../config';
 import type { CaseFilter, KpiReport } from '../kpi/types';
-import { silentLogger, type Logger } from '../log';
+import { redact, silentLogger, type Logger } from '../log';
 import { runPipeline as realRunPipeline, type CaseSet, type RunOptions, type RunResult, type Trigger } from '../pipeline';
 import { withStore } from '../store/store';
 
@@ -398,7 +398,8 @@ export function toIsoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** First line of an error, secrets redacted: safe for logs, status and /healthz. */
 export function shortError(e: unknown): string {
   const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return msg.split('\n')[0].slice(0, 300);
+  return redact(msg.split('\n')[0]).slice(0, 300);
 }
