@@ -131,7 +131,7 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       return { kind: 'help' };
     }
     if (sub === 'status') {
-      await reports.loadHistory();
+      await reports.loadHistory({ maxAgeMs: 5000 });
       await reply(renderStatus(reports.status()), parsed.public);
       return { kind: 'status' };
     }

@@ -89,7 +89,9 @@ export function healthBody(reports: ReportService, mode: AppMode): HealthBody {
   };
 }
 
-function sendHealth(reports: ReportService, mode: AppMode, res: ServerResponse): void {
+async function sendHealth(reports: ReportService, mode: AppMode, res: ServerResponse): Promise<void> {
+  // Runs by other processes (CLI, another job) are in run history; read it at most every 30 s.
+  await reports.loadHistory({ maxAgeMs: 30_000, timeoutMs: 500 });
   const body = healthBody(reports, mode);
   res.writeHead(body.ok ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
@@ -123,7 +125,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
       signatureVerification: true,
       processBeforeResponse: false,
       logger: boltLog,
-      customRoutes: [{ path: HEALTH_PATH, method: ['GET'], handler: (_req, res) => sendHealth(reports, mode, res) }],
+      customRoutes: [{ path: HEALTH_PATH, method: ['GET'], handler: (_req, res) => void sendHealth(reports, mode, res) }],
     });
   } else {
     receiver = new SocketModeReceiver({
@@ -169,7 +171,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
       await app.start();
       started = true;
       healthServer = createServer((req: IncomingMessage, res: ServerResponse) => {
-        if (req.method === 'GET' && (req.url ?? '').split('?')[0] === HEALTH_PATH) return sendHealth(reports, mode, res);
+        if (req.method === 'GET' && (req.url ?? '').split('?')[0] === HEALTH_PATH) return void sendHealth(reports, mode, res);
         res.writeHead(404).end();
       });
       await new Promise<void>((ok, bad) => {

@@ -17,7 +17,7 @@ import type { Settings } from '../config';
 import type { CaseFilter, KpiReport } from '../kpi/types';
 import { redact, silentLogger, type Logger } from '../log';
 import { runPipeline as realRunPipeline, type CaseSet, type RunOptions, type RunResult, type Trigger } from '../pipeline';
-import { withStore } from '../store/store';
+import { lastRun } from '../store/history';
 
 export type RunPipelineFn = (opts: RunOptions) => Promise<RunResult>;
 
@@ -122,6 +122,8 @@ export class ReportService {
   private latest?: CachedRun;
   private flight?: Flight;
   private last: LastRun | null = null;
+  private history: LastRun | null = null;
+  private historyReadAt?: number;
   private readonly schedules = new Map<string, () => Date | null | undefined>();
   private closing = false;
   private readonly pendingWork = new Set<Promise<unknown>>();
@@ -182,36 +184,46 @@ export class ReportService {
     }
   }
 
-  /** Reads the newest run_history row (another process's runs) when this process has none. */
-  async loadHistory(lockTimeoutMs = 2000): Promise<void> {
-    if (this.last) return;
-    const path = this.settings.KPI_DB_PATH;
+  /**
+   * Reads the newest run_history row (runs by other processes or jobs: CLI, digest, alerts),
+   * at most once per `maxAgeMs`, giving up after `timeoutMs` when the file is busy.
+   */
+  async loadHistory(opts: { maxAgeMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    const nowMs = this.now();
+    if (this.historyReadAt !== undefined && nowMs - this.historyReadAt < (opts.maxAgeMs ?? 0)) return;
+    this.historyReadAt = nowMs;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      const row = await withStore(path, async (conn) => {
-        const reader = await conn.runAndReadAll(
-          `SELECT run_id, CAST(started_at AS VARCHAR) AS started_at, CAST(as_of AS VARCHAR) AS as_of, source, ok, error, total_ms
-             FROM run_history ORDER BY started_at DESC LIMIT 1`,
-        );
-        return reader.getRowObjectsJS()[0];
-      }, { readOnly: true, lockTimeoutMs });
-      if (!row || this.last) return;
-      const iso = (v: unknown) => (v == null ? null : `${String(v).replace(' ', 'T').replace(/(\.\d+)?$/, '')}Z`);
-      const startedAt = iso(row.started_at);
-      const totalMs = row.total_ms == null ? null : Number(row.total_ms);
-      const finished = startedAt ? new Date(Date.parse(startedAt) + (totalMs ?? 0)).toISOString().replace(/\.\d{3}Z$/, 'Z') : new Date(this.now()).toISOString();
-      this.last = {
-        ok: Boolean(row.ok), finishedAt: finished, asOf: iso(row.as_of), source: row.source == null ? null : String(row.source),
-        runId: row.run_id == null ? null : String(row.run_id), durationMs: totalMs,
-        error: row.error == null ? null : String(row.error).slice(0, 200), origin: 'history',
+      const row = await Promise.race([
+        lastRun(this.settings.KPI_DB_PATH),
+        new Promise<null>((ok) => { timer = setTimeout(() => ok(null), opts.timeoutMs ?? 2000); timer.unref?.(); }),
+      ]);
+      if (!row) return;
+      const startedMs = Date.parse(row.started_at);
+      const finishedMs = Number.isNaN(startedMs) ? nowMs : startedMs + (row.total_ms ?? 0);
+      this.history = {
+        ok: row.ok, finishedAt: toIsoSeconds(new Date(finishedMs)), asOf: row.as_of, source: row.source, runId: row.run_id,
+        durationMs: row.total_ms, error: row.error ? redact(row.error).slice(0, 300) : null, origin: 'history',
       };
     } catch (e) {
       this.log.debug({ err: shortError(e) }, 'no run history available for status');
+    } finally {
+      if (timer) clearTimeout(timer);
     }
+  }
+
+  /** The newest run known: this process's, or a newer one from run history. */
+  private lastKnown(): LastRun | null {
+    const a = this.last;
+    const b = this.history;
+    if (!a) return b ?? null;
+    if (!b || b.runId === a.runId) return a;
+    return Date.parse(b.finishedAt) > Date.parse(a.finishedAt) ? b : a;
   }
 
   status(): ServiceStatus {
     const nowMs = this.now();
-    const last = this.last;
+    const last = this.lastKnown();
     const ageSeconds = last ? Math.max(0, Math.round((nowMs - Date.parse(last.finishedAt)) / 1000)) : null;
     let health: Health = 'unknown';
     if (last && !last.ok) health = 'failing';
