@@ -3,8 +3,9 @@
  *
  *   source relation (contract-named columns, any of VARCHAR / TIMESTAMP / TIMESTAMPTZ)
  *     -> scoped_rows: every row in the run's scope, typed, timestamps as naive UTC, with
- *        defect flags and the survivor rank (data quality reads this)
- *     -> cases: one survivor per case_id that can be placed in time (the KPIs read this)
+ *        defect flags and `duplicate` (not the survivor of its case_id); data quality
+ *        reads this
+ *     -> cases (view): one survivor per case_id that can be placed in time; the KPIs read it
  *
  * Timestamps: an offset in the text wins; text without one is read in the source time
  * zone (KPI_SOURCE_TZ); an optional strptime format (KPI_TIMESTAMP_FORMAT, e.g.
@@ -105,39 +106,38 @@ export async function normalise(conn: DuckDBConnection, o: NormaliseOptions): Pr
   }
   const asOf = tsLit(o.asOf);
   const ws = tsLit(o.windowStart);
-  await exec(conn, `DROP TABLE IF EXISTS typed_rows; DROP TABLE IF EXISTS scoped_rows; DROP TABLE IF EXISTS cases;`);
-  // One pass over the source. Insertion order is preserved, so rowid is the read order.
+  await exec(conn, `DROP TABLE IF EXISTS scoped_rows; DROP TABLE IF EXISTS duplicate_ids; DROP VIEW IF EXISTS cases;`);
+  // One pass over the source: parse and flag every row, and mark the rows in the run's
+  // scope (contract 2: open at some time in the window; rows that cannot be placed in time
+  // stay so that data quality sees them). Insertion order is preserved: rowid is the read order.
   await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
   try {
-    await exec(conn, `CREATE TABLE typed_rows AS SELECT ${selects.join(',\n  ')} FROM ${o.relation}`);
+    await exec(conn, `
+      CREATE TABLE scoped_rows AS
+      SELECT *, ${priorityExpr('priority')} AS priority_code, ${statusFamilyExpr('status')} AS status_family,
+             false AS duplicate,
+             (created_at IS NULL OR (created_at <= ${asOf} AND (resolved_at IS NULL OR resolved_at >= ${ws}))) AS in_scope
+      FROM (SELECT ${selects.join(',\n  ')} FROM ${o.relation})`);
   } finally {
     await exec(conn, `SET TimeZone = 'UTC'`);
   }
-  const [{ n }] = await query<{ n: number }>(conn, `SELECT count(*) AS n FROM typed_rows`);
+  const [{ n }] = await query<{ n: number }>(conn, `SELECT count(*) AS n FROM scoped_rows`);
+  // Duplicates (contract 3): the survivor is the row with the latest updated_at, among
+  // equals the one read last. Only ids that occur more than once are ranked.
   await exec(conn, `
-    CREATE TABLE scoped_rows AS
-    WITH s AS (
-      SELECT rowid AS read_order, * FROM typed_rows
-      -- the run's scope (contract 2): open at some time in the window; rows that cannot be
-      -- placed in time stay so that data quality sees them
-      WHERE created_at IS NULL
-         OR (created_at <= ${asOf} AND (resolved_at IS NULL OR resolved_at >= ${ws}))
-    )
-    SELECT s.*,
-      ${priorityExpr('priority')} AS priority_code,
-      ${statusFamilyExpr('status')} AS status_family,
-      CASE WHEN case_id IS NULL THEN NULL ELSE
-        row_number() OVER (PARTITION BY case_id ORDER BY updated_at DESC NULLS LAST, read_order DESC)
-      END AS survivor_rank
-    FROM s`);
-  await exec(conn, `DROP TABLE typed_rows`);
+    CREATE TABLE duplicate_ids AS
+    SELECT case_id, max_by(rowid, (coalesce(epoch_us(updated_at), -9223372036854775807), rowid)) AS survivor_rowid, count(*) AS n
+    FROM scoped_rows WHERE in_scope AND case_id IS NOT NULL GROUP BY case_id HAVING count(*) > 1`);
   await exec(conn, `
-    CREATE TABLE cases AS
+    UPDATE scoped_rows SET duplicate = true
+    FROM duplicate_ids d WHERE scoped_rows.case_id = d.case_id AND scoped_rows.rowid <> d.survivor_rowid AND scoped_rows.in_scope`);
+  await exec(conn, `
+    CREATE VIEW cases AS
     SELECT case_id, created_at, first_response_at, resolved_at, status, status_family,
            priority_code AS priority, coalesce(priority_code, 'UNKNOWN') AS priority_label,
            region, channel, team, assignee, customer_tier, updated_at
     FROM scoped_rows
-    WHERE survivor_rank = 1 AND created_at IS NOT NULL`);
+    WHERE in_scope AND NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL`);
   return { rowsRead: n };
 }
 
@@ -146,7 +146,7 @@ export const DATA_QUALITY_SQL = `
 SELECT
   count(*) AS total_rows,
   count(*) FILTER (WHERE case_id IS NULL OR (created_at IS NULL AND NOT created_at_bad) OR status IS NULL OR priority IS NULL) AS missing_rows,
-  count(*) FILTER (WHERE survivor_rank > 1) AS duplicate_rows,
+  count(*) FILTER (WHERE duplicate) AS duplicate_rows,
   count(*) FILTER (WHERE
        (priority IS NOT NULL AND priority_code IS NULL)
     OR resolved_at < created_at
@@ -154,4 +154,4 @@ SELECT
     OR (status_family = 'closed' AND resolved_at IS NULL)
     OR created_at_bad OR first_response_at_bad OR resolved_at_bad OR updated_at_bad
   ) AS invalid_sla_rows
-FROM scoped_rows`;
+FROM scoped_rows WHERE in_scope`;

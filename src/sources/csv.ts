@@ -28,10 +28,16 @@ export class CsvSource implements CaseSource {
       throw new SourceError(code === 'ENOENT' ? `CSV source ${p} does not exist (set --csv or KPI_CSV_PATH)` : `CSV source ${p} cannot be read (${code ?? 'error'})`);
     }
     if (statSync(p).size === 0) throw new SourceError(`CSV source ${p} is empty: it has no header row`);
-    const reader = `read_csv(${lit(p)}, header = true, all_varchar = true, auto_detect = true, strict_mode = false, null_padding = true)`;
+    // Sniff the dialect once, then read every column as text with that dialect.
     let columns: string[];
+    let reader: string;
     try {
-      columns = (await query<{ column_name: string }>(ctx.conn, `DESCRIBE SELECT * FROM ${reader}`)).map((r) => r.column_name);
+      const [sn] = await query<{ Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string }[] }>(
+        ctx.conn, `SELECT Delimiter, Quote, Escape, HasHeader, Columns FROM sniff_csv(${lit(p)}, header = true)`);
+      columns = sn.Columns.map((c) => c.name);
+      const cols = `{${columns.map((c) => `${lit(c)}: 'VARCHAR'`).join(', ')}}`;
+      const q = (v: string) => (v ? lit(v) : "''");
+      reader = `read_csv(${lit(p)}, auto_detect = false, header = true, delim = ${q(sn.Delimiter)}, quote = ${q(sn.Quote)}, escape = ${q(sn.Escape)}, columns = ${cols}, strict_mode = false, null_padding = true)`;
     } catch (e) {
       throw new SourceError(`CSV source ${p} cannot be parsed as CSV: ${(e as Error).message.split('\n')[0]}`);
     }

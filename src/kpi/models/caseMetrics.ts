@@ -14,7 +14,7 @@ WITH base AS (
   SELECT c.*,
     CASE WHEN c.resolved_at <= p.as_of THEN c.resolved_at END AS eff_resolved_at,
     CASE WHEN c.first_response_at <= p.as_of THEN c.first_response_at END AS eff_first_response_at,
-    (c.resolved_at IS NULL AND c.status_family = 'closed') AS ghost,
+    (c.resolved_at IS NULL AND coalesce(c.status_family = 'closed', false)) AS ghost,
     t.resolution_us, t.response_us, t.resolution_hours AS target_hours,
     p.as_of, p.risk_threshold_pct, p.report_tz
   FROM cases c CROSS JOIN p
