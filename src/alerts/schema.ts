@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS alert_outbox (
   thread_id VARCHAR NOT NULL,
   seq BIGINT NOT NULL,
   channel VARCHAR NOT NULL,
+  channel_id VARCHAR,
   case_id VARCHAR,
   level VARCHAR,
   text VARCHAR,
