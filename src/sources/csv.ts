@@ -36,8 +36,9 @@ export class CsvSource implements CaseSource {
         ctx.conn, `SELECT Delimiter, Quote, Escape, HasHeader, Columns FROM sniff_csv(${lit(p)}, header = true)`);
       columns = sn.Columns.map((c) => c.name);
       const cols = `{${columns.map((c) => `${lit(c)}: 'VARCHAR'`).join(', ')}}`;
-      const q = (v: string) => (v ? lit(v) : "''");
-      reader = `read_csv(${lit(p)}, auto_detect = false, header = true, delim = ${q(sn.Delimiter)}, quote = ${q(sn.Quote)}, escape = ${q(sn.Escape)}, columns = ${cols}, strict_mode = false, null_padding = true)`;
+      // The sniffer reports "no quote seen" as a control character: RFC 4180 quoting then.
+      const one = (v: string, dflt: string) => lit(v && v.length === 1 && v >= ' ' ? v : dflt);
+      reader = `read_csv(${lit(p)}, auto_detect = false, header = true, delim = ${one(sn.Delimiter, ',')}, quote = ${one(sn.Quote, '"')}, escape = ${one(sn.Escape, '"')}, columns = ${cols}, strict_mode = false, null_padding = true)`;
     } catch (e) {
       throw new SourceError(`CSV source ${p} cannot be parsed as CSV: ${(e as Error).message.split('\n')[0]}`);
     }
