@@ -1,0 +1,355 @@
+/**
+ * The daily digest job: run the pipeline (which writes output/ and run history), post the
+ * Block Kit digest to KPI_DIGEST_CHANNEL, then upload the trend chart and the day's CSVs
+ * into the message's thread.
+ *
+ * Once per day and channel, whatever happens:
+ * - Runs in this process never overlap (a promise-chain mutex).
+ * - Before doing anything, the job claims (digest_date, channel) in the store's digest_log
+ *   (INSERT ... ON CONFLICT DO NOTHING RETURNING): only the claimer posts, so a restart or a
+ *   second process sharing the DuckDB file never posts the day's digest again. The message
+ *   ts is stored after posting. If the run or the post fails, the claim is released so a
+ *   retry (or the next start's catch-up) can send it. A claim left without ts by a process
+ *   that died is taken over after `staleClaimMs`.
+ * - digest_date is the day in KPI_TZ of the job's clock.
+ *
+ * Schedule: node-cron at KPI_DIGEST_CRON in KPI_TZ (`scheduleDigest`). On start,
+ * `catchUpOnStart()` sends today's digest if today's scheduled time has already passed and
+ * none was sent (the bot was down at 08:00).
+ */
+import { schedule as cronSchedule } from 'node-cron';
+import type { WebClient } from '@slack/web-api';
+import type { Settings } from '../config';
+import type { KpiReport } from '../kpi/types';
+import type { Logger } from '../log';
+import type { RunOptions, RunResult, Trigger } from '../pipeline';
+import { REPORT_FILES, renderCsv, type ReportFile } from '../output/csv';
+import { query } from '../store/engine';
+import { withStore } from '../store/store';
+import { previousRun, type RunHistoryRow } from '../store/history';
+import { renderDigest, localTime } from '../slack/digest';
+import { renderTrendChart } from '../slack/chart';
+import { uploadFiles, type UploadFile } from '../slack/client';
+import { localDate, previousFireTime } from './cronTime';
+
+export type RunFn = (opts: RunOptions) => Promise<RunResult>;
+export type DigestReason = 'schedule' | 'catch-up' | 'retry' | 'manual';
+
+export interface DigestJobOptions {
+  settings: Settings;
+  log: Logger;
+  /** runPipeline or a stand-in with the same shape. */
+  run: RunFn;
+  slack: WebClient;
+  /** Default: () => new Date(). */
+  clock?: () => Date;
+  /** Default: settings.KPI_DB_PATH. */
+  dbPath?: string;
+  /** Where the pipeline writes its files (default settings.KPI_OUTPUT_DIR; null: none). */
+  outDir?: string | null;
+  /** Default: settings.KPI_DIGEST_CHANNEL. */
+  channel?: string;
+  /** A claim without ts older than this is considered abandoned (default 30 min). */
+  staleClaimMs?: number;
+  /** Retries after a failed attempt on the same day (default 3; 0 disables). */
+  maxRetries?: number;
+  /** Delay before a retry (default 10 min). */
+  retryDelayMs?: number;
+}
+
+export type DigestOutcome =
+  | { status: 'sent'; date: string; channel: string; ts: string; files: string[]; uploadError?: string }
+  | { status: 'skipped'; reason: 'already-sent' | 'in-progress-elsewhere' | 'no-channel' | 'not-due' | 'stopped'; date: string; ts?: string | null }
+  | { status: 'failed'; date: string; stage: 'run' | 'post' | 'claim'; error: string };
+
+export interface DigestJob {
+  runOnce(reason?: DigestReason): Promise<DigestOutcome>;
+  catchUpOnStart(): Promise<DigestOutcome>;
+  /** Cancels pending retries; runs in flight finish. */
+  stop(): void;
+}
+
+/* ---- digest_log claims ---------------------------------------------------------- */
+
+// Two DuckDB instances opened on one file inside one process do not see each other's
+// writes, so this process's own store work on digest_log goes through one queue per file.
+const queues = new Map<string, Promise<unknown>>();
+function serial<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(path) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  queues.set(path, next.catch(() => undefined));
+  return next;
+}
+
+function tsLiteral(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export interface Claim {
+  date: string;
+  channel: string;
+  /** claimed_at we wrote: the claim's token for release. */
+  claimedAt: string;
+}
+
+export interface ExistingClaim {
+  ts: string | null;
+  claimed_at: string;
+}
+
+/** Claims (date, channel). Returns the claim, or the existing row when someone else holds it. */
+export async function claimDigest(dbPath: string, date: string, channel: string, now: Date, staleMs: number): Promise<{ claim: Claim } | { existing: ExistingClaim }> {
+  const claimedAt = tsLiteral(now);
+  return serial(dbPath, () => withStore(dbPath, async (c) => {
+    const inserted = await query(c,
+      `INSERT INTO digest_log (digest_date, channel, claimed_at) VALUES (CAST($1 AS DATE), $2, CAST($3 AS TIMESTAMP))
+       ON CONFLICT DO NOTHING RETURNING channel`, [date, channel, claimedAt]);
+    if (inserted.length === 1) return { claim: { date, channel, claimedAt } };
+    const takenOver = await query(c,
+      `UPDATE digest_log SET claimed_at = CAST($3 AS TIMESTAMP)
+       WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at < CAST($4 AS TIMESTAMP)
+       RETURNING channel`, [date, channel, claimedAt, tsLiteral(new Date(now.getTime() - staleMs))]);
+    if (takenOver.length === 1) return { claim: { date, channel, claimedAt } };
+    const rows = await query<ExistingClaim>(c,
+      `SELECT ts, strftime(claimed_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS claimed_at FROM digest_log
+       WHERE digest_date = CAST($1 AS DATE) AND channel = $2`, [date, channel]);
+    return { existing: rows[0] ?? { ts: null, claimed_at: '' } };
+  }));
+}
+
+/** Releases a claim that has not been completed (no ts), if it is still ours. */
+export async function releaseDigest(dbPath: string, claim: Claim): Promise<void> {
+  await serial(dbPath, () => withStore(dbPath, (c) => c.run(
+    `DELETE FROM digest_log WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at = CAST($3 AS TIMESTAMP)`,
+    [claim.date, claim.channel, claim.claimedAt])));
+}
+
+export async function completeDigest(dbPath: string, claim: Claim, ts: string): Promise<void> {
+  await serial(dbPath, () => withStore(dbPath, (c) => c.run(
+    `UPDATE digest_log SET ts = $3 WHERE digest_date = CAST($1 AS DATE) AND channel = $2`,
+    [claim.date, claim.channel, ts])));
+}
+
+export interface DigestLogRow {
+  digest_date: string;
+  channel: string;
+  claimed_at: string;
+  ts: string | null;
+}
+
+export async function readDigestLog(dbPath: string): Promise<DigestLogRow[]> {
+  return serial(dbPath, () => withStore(dbPath, (c) => query<DigestLogRow>(c,
+    `SELECT strftime(digest_date, '%Y-%m-%d') AS digest_date, channel,
+            strftime(claimed_at, '%Y-%m-%dT%H:%M:%SZ') AS claimed_at, ts
+     FROM digest_log ORDER BY digest_date, channel`)));
+}
+
+/* ---- the job ---------------------------------------------------------------------- */
+
+const CSV_TITLES: Record<ReportFile, string> = {
+  sla_summary: 'SLA summary',
+  backlog_summary: 'Backlog summary',
+  volume_trend: 'Volume trend',
+  sla_at_risk_cases: 'At-risk and breached cases',
+  backlog_spike_summary: 'Backlog spike summary',
+  daily_ops_summary: 'Daily ops summary',
+  data_quality_score: 'Data quality score',
+};
+
+/** The files that go into the digest's thread: trend chart PNG and the seven contract CSVs. */
+export function digestAttachments(report: KpiReport): UploadFile[] {
+  const date = report.meta.asOfDate;
+  const chart = renderTrendChart(report.volumeTrend, {
+    title: `Support volume, last ${report.volumeTrend.length} days`,
+    subtitle: `As of ${localTime(report.meta.asOf, report.meta.reportTz)} · days in ${report.meta.reportTz}`,
+  });
+  const files: UploadFile[] = [{ filename: 'trend.png', content: chart, title: `Trend, ${date}`, altText: 'Cases created and resolved per day, and the open backlog, over the report window' }];
+  for (const f of Object.keys(REPORT_FILES) as ReportFile[]) {
+    files.push({ filename: `${f}.csv`, content: renderCsv(report, f), title: `${CSV_TITLES[f]}, ${date}` });
+  }
+  return files;
+}
+
+async function findPrevious(dbPath: string, report: KpiReport, log: Logger): Promise<RunHistoryRow | null> {
+  try {
+    const before = { beforeDate: report.meta.asOfDate };
+    return (await serial(dbPath, () => previousRun(dbPath, report.meta.asOf, { ...before, triggers: ['schedule'] })))
+      ?? (await serial(dbPath, () => previousRun(dbPath, report.meta.asOf, before)));
+  } catch (e) {
+    log.warn({ job: 'digest', err: (e as Error).message }, 'could not read run history; digest without deltas');
+    return null;
+  }
+}
+
+export function createDigestJob(opts: DigestJobOptions): DigestJob {
+  const { settings, log, slack } = opts;
+  const clock = opts.clock ?? (() => new Date());
+  const dbPath = opts.dbPath ?? settings.KPI_DB_PATH;
+  const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
+  const channel = opts.channel ?? settings.KPI_DIGEST_CHANNEL;
+  const tz = settings.KPI_TZ;
+  const staleMs = opts.staleClaimMs ?? 30 * 60_000;
+  const maxRetries = opts.maxRetries ?? 3;
+  const retryDelayMs = opts.retryDelayMs ?? 10 * 60_000;
+
+  let chain: Promise<unknown> = Promise.resolve();
+  let stopped = false;
+  const retryTimers = new Set<NodeJS.Timeout>();
+  const failuresByDate = new Map<string, number>();
+
+  function scheduleRetry(date: string): void {
+    const n = (failuresByDate.get(date) ?? 0) + 1;
+    failuresByDate.set(date, n);
+    if (stopped || n > maxRetries) return;
+    log.info({ job: 'digest', date, attempt: n + 1, inMs: retryDelayMs }, 'digest will be retried');
+    const t = setTimeout(() => {
+      retryTimers.delete(t);
+      // Only retry on the same day; tomorrow has its own schedule.
+      if (localDate(clock(), tz) === date) void runOnce('retry');
+    }, retryDelayMs);
+    t.unref();
+    retryTimers.add(t);
+  }
+
+  async function attempt(reason: DigestReason): Promise<DigestOutcome> {
+    const now = clock();
+    const date = localDate(now, tz);
+    if (stopped) return { status: 'skipped', reason: 'stopped', date };
+    if (!channel) {
+      log.warn({ job: 'digest' }, 'KPI_DIGEST_CHANNEL is not set: no digest is posted');
+      return { status: 'skipped', reason: 'no-channel', date };
+    }
+    const ctx = { job: 'digest', reason, date, channel };
+
+    let claimed: Claim;
+    try {
+      const r = await claimDigest(dbPath, date, channel, now, staleMs);
+      if ('existing' in r) {
+        const already = r.existing.ts !== null;
+        log.info({ ...ctx, ts: r.existing.ts }, already ? 'digest already sent today' : 'digest is being sent by another process');
+        return { status: 'skipped', reason: already ? 'already-sent' : 'in-progress-elsewhere', date, ts: r.existing.ts };
+      }
+      claimed = r.claim;
+    } catch (e) {
+      log.error({ ...ctx, err: (e as Error).message }, 'could not claim the digest in the store');
+      return { status: 'failed', date, stage: 'claim', error: (e as Error).message };
+    }
+
+    // 1. Run the pipeline
+    let result: RunResult;
+    try {
+      const trigger: Trigger = 'schedule';
+      const asOf = settings.KPI_AS_OF ? undefined : new Date(Math.floor(now.getTime() / 1000) * 1000);
+      result = await opts.run({ settings, log, asOf, outDir, trigger });
+    } catch (e) {
+      await releaseDigest(dbPath, claimed).catch((err: Error) => log.error({ ...ctx, err: err.message }, 'could not release the digest claim'));
+      log.error({ ...ctx, err: (e as Error).message }, 'digest: pipeline run failed');
+      scheduleRetry(date);
+      return { status: 'failed', date, stage: 'run', error: (e as Error).message };
+    }
+    const report = result.report;
+
+    // 2. Post the message
+    let ts: string;
+    let postedChannel: string;
+    try {
+      const previous = await findPrevious(dbPath, report, log);
+      const msg = renderDigest(report, previous, { dqMin: settings.KPI_DQ_MIN });
+      const res = await slack.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false });
+      if (!res.ts) throw new Error('chat.postMessage returned no ts');
+      ts = res.ts;
+      postedChannel = res.channel ?? channel;
+    } catch (e) {
+      await releaseDigest(dbPath, claimed).catch((err: Error) => log.error({ ...ctx, err: err.message }, 'could not release the digest claim'));
+      log.error({ ...ctx, err: (e as Error).message }, 'digest: posting to Slack failed');
+      scheduleRetry(date);
+      return { status: 'failed', date, stage: 'post', error: (e as Error).message };
+    } finally {
+      result.data?.close();
+    }
+    try {
+      await completeDigest(dbPath, claimed, ts);
+    } catch (e) {
+      // The message is out; the claim (without ts) still blocks other senders until it goes stale.
+      log.error({ ...ctx, ts, err: (e as Error).message }, 'digest posted but its ts could not be stored');
+    }
+    log.info({ ...ctx, ts, runId: report.meta.runId }, 'digest posted');
+
+    // 3. Chart and CSVs in the thread. The message is out: a failure here is logged, never re-posted.
+    const files = digestAttachments(report);
+    let uploadError: string | undefined;
+    try {
+      await uploadFiles(slack, { channel: postedChannel, threadTs: ts, files });
+      log.info({ ...ctx, ts, files: files.length }, 'digest attachments uploaded');
+    } catch (e) {
+      uploadError = (e as Error).message;
+      log.error({ ...ctx, ts, err: uploadError }, 'digest attachments could not be uploaded');
+      try {
+        await slack.chat.postMessage({ channel: postedChannel, thread_ts: ts, text: `The chart and CSV files could not be attached (${uploadError.slice(0, 200)}). They are in the output folder of the KPI service.` });
+      } catch { /* already logged */ }
+    }
+    return { status: 'sent', date, channel: postedChannel, ts, files: files.map((f) => f.filename), uploadError };
+  }
+
+  function runOnce(reason: DigestReason = 'manual'): Promise<DigestOutcome> {
+    const p = chain.then(() => attempt(reason));
+    chain = p.catch(() => undefined);
+    return p.catch((e: Error): DigestOutcome => {
+      log.error({ job: 'digest', reason, err: e.message }, 'digest job failed');
+      return { status: 'failed', date: localDate(clock(), tz), stage: 'run', error: e.message };
+    });
+  }
+
+  async function catchUpOnStart(): Promise<DigestOutcome> {
+    const now = clock();
+    const today = localDate(now, tz);
+    const last = previousFireTime(settings.KPI_DIGEST_CRON, tz, now);
+    if (!last || localDate(last, tz) !== today) {
+      log.info({ job: 'digest', date: today }, 'no digest was due yet today: no catch-up');
+      return { status: 'skipped', reason: 'not-due', date: today };
+    }
+    log.info({ job: 'digest', date: today, scheduledAt: last.toISOString() }, 'checking for a missed digest');
+    return runOnce('catch-up');
+  }
+
+  return {
+    runOnce,
+    catchUpOnStart,
+    stop() {
+      stopped = true;
+      for (const t of retryTimers) clearTimeout(t);
+      retryTimers.clear();
+    },
+  };
+}
+
+/* ---- schedule ---------------------------------------------------------------------- */
+
+export interface ScheduleHandle {
+  stop(): Promise<void>;
+}
+
+type Scheduler = (expr: string, fn: () => unknown, options: { timezone: string; name: string; noOverlap: boolean }) => {
+  stop(): void | Promise<void>;
+  destroy(): void | Promise<void>;
+};
+
+/** Runs the digest at KPI_DIGEST_CRON in KPI_TZ. `scheduler` is injectable for tests. */
+export function scheduleDigest(
+  job: DigestJob,
+  settings: Pick<Settings, 'KPI_DIGEST_CRON' | 'KPI_TZ'>,
+  log: Logger,
+  scheduler: Scheduler = cronSchedule as unknown as Scheduler,
+): ScheduleHandle {
+  const task = scheduler(settings.KPI_DIGEST_CRON, () => job.runOnce('schedule'), {
+    timezone: settings.KPI_TZ, name: 'kpi-digest', noOverlap: true,
+  });
+  log.info({ job: 'digest', cron: settings.KPI_DIGEST_CRON, tz: settings.KPI_TZ }, 'digest scheduled');
+  return {
+    async stop() {
+      job.stop();
+      await task.stop();
+      await task.destroy();
+    },
+  };
+}
