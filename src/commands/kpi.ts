@@ -20,6 +20,7 @@ import { renderAdminOnly, renderApology, renderHelp, renderRefusal, renderStatus
 import { renderReport, type Delivery, type ReportView } from '../slack/blocks/reports';
 import { shortError, type ReportService } from '../slack/reportService';
 import type { CaseFilter, KpiReport } from '../kpi/types';
+import { getHealth } from '../jobs/health';
 import { parseKpiCommand, type Subcommand } from './parse';
 import { postResponse, type PostResponseOptions } from './respond';
 
@@ -81,6 +82,11 @@ export function kpiCommandListener(deps: KpiCommandDeps) {
   };
 }
 
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<null>((ok) => { timer = setTimeout(() => ok(null), ms); })]).finally(() => clearTimeout(timer));
+}
+
 export function newRef(): string {
   return `kpi-${randomBytes(4).toString('hex')}`;
 }
@@ -131,8 +137,11 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       return { kind: 'help' };
     }
     if (sub === 'status') {
-      await reports.loadHistory({ maxAgeMs: 5000 });
-      await reply(renderStatus(reports.status()), parsed.public);
+      const [, alerts] = await Promise.all([
+        reports.loadHistory({ maxAgeMs: 5000 }),
+        withTimeout(getHealth(settings.KPI_DB_PATH).catch(() => null), 2000),
+      ]);
+      await reply(renderStatus(reports.status(), alerts), parsed.public);
       return { kind: 'status' };
     }
     let answer;

@@ -1,4 +1,5 @@
 /** Block Kit replies that are not reports: help, usage errors, refusals, apologies, status. */
+import type { HealthReport } from '../../jobs/health';
 import type { ServiceStatus } from '../reportService';
 import { ago, context, esc, fields, header, section, when, type Reply } from './format';
 
@@ -77,7 +78,14 @@ const HEALTH_TEXT: Record<ServiceStatus['health'], string> = {
   unknown: ':white_circle: no run yet',
 };
 
-export function renderStatus(s: ServiceStatus): Reply {
+function checkText(c: HealthReport['run']): string {
+  if (c.status === 'unknown') return 'not checked yet';
+  if (c.status === 'ok') return `ok${c.lastCheckedAt ? ` (checked ${when(c.lastCheckedAt)})` : ''}`;
+  return `failing since ${when(c.since)}${c.cause ? `: ${c.cause}` : ''}`;
+}
+
+/** `alerts`: the on-call job's checks (getHealth), when available. */
+export function renderStatus(s: ServiceStatus, alerts?: HealthReport | null): Reply {
   const last = s.lastRun;
   const lastText = last
     ? `${last.ok ? 'ok' : 'failed'} · finished ${when(last.finishedAt)} (${ago(s.ageSeconds)})${last.asOf ? ` · as of ${when(last.asOf)}` : ''}${last.durationMs !== null ? ` · ${(last.durationMs / 1000).toFixed(1)} s` : ''}`
@@ -98,6 +106,16 @@ export function renderStatus(s: ServiceStatus): Reply {
         ['Answers', cache],
       ]),
       ...(last && !last.ok && last.error ? [context(`Last error: ${esc(last.error).slice(0, 300)}`)] : []),
+      ...(alerts && (alerts.lastSweepAt || alerts.run.status !== 'unknown')
+        ? [context(
+            [
+              `Scheduled runs: ${esc(checkText(alerts.run))}`,
+              `Data freshness: ${esc(checkText(alerts.freshness))}`,
+              `Open alerted cases: ${alerts.openAlertedCases}`,
+              `Last alert sweep: ${when(alerts.lastSweepAt)}`,
+            ].join(' · '),
+          )]
+        : []),
     ],
   };
 }
