@@ -156,13 +156,18 @@ const CSV_TITLES: Record<ReportFile, string> = {
   data_quality_score: 'Data quality score',
 };
 
-/** The files that go into the digest's thread: trend chart PNG and the seven contract CSVs. */
-export function digestAttachments(report: KpiReport): UploadFile[] {
-  const date = report.meta.asOfDate;
-  const chart = renderTrendChart(report.volumeTrend, {
+/** The digest's trend chart (PNG) for a report. */
+export function digestChart(report: KpiReport): Buffer {
+  return renderTrendChart(report.volumeTrend, {
     title: `Support volume, last ${report.volumeTrend.length} days`,
     subtitle: `As of ${localTime(report.meta.asOf, report.meta.reportTz)} · days in ${report.meta.reportTz}`,
   });
+}
+
+/** The files that go into the digest's thread: trend chart PNG and the seven contract CSVs. */
+export function digestAttachments(report: KpiReport): UploadFile[] {
+  const date = report.meta.asOfDate;
+  const chart = digestChart(report);
   const files: UploadFile[] = [{ filename: 'trend.png', content: chart, title: `Trend, ${date}`, altText: 'Cases created and resolved per day, and the open backlog, over the report window' }];
   for (const f of Object.keys(REPORT_FILES) as ReportFile[]) {
     files.push({ filename: `${f}.csv`, content: renderCsv(report, f), title: `${CSV_TITLES[f]}, ${date}` });
