@@ -1,0 +1,18 @@
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** Runs `kpi <args>` (src/cli.ts through tsx) in cwd, with a clean environment plus env. */
+export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): CliResult {
+  const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
+  const r = spawnSync(process.execPath, [TSX, join(ROOT, 'src/cli.ts'), ...args], {
+    cwd, env: { ...base, ...env }, encoding: 'utf8', timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export const FIXTURES = join(ROOT, 'test/fixtures');
