@@ -1,0 +1,56 @@
+/**
+ * manifest.yml is valid against Slack's app manifest JSON schema (draft-07), vendored
+ * outside the repo at ../shared/vendor/. Skips when that file is absent (fresh clone).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import Ajv from 'ajv';
+import { parse } from 'yaml';
+
+const SCHEMA = resolve(__dirname, '../../shared/vendor/slack-manifest.schema.1.0.0.json');
+const MANIFEST = resolve(__dirname, '../manifest.yml');
+
+type Manifest = {
+  features: { slash_commands: { command: string; url: string; usage_hint?: string }[]; bot_user: { display_name: string } };
+  oauth_config: { scopes: { bot: string[] } };
+  settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+};
+
+const manifest = parse(readFileSync(MANIFEST, 'utf8')) as Manifest;
+
+test('manifest has the /kpi command, the scopes the bot uses and interactivity', () => {
+  const kpi = manifest.features.slash_commands.find((c) => c.command === '/kpi');
+  expect(kpi).toBeDefined();
+  expect(kpi!.url).toBe('https://YOUR-HOST/slack/events');
+  expect(kpi!.usage_hint).toBeTruthy();
+  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'files:write', 'im:write']);
+  expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: 'https://YOUR-HOST/slack/events' });
+  expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
+});
+
+const haveSchema = existsSync(SCHEMA);
+if (!haveSchema) {
+  // eslint-disable-next-line no-console
+  console.warn(`manifest schema not found at ${SCHEMA}: schema validation skipped`);
+}
+(haveSchema ? test : test.skip)('manifest validates against the Slack manifest schema (draft-07)', () => {
+  const schema = JSON.parse(readFileSync(SCHEMA, 'utf8')) as Record<string, unknown>;
+  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
+  // The schema uses a non-standard "regex" keyword (e.g. background_color): enforce it too.
+  ajv.addKeyword({
+    keyword: 'regex',
+    type: 'string',
+    schemaType: 'string',
+    validate: (pattern: string, data: string) => new RegExp(pattern).test(data),
+  });
+  const validate = ajv.compile(schema);
+  const ok = validate(manifest);
+  expect(validate.errors ?? []).toEqual([]);
+  expect(ok).toBe(true);
+
+  // and the validator really rejects a broken manifest
+  const broken = JSON.parse(JSON.stringify(manifest)) as Record<string, unknown> & { display_information: Record<string, unknown> };
+  broken.display_information.background_color = 'blue';
+  (broken as Record<string, unknown>).unknown_section = true;
+  expect(validate(broken)).toBe(false);
+});
