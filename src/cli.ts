@@ -70,6 +70,7 @@ export function buildCli(): Command {
             windowDays: r.meta.windowDays, reportTz: r.meta.reportTz, rowsRead: r.meta.rowsRead,
             summary: r.dailyOps, dataQuality: r.dataQuality, warnings: r.warnings,
             timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+            peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
             files: result.files,
           })}\n`);
         } else {

@@ -29,8 +29,8 @@ async function main(): Promise<void> {
   let preview = '';
   try {
     const { writeSlackPreview } = await import('./slack/preview');
-    const written = await writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN });
-    preview = ` and the Slack digest preview to ${written.join(', ')}`;
+    const written = writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN });
+    preview = `, and the Slack digest preview to ${written.blocksPath} (paste into Block Kit Builder) and ${written.chartPath}`;
   } catch (e) {
     log.warn({ stage: 'preview' }, `Slack preview not written: ${(e as Error).message}`);
   }

@@ -61,7 +61,7 @@ describe('kpi run on a fixture CSV', () => {
       as_of: '2026-11-23T12:00:00Z', as_of_date: '2026-11-23', cases_in_window: '8', created_today: '3', resolved_today: '0', open_backlog: '5',
       sla_compliance_pct: '33.3', first_response_compliance_pct: '80.0', at_risk_cases: '0', breached_open_cases: '2', backlog_growth_pct: '337.5', backlog_spike: 'true', data_quality_score: '85.4',
     }]);
-    expect(read(out, 'daily_ops_summary.txt')).toMatch(/Executive summary[\s\S]*Needs attention first[\s\S]*C-6/);
+    expect(read(out, "daily_ops_summary.txt")).toMatch(/Executive summary[\s\S]*Needs attention first[\s\S]*2 open cases have breached SLA \(P3 1, P4 1\); most recent: P3 C-3, 2.0 h ago/);
     // text cells a spreadsheet would run are neutralised (C-4's assignee is "=HYPERLINK(1)")
     expect(read(out, 'sla_at_risk_cases.csv')).not.toMatch(/,=HYPERLINK/);
   });

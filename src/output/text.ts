@@ -52,13 +52,19 @@ export function renderDailyOpsText(r: KpiReport): string {
   }
   lines.push('');
   lines.push('Needs attention first');
-  const urgent = r.atRiskCases.slice(0, 5);
-  if (urgent.length === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
-  for (const c of urgent) {
-    const when = c.hours_to_breach < 0 ? `breached ${(-c.hours_to_breach).toFixed(1)} h ago` : `breaches in ${c.hours_to_breach.toFixed(1)} h`;
-    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): ${when}`);
+  // Cases that can still be saved come first (soonest to breach), then the breached ones.
+  const soon = r.atRiskCases.filter((c) => c.risk_level === 'at_risk').sort((a, b) => a.hours_to_breach - b.hours_to_breach).slice(0, 5);
+  const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
+  if (soon.length === 0 && breached.length === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
+  for (const c of soon) {
+    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): breaches in ${c.hours_to_breach.toFixed(1)} h`);
   }
-  if (r.atRiskCases.length > urgent.length) lines.push(`  ... and ${r.atRiskCases.length - urgent.length} more in sla_at_risk_cases.csv`);
+  if (breached.length) {
+    const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
+    const recent = [...breached].sort((a, b) => b.hours_to_breach - a.hours_to_breach)[0];
+    lines.push(`  ${breached.length} open cases have breached SLA (${byPriority.map(([p, n]) => `${p} ${n}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
+  }
+  lines.push('  Full list, most urgent first: sla_at_risk_cases.csv');
   for (const s of r.backlogSpike.filter((x) => x.is_spike && x.scope !== 'ALL')) {
     lines.push(`  Backlog spike in ${s.scope}: ${s.backlog_today} open vs ${s.baseline_avg.toFixed(1)} baseline (+${(s.growth_pct ?? 0).toFixed(1)}%).`);
   }

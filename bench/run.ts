@@ -1,0 +1,84 @@
+/**
+ * `npm run bench [-- --cases N[,M...]] [--runs R]`: the pipeline benchmark.
+ * Generates N demo cases as a CSV export and as a DuckDB file, builds dist/, then times
+ * `node dist/cli.js run` end to end (wall clock measured from outside, stage times and
+ * peak RSS reported by the run itself) for --source csv and --source duckdb. Prints a
+ * table; the median of R runs (default 3).
+ *
+ * Other benchmarks: `npm run bench -- snowflake|slack|alerts [args]` runs bench/<name>.ts.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { seedDemo, writeDemoCsv } from '../src/demo/seed';
+
+const ROOT = resolve(__dirname, '..');
+const OUT = join(ROOT, 'bench/out');
+const AS_OF = '2026-11-23T12:00:00Z';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+
+interface Sample { wallMs: number; stages: Record<string, number>; rssMb: number; cases: number }
+
+function runOnce(args: string[]): Sample {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [join(ROOT, 'dist/cli.js'), 'run', ...args, '--as-of', AS_OF, '--out', join(OUT, 'output'), '--json'], {
+    cwd: OUT, encoding: 'utf8', env: { ...process.env, KPI_LOG_DIR: join(OUT, 'logs'), KPI_DB_PATH: join(OUT, 'history.duckdb') },
+  });
+  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`kpi run failed: ${r.stderr || r.stdout}`);
+  const j = JSON.parse(r.stdout);
+  return { wallMs, stages: j.timingsMs, rssMb: j.peakRssMb, cases: j.summary.cases_in_window };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function main(): Promise<void> {
+  const sub = process.argv[2];
+  if (sub && !sub.startsWith('--')) {
+    const script = join(ROOT, 'bench', `${sub}.ts`);
+    if (!existsSync(script)) throw new Error(`no benchmark named ${sub}`);
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), script, ...process.argv.slice(3)], { stdio: 'inherit' });
+    process.exit(r.status ?? 1);
+  }
+  const sizes = arg('cases', '1000000').split(',').map((s) => Number(s.replace(/_/g, '')));
+  const runs = Number(arg('runs', '3'));
+  mkdirSync(OUT, { recursive: true });
+  console.log('Building dist/ ...');
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (b.status !== 0) throw new Error('build failed');
+  const rows: string[][] = [];
+  const walls: Record<string, number> = {};
+  for (const n of sizes) {
+    const csv = join(OUT, `cases_${n}.csv`);
+    const db = join(OUT, `cases_${n}.duckdb`);
+    if (!existsSync(csv)) { process.stdout.write(`Generating ${n} cases as CSV ... `); const t = Date.now(); await writeDemoCsv({ path: csv, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
+    if (!existsSync(db)) { process.stdout.write(`Generating ${n} cases into DuckDB ... `); const t = Date.now(); await seedDemo({ dbPath: db, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
+    for (const [label, args] of [['csv', ['--source', 'csv', '--csv', csv]], ['duckdb', ['--source', 'duckdb', '--db', db]]] as const) {
+      runOnce([...args]); // warm the page cache
+      const samples = Array.from({ length: runs }, () => runOnce([...args]));
+      const s = samples.find((x) => x.wallMs === median(samples.map((y) => y.wallMs)))!;
+      walls[`${label}:${n}`] = s.wallMs;
+      rows.push([label, n.toLocaleString('en-US'), s.cases.toLocaleString('en-US'), Math.round(s.wallMs).toString(),
+        Math.round(s.stages.extract + s.stages.normalise).toString(), Math.round(s.stages.kpis).toString(), Math.round(s.stages.write).toString(),
+        Math.round(s.stages.history ?? 0).toString(), `${Math.max(...samples.map((x) => x.rssMb))}`]);
+    }
+  }
+  const head = ['source', 'rows', 'cases in window', 'wall ms (median)', 'read+clean ms', 'kpis ms', 'write ms', 'history ms', 'peak RSS MB'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(w[i])).join(' | ')} |`;
+  console.log(`\n${line(head)}\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n${rows.map(line).join('\n')}`);
+  if (sizes.length > 1) {
+    for (const src of ['csv', 'duckdb']) {
+      const a = walls[`${src}:${sizes[0]}`];
+      const z = walls[`${src}:${sizes[sizes.length - 1]}`];
+      console.log(`${src}: ${sizes[sizes.length - 1] / sizes[0]}x the rows took ${(z / a).toFixed(2)}x the time`);
+    }
+  }
+  console.log(`\nnode ${process.version}, ${require('node:os').cpus().length} cores; runs=${runs}; as_of ${AS_OF}`);
+}
+
+main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
