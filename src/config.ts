@@ -187,7 +187,10 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v !== '') clean[k] = v;
   const parsed = envSchema.safeParse(clean);
   if (!parsed.success) {
-    throw new ConfigError(`Invalid setting: ${parsed.error.issues.map((i) => describeIssue(i, clean)).join('; ')}`);
+    let msg = `Invalid setting: ${parsed.error.issues.map((i) => describeIssue(i, clean)).join('; ')}`;
+    // A secret pasted into the wrong variable must not be echoed either.
+    for (const k of SECRET_KEYS) if (clean[k] && clean[k].length >= 4) msg = msg.split(clean[k]).join('[redacted]');
+    throw new ConfigError(msg);
   }
   const e = parsed.data;
   const slaTargets = {} as Record<Priority, SlaTarget>;
