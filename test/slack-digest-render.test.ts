@@ -92,6 +92,18 @@ describe('renderDigest', () => {
     expect(m.text.length).toBeLessThanOrEqual(3000);
   });
 
+  test('when overdue cases fill the list, the next ones about to breach are named; data formatting is neutralised', () => {
+    const r = makeReport();
+    const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
+    const atRisk = r.atRiskCases.filter((c) => c.risk_level === 'at_risk');
+    r.atRiskCases = [...Array.from({ length: 5 }, (_, i) => ({ ...breached[0], case_id: `OLD-${i}` })), ...atRisk];
+    r.atRiskCases[0] = { ...r.atRiskCases[0], assignee: '*boss*', team: 'tier_2' };
+    const t = JSON.stringify(renderDigest(r, null, { dqMin: 90 }).blocks);
+    expect(t).toContain('Next to breach: *CASE-1003* P1 in 0.5 h · *CASE-1005* P2 in 1.5 h · *CASE-1004* P3 in 2.0 h');
+    expect(t).toContain('\u200b*boss*\u200b');
+    expect(t).toContain('tier_2');
+  });
+
   test('helpers', () => {
     expect(delta(10, 7, 'count')).toBe('▲ +3');
     expect(delta(1200, 2500, 'count')).toBe('▼ −1,300');

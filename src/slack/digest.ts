@@ -64,7 +64,10 @@ export function esc(s: string): string {
 /** Text from data for inline use: escaped, one line, cut, formatting characters neutralised. */
 function dataText(s: string | null | undefined, max = 40): string {
   if (s === null || s === undefined || s === '') return DASH;
-  const oneLine = s.replace(/[\r\n\t]+/g, ' ').replace(/[*_~`]/g, (c) => `\u200b${c}\u200b`);
+  // Formatting characters only act at word edges (`*bold*`, `_it_`): break those, leave agent_052 alone.
+  const oneLine = s.replace(/[\r\n\t]+/g, ' ')
+    .replace(/(^|[\s(])([*_~`])/g, '$1\u200b$2')
+    .replace(/([*_~`])(?=[\s).,:;!?]|$)/g, '$1\u200b');
   return esc(truncate(oneLine, max));
 }
 
@@ -135,11 +138,13 @@ function context(texts: string[]): types.ContextBlock {
 
 function caseLine(c: AtRiskCase): string {
   const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  const when = c.hours_to_breach < 0 ? `breached ${hrs(c.hours_to_breach)} ago` : `due in ${hrs(c.hours_to_breach)}`;
+  const when = c.risk_level === 'breached'
+    ? `breached ${hrs(c.hours_to_breach)} ago`
+    : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
   const who = c.assignee ? dataText(c.assignee, 30) : '_unassigned_';
   const where = [c.team, c.region].filter((x) => x).map((x) => dataText(x, 25)).join(' · ');
   return truncate(
-    `${icon} *${dataText(c.case_id, 40)}* ${c.priority} · ${when} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h target) · ${who}${where ? ` · ${where}` : ''}`,
+    `${icon} *${dataText(c.case_id, 40)}* ${c.priority} · ${when} · ${who}${where ? ` · ${where}` : ''}`,
     400,
   );
 }
@@ -166,7 +171,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
     text: { type: 'plain_text', text: truncate(`:bar_chart: Support KPIs · ${longDate(meta.asOfDate)}`, LIMITS.header), emoji: true },
   });
   const ctx = [
-    `As of *${localTime(meta.asOf, tz)}* · last ${meta.windowDays} days · source \`${dataText(meta.source, 30)}\``,
+    `As of *${localTime(meta.asOf, tz)}* · last ${meta.windowDays} days · source \`${dataText(meta.source.replace(/[^\s:]*[\\/]/g, ''), 40)}\``,
     prev ? `Changes (▲ ▼) are vs the run of ${localTime(prev.as_of, tz)}` : 'No earlier run to compare with',
   ];
   required.push(context(ctx));
@@ -230,6 +235,11 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   if (cases.length) {
     riskLines.push(`Most urgent:`);
     for (const c of cases) riskLines.push(caseLine(c));
+    // When overdue cases fill the list, still name the next ones about to breach (actionable now).
+    const next = report.atRiskCases.slice(topN).filter((c) => c.risk_level === 'at_risk').slice(0, 3);
+    if (next.length && cases.every((c) => c.risk_level === 'breached')) {
+      riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} in ${hrs(c.hours_to_breach)}`).join(' · ')}`);
+    }
     const more = report.atRiskCases.length - cases.length;
     if (more > 0) riskLines.push(`_…and ${num(more)} more in sla_at_risk_cases.csv (in the thread)_`);
   } else {
