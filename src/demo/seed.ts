@@ -170,6 +170,7 @@ export async function seedDemo(o: DemoOptions & { dbPath: string }): Promise<{ r
     rows = await generate(e.conn, o);
     await e.conn.run(`ATTACH ${lit(tmp)} AS out`);
     await e.conn.run('CREATE TABLE out.support_cases AS SELECT * FROM demo_cases');
+    await e.conn.run(`CREATE TABLE out.demo_meta AS SELECT ${tsLit(o.now ?? new Date())} AS seeded_at, ${Math.floor(o.cases)}::BIGINT AS cases, ${Math.floor(o.seed)}::BIGINT AS seed`);
     await e.conn.run('DETACH out');
   } finally {
     e.close();
@@ -179,6 +180,7 @@ export async function seedDemo(o: DemoOptions & { dbPath: string }): Promise<{ r
     await withStore(o.dbPath, async (c) => {
       await c.run(`ATTACH ${lit(tmp)} AS seed (READ_ONLY)`);
       await c.run('CREATE OR REPLACE TABLE support_cases AS SELECT * FROM seed.support_cases');
+      await c.run('CREATE OR REPLACE TABLE demo_meta AS SELECT * FROM seed.demo_meta');
       await c.run('DETACH seed');
     });
     rmSync(tmp, { force: true });
@@ -206,5 +208,15 @@ export async function demoTableExists(dbPath: string): Promise<boolean> {
   return withStore(dbPath, async (c) => {
     const r = await query<{ n: number }>(c, `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = 'support_cases'`);
     return r[0].n > 0;
+  }, { readOnly: true });
+}
+
+/** When the demo data was generated (null: unknown or no demo data). */
+export async function demoSeededAt(dbPath: string): Promise<Date | null> {
+  return withStore(dbPath, async (c) => {
+    const t = await query<{ n: number }>(c, `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name IN ('support_cases', 'demo_meta')`);
+    if (t[0].n < 2) return null;
+    const r = await query<{ seeded_at: string }>(c, 'SELECT max(seeded_at) AS seeded_at FROM demo_meta');
+    return r[0]?.seeded_at ? new Date(r[0].seeded_at) : null;
   }, { readOnly: true });
 }

@@ -71,15 +71,7 @@ export interface DigestJob {
 
 /* ---- digest_log claims ---------------------------------------------------------- */
 
-// Two DuckDB instances opened on one file inside one process do not see each other's
-// writes, so this process's own store work on digest_log goes through one queue per file.
-const queues = new Map<string, Promise<unknown>>();
-function serial<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const prev = queues.get(path) ?? Promise.resolve();
-  const next = prev.then(fn, fn);
-  queues.set(path, next.catch(() => undefined));
-  return next;
-}
+// withStore() queues this process's accesses to one file, so claims cannot interleave.
 
 function tsLiteral(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
@@ -100,7 +92,7 @@ export interface ExistingClaim {
 /** Claims (date, channel). Returns the claim, or the existing row when someone else holds it. */
 export async function claimDigest(dbPath: string, date: string, channel: string, now: Date, staleMs: number): Promise<{ claim: Claim } | { existing: ExistingClaim }> {
   const claimedAt = tsLiteral(now);
-  return serial(dbPath, () => withStore(dbPath, async (c) => {
+  return withStore(dbPath, async (c) => {
     const inserted = await query(c,
       `INSERT INTO digest_log (digest_date, channel, claimed_at) VALUES (CAST($1 AS DATE), $2, CAST($3 AS TIMESTAMP))
        ON CONFLICT DO NOTHING RETURNING channel`, [date, channel, claimedAt]);
@@ -114,20 +106,20 @@ export async function claimDigest(dbPath: string, date: string, channel: string,
       `SELECT ts, strftime(claimed_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS claimed_at FROM digest_log
        WHERE digest_date = CAST($1 AS DATE) AND channel = $2`, [date, channel]);
     return { existing: rows[0] ?? { ts: null, claimed_at: '' } };
-  }));
+  });
 }
 
 /** Releases a claim that has not been completed (no ts), if it is still ours. */
 export async function releaseDigest(dbPath: string, claim: Claim): Promise<void> {
-  await serial(dbPath, () => withStore(dbPath, (c) => c.run(
+  await withStore(dbPath, (c) => c.run(
     `DELETE FROM digest_log WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at = CAST($3 AS TIMESTAMP)`,
-    [claim.date, claim.channel, claim.claimedAt])));
+    [claim.date, claim.channel, claim.claimedAt]));
 }
 
 export async function completeDigest(dbPath: string, claim: Claim, ts: string): Promise<void> {
-  await serial(dbPath, () => withStore(dbPath, (c) => c.run(
+  await withStore(dbPath, (c) => c.run(
     `UPDATE digest_log SET ts = $3 WHERE digest_date = CAST($1 AS DATE) AND channel = $2`,
-    [claim.date, claim.channel, ts])));
+    [claim.date, claim.channel, ts]));
 }
 
 export interface DigestLogRow {
@@ -138,10 +130,10 @@ export interface DigestLogRow {
 }
 
 export async function readDigestLog(dbPath: string): Promise<DigestLogRow[]> {
-  return serial(dbPath, () => withStore(dbPath, (c) => query<DigestLogRow>(c,
+  return withStore(dbPath, (c) => query<DigestLogRow>(c,
     `SELECT strftime(digest_date, '%Y-%m-%d') AS digest_date, channel,
             strftime(claimed_at, '%Y-%m-%dT%H:%M:%SZ') AS claimed_at, ts
-     FROM digest_log ORDER BY digest_date, channel`)));
+     FROM digest_log ORDER BY digest_date, channel`));
 }
 
 /* ---- the job ---------------------------------------------------------------------- */
@@ -178,8 +170,8 @@ export function digestAttachments(report: KpiReport): UploadFile[] {
 async function findPrevious(dbPath: string, report: KpiReport, log: Logger): Promise<RunHistoryRow | null> {
   try {
     const before = { beforeDate: report.meta.asOfDate };
-    return (await serial(dbPath, () => previousRun(dbPath, report.meta.asOf, { ...before, triggers: ['schedule'] })))
-      ?? (await serial(dbPath, () => previousRun(dbPath, report.meta.asOf, before)));
+    return (await previousRun(dbPath, report.meta.asOf, { ...before, triggers: ['schedule'] }))
+      ?? (await previousRun(dbPath, report.meta.asOf, before));
   } catch (e) {
     log.warn({ job: 'digest', err: (e as Error).message }, 'could not read run history; digest without deltas');
     return null;

@@ -10,6 +10,7 @@ import type { Settings, SourceKind } from '../config';
 import { ident, lit, query } from '../store/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
+import { withFileTurn } from '../store/store';
 
 export class DuckDbFileSource implements CaseSource {
   constructor(
@@ -17,7 +18,7 @@ export class DuckDbFileSource implements CaseSource {
     private readonly path: string,
     private readonly table: string,
     private readonly columnMap: Settings['columnMap'],
-    private readonly prepare?: () => Promise<void>,
+    private readonly prepare?: (log: SourceContext['log']) => Promise<void>,
   ) {}
 
   describe(): string {
@@ -25,8 +26,12 @@ export class DuckDbFileSource implements CaseSource {
   }
 
   async load(ctx: SourceContext): Promise<LoadedSource> {
-    if (this.prepare) await this.prepare();
+    if (this.prepare) await this.prepare(ctx.log);
     if (!existsSync(this.path)) throw new SourceError(`DuckDB source ${this.path} does not exist (pass --db FILE or set KPI_DB_PATH; \`kpi seed-demo\` creates demo data)`);
+    return withFileTurn(this.path, () => this.copy(ctx));
+  }
+
+  private async copy(ctx: SourceContext): Promise<LoadedSource> {
     await attachWithRetry(ctx, this.path);
     const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
     const cols = await query<{ column_name: string }>(ctx.conn,

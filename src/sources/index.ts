@@ -3,7 +3,7 @@ import type { Settings, SourceKind } from '../config';
 import { createCsvSource } from './csv';
 import { DuckDbFileSource } from './duckdbFile';
 import { SourceError, type CaseSource } from './types';
-import { seedDemo, demoTableExists } from '../demo/seed';
+import { seedDemo, demoSeededAt } from '../demo/seed';
 
 export interface SourceOverrides {
   kind?: SourceKind;
@@ -20,9 +20,12 @@ export function createSource(settings: Settings, o: SourceOverrides = {}): CaseS
     case 'duckdb':
       return new DuckDbFileSource('duckdb', db, settings.KPI_DUCKDB_TABLE, settings.columnMap);
     case 'demo':
-      // The embedded default: created and filled with demo data on first use.
-      return new DuckDbFileSource('demo', db, 'support_cases', {}, async () => {
-        if (!existsSync(db) || !(await demoTableExists(db))) {
+      // The embedded default: created and filled with demo data on first use, and
+      // regenerated when it is more than a day old (demo data is relative to now).
+      return new DuckDbFileSource('demo', db, 'support_cases', {}, async (log) => {
+        const seededAt = existsSync(db) ? await demoSeededAt(db) : null;
+        if (!seededAt || Date.now() - seededAt.getTime() > 86_400_000) {
+          log.info({ stage: 'extract', db }, seededAt ? 'demo data is more than a day old: regenerating' : 'no demo data yet: generating');
           await seedDemo({ dbPath: db, cases: settings.KPI_DEMO_CASES, seed: settings.KPI_DEMO_SEED });
         }
       });

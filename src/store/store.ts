@@ -6,9 +6,14 @@
  * time hold a file, so nobody keeps it open: every access opens the file, does its short
  * piece of work in one transaction, and closes it. A process that finds the file locked
  * waits and retries (bounded), so a run is never lost and no lock is left behind.
+ *
+ * Within one process, DuckDB's file lock does not separate two instances of the same file,
+ * so accesses to one file are also queued here (per path, in order). A withStore() called
+ * inside another one for the same file reuses its connection instead of waiting for itself.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -65,12 +70,42 @@ function isLockError(e: unknown): boolean {
 }
 
 const schemaReady = new Set<string>();
+const queues = new Map<string, Promise<unknown>>();
+const held = new AsyncLocalStorage<Map<string, DuckDBConnection>>();
+
+/** Runs fn after every earlier access to the same file in this process has finished. */
+function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = queues.get(key) ?? Promise.resolve();
+  const next = prev.then(fn, fn);
+  const tail = next.catch(() => undefined);
+  queues.set(key, tail);
+  void tail.then(() => { if (queues.get(key) === tail) queues.delete(key); });
+  return next;
+}
+
+/**
+ * Exclusive use of a database file within this process, for code that opens the file
+ * itself (the duckdb source ATTACHes it to the run's engine).
+ */
+export function withFileTurn<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const key = resolve(path);
+  if (held.getStore()?.has(key)) return fn();
+  return serial(key, () => held.run(new Map([...(held.getStore() ?? []), [key, null as unknown as DuckDBConnection]]), fn));
+}
 
 /**
  * Opens the database file, runs `fn` on a connection, closes the file.
- * Retries while another process holds the file.
+ * Queued behind other accesses to the file in this process; retries while another
+ * process holds it.
  */
 export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) => Promise<T>, opts: StoreOptions = {}): Promise<T> {
+  const key = resolve(path);
+  const outer = held.getStore()?.get(key);
+  if (outer) return fn(outer);
+  return serial(key, () => openAndRun(path, key, fn, opts));
+}
+
+async function openAndRun<T>(path: string, key: string, fn: (conn: DuckDBConnection) => Promise<T>, opts: StoreOptions): Promise<T> {
   const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
   const start = Date.now();
   let delay = 25;
@@ -93,11 +128,11 @@ export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) =>
     const conn = await instance.connect();
     try {
       await conn.run(`SET TimeZone = 'UTC'`);
-      if (!opts.readOnly && !schemaReady.has(path)) {
+      if (!opts.readOnly && !schemaReady.has(key)) {
         await conn.run(SCHEMA_SQL);
-        schemaReady.add(path);
+        schemaReady.add(key);
       }
-      return await fn(conn);
+      return await held.run(new Map([...(held.getStore() ?? []), [key, conn]]), () => fn(conn));
     } finally {
       conn.closeSync();
       instance.closeSync();

@@ -1,0 +1,30 @@
+import { join } from 'node:path';
+import { withStore } from '../src/store/store';
+import { query } from '../src/store/engine';
+import { tmpDir } from './helpers/kpi';
+
+describe('the shared database file', () => {
+  test('concurrent accesses in one process are queued: no write is lost', async () => {
+    const db = join(tmpDir(), 'kpi.duckdb');
+    await withStore(db, (c) => c.run('CREATE TABLE t (k INTEGER PRIMARY KEY)').then(() => undefined));
+    const attempts = await Promise.all(Array.from({ length: 6 }, () => withStore(db, async (c) => {
+      const r = await query<{ n: number }>(c, 'SELECT count(*) AS n FROM t WHERE k = 1');
+      if (r[0].n > 0) return false;
+      await c.run('INSERT INTO t VALUES (1)');
+      return true;
+    })));
+    expect(attempts.filter(Boolean)).toHaveLength(1);
+    const inc = await Promise.all(Array.from({ length: 10 }, (_, i) => withStore(db, (c) => c.run(`INSERT INTO t VALUES (${i + 10})`))));
+    expect(inc).toHaveLength(10);
+    expect((await withStore(db, (c) => query<{ n: number }>(c, 'SELECT count(*) AS n FROM t')))[0].n).toBe(11);
+  });
+
+  test('a nested access to the same file reuses the connection', async () => {
+    const db = join(tmpDir(), 'kpi.duckdb');
+    const n = await withStore(db, async (c) => {
+      await c.run('CREATE TABLE x AS SELECT 1 AS v');
+      return withStore(db, async (inner) => (await query<{ v: number }>(inner, 'SELECT v FROM x'))[0].v);
+    });
+    expect(n).toBe(1);
+  });
+});
