@@ -46,6 +46,12 @@ const CASES: FakeTable = {
     ['1001', '2026-01-10 09:00:00', '2026-01-10T08:30:00Z', '2026-01-10T12:00:00+05:30', 'solved', 'P1', 'EMEA', '2026-01-10T12:00:00-08:00'],
     ['1002', '2026-07-10 09:00:00.250', null, null, 'open', 'high', null, null],
     ['12345678901234567890', null, null, null, 'new', null, 'AMER', null],
+    // Outside the window: resolved before the window start / created after as_of.
+    ['1003', '2025-01-01 00:00:00', null, '2025-02-01T00:00:00Z', 'closed', 'P2', null, null],
+    ['1004', '2026-09-01 00:00:00', null, null, 'open', 'P3', null, null],
+    // as_of is 2026-08-01T00:00Z = 02:00 in Berlin: 01:30 local is in, 02:30 local is out.
+    ['1005', '2026-08-01 01:30:00', null, null, 'open', 'P4', null, null],
+    ['1006', '2026-08-01 02:30:00', null, null, 'open', 'P4', null, null],
   ],
 };
 
@@ -102,7 +108,7 @@ async function engine(): Promise<{ conn: DuckDBConnection; close(): void }> {
 
 function context(conn: DuckDBConnection, s: Settings): SourceContext {
   const asOf = new Date('2026-08-01T00:00:00Z');
-  return { conn, settings: s, scope: { asOf, windowStart: new Date(asOf.getTime() - 30 * 86400_000) }, log: silentLogger() };
+  return { conn, settings: s, scope: { asOf, windowStart: new Date(asOf.getTime() - 365 * 86400_000) }, log: silentLogger() };
 }
 
 async function rowsOf(conn: DuckDBConnection, relation: string): Promise<Record<string, unknown>[]> {
@@ -134,7 +140,7 @@ describe('Snowflake source (real driver, fake server)', () => {
     const db = await engine();
     try {
       const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
-      expect(loaded.rowsRead).toBe(3);
+      expect(loaded.rowsRead).toBe(4);
       // The fake verified the RS256 signature against the registered public key and iss/sub.
       expect(fake.logins).toHaveLength(1);
       expect(fake.logins[0]).toMatchObject({ ok: true, data: { AUTHENTICATOR: 'SNOWFLAKE_JWT', LOGIN_NAME: USER.toLowerCase() } });
@@ -148,8 +154,10 @@ describe('Snowflake source (real driver, fake server)', () => {
       const extract = fake.queries[2];
       expect(fake.queries).toHaveLength(3);
       expect(extract.sqlText).toBe(
-        'SELECT "TICKET_ID" AS "case_id", "OPENED_AT" AS "created_at", "FIRST_RESPONSE_AT" AS "first_response_at", ' +
-          '"RESOLVED_AT" AS "resolved_at", "STATUS" AS "status", "PRIORITY" AS "priority", "REGION" AS "region", "UPDATED_AT" AS "updated_at" ' +
+        'SELECT TO_VARCHAR("TICKET_ID") AS "case_id", TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, "OPENED_AT"::TIMESTAMP_NTZ)) AS "created_at", ' +
+          'TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE(\'UTC\', "FIRST_RESPONSE_AT"))) AS "first_response_at", ' +
+          'TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE(\'UTC\', "RESOLVED_AT"))) AS "resolved_at", "STATUS" AS "status", "PRIORITY" AS "priority", ' +
+          '"REGION" AS "region", TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE(\'UTC\', "UPDATED_AT"))) AS "updated_at" ' +
           'FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" ' +
           'WHERE "OPENED_AT" IS NULL OR ("OPENED_AT" <= TO_TIMESTAMP_NTZ(?) AND ("RESOLVED_AT" IS NULL OR "RESOLVED_AT" >= TO_TIMESTAMP_TZ(?)))',
       );
@@ -157,7 +165,7 @@ describe('Snowflake source (real driver, fake server)', () => {
       // as_of as Berlin wall clock for the NTZ column, window start as an instant for the TZ column.
       expect(extract.bindings).toEqual({
         '1': { type: 'TEXT', value: '2026-08-01 02:00:00.000' },
-        '2': { type: 'TEXT', value: '2026-07-02T00:00:00.000Z' },
+        '2': { type: 'TEXT', value: '2025-08-01T00:00:00.000Z' },
       });
 
       const desc = await db.conn.runAndReadAll(`DESCRIBE "${loaded.relation}"`);
@@ -182,6 +190,10 @@ describe('Snowflake source (real driver, fake server)', () => {
           case_id: '12345678901234567890', // NUMBER fetched as text: no precision loss
           created_at: null, first_response_at: null, resolved_at: null, status: 'new', priority: null, region: 'AMER', updated_at: null,
         },
+        {
+          case_id: '1005', created_at: '2026-07-31T23:30:00.000Z',
+          first_response_at: null, resolved_at: null, status: 'open', priority: 'P4', region: null, updated_at: null,
+        },
       ]);
       expect(fake.sessionsClosed).toBeGreaterThan(0);
       await loaded.close();
@@ -196,7 +208,7 @@ describe('Snowflake source (real driver, fake server)', () => {
     try {
       const ok = settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '', SNOWFLAKE_PRIVATE_KEY: privatePem.replace(/\n/g, '\\n') });
       const loaded = await createSnowflakeSource(ok).load(context(db.conn, ok));
-      expect(loaded.rowsRead).toBe(3);
+      expect(loaded.rowsRead).toBe(4);
       await loaded.close();
     } finally {
       db.close();
@@ -221,7 +233,7 @@ describe('Snowflake source (real driver, fake server)', () => {
       const db = await engine();
       try {
         const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
-        expect(loaded.rowsRead).toBe(3);
+        expect(loaded.rowsRead).toBe(4);
         await loaded.close();
       } finally {
         db.close();
@@ -291,7 +303,7 @@ describe('Snowflake source (real driver, fake server)', () => {
     const db = await engine();
     try {
       const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
-      expect(loaded.rowsRead).toBe(3);
+      expect(loaded.rowsRead).toBe(4);
       await loaded.close();
     } finally {
       db.close();

@@ -53,7 +53,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
-import { DuckDBTimestampTZValue, DuckDBTimestampValue, type DuckDBAppender } from '@duckdb/node-api';
 import type { Column, Connection, ConnectionOptions, RowStatement } from 'snowflake-sdk';
 import type { ContractColumn, Settings } from '../config';
 import type { Logger } from '../log';
@@ -66,7 +65,6 @@ type Sdk = typeof import('snowflake-sdk');
 type Authenticator = 'SNOWFLAKE_JWT' | 'PROGRAMMATIC_ACCESS_TOKEN' | 'OAUTH' | 'SNOWFLAKE';
 
 const TIMESTAMP_COLUMNS: ReadonlySet<ContractColumn> = new Set(['created_at', 'first_response_at', 'resolved_at', 'updated_at']);
-const FLUSH_ROWS = 50_000;
 /** Snowflake holds a query-request up to ~45 s before answering "still running": never time out sooner. */
 const MIN_REQUEST_TIMEOUT_MS = 60_000;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,254}$/;
@@ -213,10 +211,17 @@ export class SnowflakeSource implements CaseSource {
           const probe = await run(connection, `SELECT * FROM ${this.table} LIMIT 0`, []);
           const plan = this.plan(probe.getColumns() ?? []);
           const { sql, binds } = this.extractionSql(plan, ctx);
-          await exec(ctx.conn, `CREATE TABLE ${ident(rawTable)} (${plan.map((p) => `${ident(p.contract)} ${p.kind === 'text' ? 'VARCHAR' : p.kind === 'instant' ? 'TIMESTAMPTZ' : 'TIMESTAMP'}`).join(', ')})`);
+          await exec(ctx.conn, `CREATE TABLE ${ident(rawTable)} (${plan.map((p) => `${ident(p.contract)} ${p.kind === 'text' ? 'VARCHAR' : 'DOUBLE'}`).join(', ')})`);
           created = true;
           const n = await this.stream(connection, sql, binds, plan, ctx, rawTable, activity);
-          const select = plan.map((p) => (p.kind === 'wall' ? `timezone(${lit(s.KPI_SOURCE_TZ)}, ${ident(p.contract)}) AS ${ident(p.contract)}` : ident(p.contract)));
+          // Explicit zones only: the normaliser reads this view with another session TimeZone.
+          const select = plan.map((p) => {
+            const c = ident(p.contract);
+            const ts = `epoch_ms(CAST(${c} AS BIGINT))`;
+            if (p.kind === 'instant') return `timezone('UTC', ${ts}) AS ${c}`;
+            if (p.kind === 'wall') return `timezone(${lit(s.KPI_SOURCE_TZ)}, ${ts}) AS ${c}`;
+            return c;
+          });
           await exec(ctx.conn, `CREATE VIEW ${ident(view)} AS SELECT ${select.join(', ')} FROM ${ident(rawTable)}`);
           return n;
         })(),
@@ -263,7 +268,7 @@ export class SnowflakeSource implements CaseSource {
       sfRetryMaxLoginRetries: 0,
       representNullAsStringNull: false,
       jsTreatIntegerAsBigInt: false,
-      rowStreamHighWaterMark: 1000,
+      rowStreamHighWaterMark: 4096,
       clientSessionKeepAlive: false,
       clientStoreTemporaryCredential: false,
       clientRequestMFAToken: false,
@@ -326,15 +331,15 @@ export class SnowflakeSource implements CaseSource {
     } else {
       ctx.log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at is not a timestamp column in Snowflake: reading the whole table');
     }
-    const select = plan.map((p) => `${quoteColumn(p.source)} AS ${quoteColumn(p.contract)}`).join(', ');
+    const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
     return { sql: `SELECT ${select} FROM ${this.table}${where}`, binds };
   }
 
   private async stream(connection: Connection, sql: string, binds: string[], plan: Plan[], ctx: SourceContext, rawTable: string, activity: { cancel?: () => void }): Promise<number> {
     const statement = await run(connection, sql, binds, true);
     const appender = await ctx.conn.createAppender(rawTable);
-    const kinds = plan.map((p) => p.kind);
-    const width = kinds.length;
+    const width = plan.length;
+    const numeric = plan.map((p) => p.kind !== 'text');
     let rows = 0;
     try {
       await new Promise<void>((resolve, reject) => {
@@ -345,9 +350,14 @@ export class SnowflakeSource implements CaseSource {
         };
         stream.on('data', (row: unknown[]) => {
           try {
-            for (let i = 0; i < width; i++) appendValue(appender, kinds[i], row[i]);
+            for (let i = 0; i < width; i++) {
+              const v = row[i];
+              if (v === null || v === undefined) appender.appendNull();
+              else if (numeric[i]) appender.appendDouble(+(v as string));
+              else appender.appendVarchar(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+            }
             appender.endRow();
-            if (++rows % FLUSH_ROWS === 0) appender.flushSync();
+            rows++;
           } catch (err) {
             stream.destroy();
             reject(err);
@@ -375,18 +385,21 @@ export function createSnowflakeSource(settings: Settings): SnowflakeSource {
   return new SnowflakeSource(settings);
 }
 
-function appendValue(appender: DuckDBAppender, kind: Kind, v: unknown): void {
-  if (v === null || v === undefined) {
-    appender.appendNull();
-    return;
-  }
-  if (kind === 'text') {
-    appender.appendVarchar(typeof v === 'string' ? v : v instanceof Date ? v.toISOString() : typeof v === 'object' ? JSON.stringify(v) : String(v));
-    return;
-  }
-  const micros = BigInt((v as Date).getTime()) * 1000n;
-  if (kind === 'instant') appender.appendTimestampTZ(new DuckDBTimestampTZValue(micros));
-  else appender.appendTimestamp(new DuckDBTimestampValue(micros));
+/**
+ * What Snowflake sends for a column. Timestamps come as epoch milliseconds computed by
+ * Snowflake: instants (LTZ/TZ) converted to UTC first, so the epoch is the instant's;
+ * NTZ/DATE as the epoch of their wall clock read as UTC (which is what an NTZ epoch is).
+ * The driver then does no per-value date work (its BigNumber + moment path costs ~20 us per
+ * timestamp) and DuckDB gets a double instead of a string. Other non-text values come as
+ * text (no precision loss on 19-digit ids).
+ */
+function selectExpr(p: Plan): string {
+  const c = quoteColumn(p.source);
+  if (p.kind === 'instant') return `TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE('UTC', ${c})))`;
+  if (p.kind === 'wall') return `TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, ${c}::TIMESTAMP_NTZ))`;
+  if (p.sfType === 'text') return c;
+  if (p.sfType.startsWith('timestamp')) return `TO_VARCHAR(${c}, 'YYYY-MM-DD HH24:MI:SS.FF6TZH:TZM')`;
+  return `TO_VARCHAR(${c})`;
 }
 
 function chooseAuthenticator(s: Settings): Authenticator {
@@ -497,7 +510,6 @@ function run(connection: Connection, sqlText: string, binds: string[], stream = 
         binds,
         streamResult: stream,
         rowMode: 'array',
-        fetchAsString: ['Number', 'Boolean'],
         complete: (err, stmt) => (err ? reject(err) : resolve(stmt as RowStatement)),
       });
     } catch (err) {

@@ -40,9 +40,9 @@ export interface FakeTable {
   columns: FakeColumn[];
   /** Readable values (see the header); encoded to the wire format on the way out. */
   rows?: (string | null)[][];
-  /** Large tables: `rowCount` rows produced by `wireRow(i)`, already in wire format. */
+  /** Large tables: `rowCount` rows produced on demand by `row(i)` (readable values). */
   rowCount?: number;
-  wireRow?: (i: number) => (string | null)[];
+  row?: (i: number) => (string | null)[];
 }
 
 export interface FakeUser {
@@ -77,6 +77,13 @@ export interface QueryRecord {
   requestId?: string;
 }
 
+interface Projection {
+  index: number;
+  name: string;
+  type: FakeColumnType;
+  convert?: { from: FakeColumnType; to: 'text' | 'epoch_ms' };
+}
+
 interface Session {
   token: string;
   user: string;
@@ -109,7 +116,7 @@ export class FakeSnowflake {
 
   private server: http.Server;
   private sessions = new Map<string, Session>();
-  private results = new Map<string, { table: FakeTable; columns: number[]; total: number; chunkRows: number }>();
+  private results = new Map<string, { table: FakeTable; columns: Projection[]; total: number; chunkRows: number }>();
   private port = 0;
 
   constructor(private readonly opts: FakeSnowflakeOptions) {
@@ -252,38 +259,52 @@ export class FakeSnowflake {
     }
     const parts = splitIdentifiers(from[1]);
     const full = [...(parts.length < 3 ? [session.database ?? '', ...(parts.length < 2 ? [session.schema ?? ''] : [])] : []), ...parts].join('.').toUpperCase();
-    const table = this.opts.tables[full];
+    let table = this.opts.tables[full];
     if (!table) {
       return json(res, 200, {
         success: false, code: '002003', message: `SQL compilation error:\nObject '${full}' does not exist or not authorized.`,
         data: { queryId, sqlState: '42S02', errorCode: '002003', internalError: false },
       });
     }
-    // Projection: the quoted identifiers of the select list, in order (SELECT * = all columns).
+    // Projection: "COL", TO_VARCHAR("COL"), TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE('UTC', "COL")))
+    // or TO_VARCHAR(DATE_PART(EPOCH_MILLISECOND, "COL"::TIMESTAMP_NTZ)), each [AS "alias"] (SELECT * = all columns).
     const selectList = sql.slice(sql.search(/\bSELECT\b/i) + 6, from.index);
-    let columns: number[];
-    const aliases: string[] = [];
+    const columns: Projection[] = [];
     if (selectList.trim() === '*') {
-      columns = table.columns.map((_, i) => i);
-      aliases.push(...table.columns.map((c) => c.name));
+      table.columns.forEach((c, i) => columns.push({ index: i, name: c.name, type: c.type }));
     } else {
-      columns = [];
       for (const item of splitTopLevel(selectList)) {
-        const m = /^\s*"((?:[^"]|"")+)"(?:\s+AS\s+"((?:[^"]|"")+)")?\s*$/i.exec(item);
+        const m = /^\s*(?:"((?:[^"]|"")+)"|TO_VARCHAR\("((?:[^"]|"")+)"\)|TO_VARCHAR\(DATE_PART\(EPOCH_MILLISECOND, (?:CONVERT_TIMEZONE\('UTC', "((?:[^"]|"")+)"\)|"((?:[^"]|"")+)"::TIMESTAMP_NTZ)\)\))(?:\s+AS\s+"((?:[^"]|"")+)")?\s*$/i.exec(item);
         if (!m) {
           return json(res, 200, { success: false, code: '001003', message: `fake: unsupported select item ${item}`, data: { queryId, sqlState: '42000' } });
         }
-        const name = m[1].replace(/""/g, '"');
+        const name = (m[1] ?? m[2] ?? m[3] ?? m[4]).replace(/""/g, '"');
         const idx = table.columns.findIndex((c) => c.name === name);
         if (idx < 0) {
           return json(res, 200, { success: false, code: '000904', message: `SQL compilation error: error line 1 at position 7\ninvalid identifier '"${name}"'`, data: { queryId, sqlState: '42000', errorCode: '000904' } });
         }
-        columns.push(idx);
-        aliases.push((m[2] ?? m[1]).replace(/""/g, '"'));
+        const alias = (m[5] ?? name).replace(/""/g, '"');
+        const from = table.columns[idx].type;
+        if (m[3] !== undefined && from !== 'timestamp_tz' && from !== 'timestamp_ltz') {
+          return json(res, 200, { success: false, code: '001044', message: `SQL compilation error: Invalid argument types for function 'CONVERT_TIMEZONE': (VARCHAR(16), ${from.toUpperCase()})`, data: { queryId, sqlState: '22023' } });
+        }
+        columns.push(m[2] !== undefined
+          ? { index: idx, name: alias, type: 'text', convert: { from, to: 'text' } }
+          : m[3] !== undefined || m[4] !== undefined
+            ? { index: idx, name: alias, type: 'text', convert: { from, to: 'epoch_ms' } }
+            : { index: idx, name: alias, type: from });
       }
     }
-    const rowtype = columns.map((i, k) => rowtypeOf({ ...table.columns[i], name: aliases[k] }));
+    const rowtype = columns.map((c) => rowtypeOf({ name: c.name, type: c.type }));
     const limit0 = /\bLIMIT\s+0\b/i.test(sql);
+    const where = windowFilter(sql, body.bindings, table);
+    if (where === 'unsupported') {
+      return json(res, 200, { success: false, code: '001003', message: 'fake: unsupported WHERE clause', data: { queryId, sqlState: '42000' } });
+    }
+    if (where && table.rows) {
+      // Serve the filtered rows only (a view of the table for this query).
+      table = { ...table, rows: table.rows.filter(where) };
+    }
     const total = limit0 ? 0 : (table.rows ? table.rows.length : table.rowCount ?? 0);
     const chunkRows = this.opts.chunkRows ?? 50_000;
     const base = {
@@ -293,7 +314,7 @@ export class FakeSnowflake {
     };
     if (total <= chunkRows) {
       const rowset: (string | null)[][] = [];
-      for (let r = 0; r < total; r++) rowset.push(this.wireRow(table, columns, r));
+      for (let r = 0; r < total; r++) rowset.push(this.wireRow(table!, columns, r));
       return json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset } });
     }
     this.results.set(queryId, { table, columns, total, chunkRows });
@@ -328,13 +349,13 @@ export class FakeSnowflake {
     }
   }
 
-  private wireRow(table: FakeTable, columns: number[], r: number): (string | null)[] {
-    if (table.rows) {
-      const row = table.rows[r];
-      return columns.map((i) => encode(table.columns[i].type, row[i] ?? null));
-    }
-    const row = table.wireRow!(r);
-    return columns.map((i) => row[i] ?? null);
+  private wireRow(table: FakeTable, columns: Projection[], r: number): (string | null)[] {
+    const row = table.rows ? table.rows[r] : table.row!(r);
+    return columns.map((c) => {
+      const v = row[c.index] ?? null;
+      if (!c.convert || v === null) return encode(c.type, v);
+      return c.convert.to === 'text' ? v : epochMs(c.convert.from, v);
+    });
   }
 }
 
@@ -374,6 +395,39 @@ function verifyJwt(token: string, user: FakeUser, account: string): string | und
   return undefined;
 }
 
+/**
+ * Evaluates the window filter the Snowflake source sends (and nothing else):
+ *   WHERE "C" IS NULL OR ("C" <= TO_TIMESTAMP_xx(?) [AND ("R" IS NULL OR "R" >= TO_TIMESTAMP_xx(?))])
+ * TO_TIMESTAMP_TZ binds are instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with
+ * the wall clock of an NTZ column. Returns undefined when there is no WHERE clause.
+ */
+function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
+  const at = sql.search(/\bWHERE\b/i);
+  if (at < 0) return undefined;
+  const m = /^WHERE "((?:[^"]|"")+)" IS NULL OR \("\1" <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \("((?:[^"]|"")+)" IS NULL OR "\3" >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$/.exec(sql.slice(at));
+  if (!m) return 'unsupported';
+  if (!table.rows) return undefined; // generated tables (bench): every row is in the window
+  const binds = bindings ?? {};
+  const time = (v: string | null, kind: string): number | null => {
+    if (v === null) return null;
+    if (kind === 'NTZ') return Date.parse(`${v.replace(' ', 'T')}Z`);
+    return Date.parse(v);
+  };
+  const ci = table.columns.findIndex((c) => c.name === m[1].replace(/""/g, '"'));
+  const asOf = time(String(binds['1']?.value), m[2]);
+  const ri = m[3] ? table.columns.findIndex((c) => c.name === m[3].replace(/""/g, '"')) : -1;
+  const ws = m[3] ? time(String(binds['2']?.value), m[4]) : null;
+  if (ci < 0 || (m[3] && ri < 0)) return 'unsupported';
+  return (row) => {
+    const c = time(row[ci], m[2]);
+    if (c === null) return true;
+    if (!(c <= asOf!)) return false;
+    if (ri < 0) return true;
+    const r = time(row[ri], m[4]);
+    return r === null || r >= ws!;
+  };
+}
+
 function rowtypeOf(c: FakeColumn): Record<string, unknown> {
   const base = { name: c.name, nullable: true, database: 'DB', schema: 'S', table: 'T', collation: null };
   switch (c.type) {
@@ -384,6 +438,22 @@ function rowtypeOf(c: FakeColumn): Record<string, unknown> {
     case 'date': return { ...base, type: 'date', precision: null, scale: null };
     default: return { ...base, type: c.type, precision: 0, scale: 9, length: null, byteLength: null };
   }
+}
+
+/**
+ * DATE_PART(EPOCH_MILLISECOND, ...) of a readable value: TIMESTAMP_TZ / TIMESTAMP_LTZ after
+ * CONVERT_TIMEZONE('UTC', ...) give the instant's epoch; TIMESTAMP_NTZ (and DATE cast to
+ * NTZ) the epoch of the wall clock read as UTC.
+ */
+export function epochMs(type: FakeColumnType, v: string): string {
+  if (/^-?\d+$/.test(v)) return v; // generated tables may give epoch milliseconds directly
+  let ms: number;
+  if (type === 'timestamp_ntz') ms = Date.parse(`${v.replace(' ', 'T')}Z`);
+  else if (type === 'date') ms = Date.parse(`${v}T00:00:00Z`);
+  else if (type === 'timestamp_tz' || type === 'timestamp_ltz') ms = Date.parse(v);
+  else throw new Error(`fake: DATE_PART on ${type}`);
+  if (Number.isNaN(ms)) throw new Error(`fake: bad ${type} value ${v}`);
+  return String(ms);
 }
 
 /** Readable value -> Snowflake JSON wire value for the column type. */
