@@ -3,7 +3,7 @@
  * streams the rows of the run's window into the run's in-memory DuckDB.
  *
  * What a load does, on one Snowflake session:
- * 1. Logs in (key pair by default; see `authentication()`), bounded by
+ * 1. Logs in (key pair by default; see `chooseAuthenticator()`), bounded by
  *    SNOWFLAKE_CONNECT_TIMEOUT_MS. The driver's own login retries are turned off
  *    (sfRetryMaxLoginRetries: 0): its loop can take 5+ minutes; we retry ourselves.
  * 2. `ALTER SESSION SET TIMEZONE = 'UTC'` (plus a server-side STATEMENT_TIMEOUT_IN_SECONDS
@@ -20,19 +20,24 @@
  *    as text means no filter at all, resolved_at as text drops the resolved_at condition
  *    (a superset; the pipeline applies the window again after parsing).
  * 5. The rows are streamed (statement.streamRows()) into a DuckDB table through the DuckDB
- *    appender, flushed every FLUSH_ROWS rows, so memory stays flat whatever the row count.
+ *    appender (which writes to the table in fixed-size chunks), so memory stays flat: only
+ *    the driver's current and prefetched result chunks are held besides the table itself.
  *
- * Types in DuckDB: text, numbers (fetched as strings: no precision loss on 19-digit ids),
- * booleans and semi-structured values become VARCHAR. TIMESTAMP_LTZ and TIMESTAMP_TZ are
- * instants: stored as TIMESTAMPTZ (UTC). TIMESTAMP_NTZ (and DATE) carry a wall-clock time
- * with no zone. DECISION: we convert NTZ ourselves, reading the wall clock in KPI_SOURCE_TZ
- * exactly like a naive CSV timestamp, so every timestamp column of the relation is
- * TIMESTAMPTZ and the normaliser never has to guess: the raw table keeps the NTZ wall clock
- * as a naive TIMESTAMP and the relation is a view applying DuckDB's
- * `timezone(KPI_SOURCE_TZ, col)` (a wall-clock time that falls in a DST gap or overlap is
- * resolved the way ICU resolves it). The filter binds for an NTZ column are the as_of /
- * window start instants rendered as wall clock in KPI_SOURCE_TZ, so filter and conversion
- * agree. NULL stays NULL (representNullAsStringNull: false).
+ * Types. Snowflake does the date work in the query: TIMESTAMP_LTZ and TIMESTAMP_TZ are sent
+ * as DATE_PART(EPOCH_MILLISECOND, CONVERT_TIMEZONE('UTC', col)), the instant's epoch;
+ * TIMESTAMP_NTZ (and DATE) as the epoch of the wall clock read as UTC. (The driver's own
+ * per-value conversion costs ~20 us per timestamp: BigNumber + moment; this path costs
+ * nothing in the driver.) Text stays text; numbers, booleans and semi-structured values come
+ * as TO_VARCHAR (no precision loss on 19-digit ids). NULL stays NULL
+ * (representNullAsStringNull: false).
+ * DECISION on NTZ: we convert it ourselves, reading the wall clock in KPI_SOURCE_TZ exactly
+ * like a naive CSV timestamp, so every timestamp column of the relation is TIMESTAMPTZ and
+ * the normaliser never has to guess: the relation is a view over the raw table applying
+ * `timezone('UTC', epoch_ms(x))` to instants and `timezone(KPI_SOURCE_TZ, epoch_ms(x))` to
+ * wall clocks (explicit zones: the normaliser reads the view under another session
+ * TimeZone). A wall-clock time in a DST gap or overlap is resolved the way ICU resolves it.
+ * The filter binds for an NTZ column are the as_of / window start instants rendered as wall
+ * clock in KPI_SOURCE_TZ, so filter and conversion agree.
  *
  * Reliability: SNOWFLAKE_QUERY_TIMEOUT_MS bounds the whole extraction (session setup,
  * probe, query, streaming). Each HTTP request of the driver is bounded by its `timeout`
