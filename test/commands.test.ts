@@ -187,3 +187,28 @@ describe('kpi listener callback (stand-ins, like the starter template tests)', (
     expect(d.posted.at(-1)!.body.response_type).toBe('in_channel');
   });
 });
+
+describe('delivery limiter', () => {
+  test('runs at most N at once, first come first served, and survives failures', async () => {
+    const { createLimiter } = await import('../src/commands/limit');
+    const lim = createLimiter(2);
+    let active = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const job = (i: number, fail = false) => lim.run(async () => {
+      active += 1;
+      peak = Math.max(peak, active);
+      await new Promise((ok) => setTimeout(ok, 5));
+      active -= 1;
+      order.push(i);
+      if (fail) throw new Error('x');
+      return i;
+    });
+    const results = await Promise.allSettled([job(0), job(1, true), job(2), job(3), job(4)]);
+    expect(peak).toBe(2);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled']);
+    expect(order).toEqual([0, 1, 2, 3, 4]);
+    expect(lim.active).toBe(0);
+    expect(lim.queued).toBe(0);
+  });
+});

@@ -83,19 +83,24 @@ describe('Slack app over HTTP (signed slash commands)', () => {
     expect(last.response_type).toBe('ephemeral');
     expect(blockText(last)).toContain(title);
     expect(posts.every((p) => !/stack|Error:/.test(JSON.stringify(p)))).toBe(true);
-    // The CSV went to a DM opened with the person who asked.
+    // The CSV went to the DM with the person who asked (opened once, then remembered).
     const open = h.fake.callsTo('conversations.open').filter((c) => c.ok);
-    expect(open).toHaveLength(1);
-    expect(open[0].body.users).toBe('U0ASKER001');
+    expect(open.length).toBeLessThanOrEqual(1);
+    if (open.length) expect(open[0].body.users).toBe('U0ASKER001');
     const uploads = h.fake.uploads.filter((u) => u.completed);
     expect(uploads).toHaveLength(1);
-    expect(uploads[0].channel_id).toMatch(/^D/);
+    expect(uploads[0].channel_id).toBe(h.fake.channelId('DU0ASKER001'));
     expect(uploads[0].filename).toBe(`${file}_2026-11-23_30d.csv`);
     expect(uploads[0].content!.toString('utf8')).toBe(renderCsv(sampleReport('2026-11-23T09:00:00Z', 'run-1'), file));
     expect(blockText(last)).toContain(`${file}_2026-11-23_30d.csv`);
   });
 
-  test('one run serves every answer while fresh (no re-run per command)', () => {
+  test('one run serves every answer while fresh (no re-run per command); the DM is opened once per person', async () => {
+    await slash(h, 'summary');
+    expect(h.fake.callsTo('conversations.open')).toHaveLength(0); // remembered since the first answer
+    expect(h.fake.uploads.filter((u) => u.completed)).toHaveLength(1);
+    await slash(h, 'summary', { user_id: 'U0OTHER001' });
+    expect(h.fake.callsTo('conversations.open').map((c) => c.body.users)).toEqual(['U0OTHER001']);
     expect(h.pipe.runs).toHaveLength(1);
     expect(h.pipe.runs[0].trigger).toBe('slack');
     expect(h.pipe.runs[0].keepData).toBe(true);

@@ -23,6 +23,7 @@ import type { CaseFilter, KpiReport } from '../kpi/types';
 import { getHealth } from '../jobs/health';
 import { parseKpiCommand, type Subcommand } from './parse';
 import { postResponse, type PostResponseOptions } from './respond';
+import type { Limiter } from './limit';
 
 export const KPI_COMMAND = '/kpi';
 
@@ -46,6 +47,10 @@ export interface KpiCommandDeps {
   respondOptions?: PostResponseOptions;
   /** Work still running after ack; stop() waits for it. */
   inflight?: Set<Promise<unknown>>;
+  /** Limits concurrent deliveries (Slack calls after the ack); default: no limit. */
+  limiter?: Limiter;
+  /** Remembers each person's DM channel (conversations.open once per person). */
+  dmCache?: Map<string, string>;
 }
 
 /** The fields of a slash command payload this handler reads (HTTP form or Socket Mode JSON). */
@@ -87,6 +92,22 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | null> {
   return Promise.race([p, new Promise<null>((ok) => { timer = setTimeout(() => ok(null), ms); })]).finally(() => clearTimeout(timer));
 }
 
+/** A report's CSVs, rendered once per report (a burst of /kpi risk renders one file, not fifty). */
+const csvMemo = new WeakMap<KpiReport, Map<ReportFile, string>>();
+export function csvOf(report: KpiReport, file: ReportFile): string {
+  let m = csvMemo.get(report);
+  if (!m) {
+    m = new Map();
+    csvMemo.set(report, m);
+  }
+  let csv = m.get(file);
+  if (csv === undefined) {
+    csv = renderCsv(report, file);
+    m.set(file, csv);
+  }
+  return csv;
+}
+
 export function newRef(): string {
   return `kpi-${randomBytes(4).toString('hex')}`;
 }
@@ -114,8 +135,10 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
   const { reports, settings } = deps;
   const log = deps.log.child({ component: 'slash', user: cmd.user_id, channel: cmd.channel_id });
   const name = cmd.command || KPI_COMMAND;
-  const reply = (r: Reply, inChannel = false) =>
+  const limited = <T>(fn: () => Promise<T>): Promise<T> => (deps.limiter ? deps.limiter.run(fn) : fn());
+  const post = (r: Reply, inChannel = false) =>
     postResponse(cmd.response_url, { response_type: inChannel ? 'in_channel' : 'ephemeral', text: r.text, blocks: r.blocks }, deps.respondOptions);
+  const reply = (r: Reply, inChannel = false) => limited(() => post(r, inChannel));
   const what = `${name} ${cmd.text ?? ''}`.trim();
   const started = Date.now();
   try {
@@ -159,19 +182,20 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
     }
     const report = answer.report;
     const file = CSV_FOR[sub];
-    const csv = renderCsv(report, file);
+    const csv = csvOf(report, file);
     const fileName = csvFileName(file, report, parsed.filter);
     const delivery: Delivery = parsed.public ? 'channel' : 'dm';
     const view: ReportView = sub;
     const rendered = renderReport(view, report, {
       filter: parsed.filter, delivery, csvName: fileName, cached: answer.cached, dqMin: settings.KPI_DQ_MIN,
     });
-    await Promise.all([
-      reply(rendered, parsed.public),
-      deliverCsv(client, cmd, { fileName, csv, title: rendered.text, public: parsed.public }, log).then(async (problem) => {
-        if (problem) await reply(renderUploadProblem(problem.where, problem.fellBack));
+    // One delivery slot for the answer and its CSV (they go out in parallel).
+    await limited(() => Promise.all([
+      post(rendered, parsed.public),
+      deliverCsv(client, cmd, { fileName, csv, title: rendered.text, public: parsed.public }, log, deps.dmCache).then(async (problem) => {
+        if (problem) await post(renderUploadProblem(problem.where, problem.fellBack));
       }),
-    ]);
+    ]));
     log.info({ sub, cached: answer.cached, ms: Date.now() - started, rows: csv.split('\r\n').length - 2 }, 'slash command answered');
     return { kind: 'report', sub, delivery, csv, fileName };
   } catch (e) {
@@ -199,6 +223,7 @@ async function deliverCsv(
   cmd: KpiCommandInput,
   d: CsvDelivery,
   log: Logger,
+  dmCache?: Map<string, string>,
 ): Promise<{ where: 'channel' | 'dm'; fellBack: boolean } | undefined> {
   const files = [{ filename: d.fileName, content: d.csv, title: d.fileName }];
   if (d.public) {
@@ -208,22 +233,39 @@ async function deliverCsv(
     } catch (e) {
       const code = slackErrorCode(e);
       log.warn({ err: redact(shortError(e)), code }, 'CSV upload into the channel failed');
-      const ok = await toDm(client, cmd, files, log);
+      const ok = await toDm(client, cmd, files, log, dmCache);
       return { where: 'channel', fellBack: ok };
     }
   }
-  const ok = await toDm(client, cmd, files, log);
+  const ok = await toDm(client, cmd, files, log, dmCache);
   return ok ? undefined : { where: 'dm', fellBack: false };
 }
 
-async function toDm(client: WebClient, cmd: KpiCommandInput, files: { filename: string; content: string; title: string }[], log: Logger): Promise<boolean> {
+const DM_CACHE_MAX = 5000;
+
+async function toDm(
+  client: WebClient,
+  cmd: KpiCommandInput,
+  files: { filename: string; content: string; title: string }[],
+  log: Logger,
+  dmCache?: Map<string, string>,
+): Promise<boolean> {
   try {
-    const dm = await client.conversations.open({ users: cmd.user_id });
-    const channel = dm.channel?.id;
-    if (!channel) throw new Error('conversations.open returned no channel');
+    let channel = dmCache?.get(cmd.user_id);
+    if (!channel) {
+      const dm = await client.conversations.open({ users: cmd.user_id });
+      channel = dm.channel?.id;
+      if (!channel) throw new Error('conversations.open returned no channel');
+      if (dmCache) {
+        if (dmCache.size >= DM_CACHE_MAX) dmCache.clear();
+        dmCache.set(cmd.user_id, channel);
+      }
+    }
     await uploadFiles(client, { channel, files });
     return true;
   } catch (e) {
+    // A DM that no longer works (app uninstalled and reinstalled...) is asked for again next time.
+    dmCache?.delete(cmd.user_id);
     log.warn({ err: redact(shortError(e)), code: slackErrorCode(e) }, 'CSV upload to the DM failed');
     return false;
   }

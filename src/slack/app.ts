@@ -12,6 +12,7 @@ import type { Settings } from '../config';
 import { registerSecrets, silentLogger, type Logger } from '../log';
 import commands from '../commands';
 import type { PostResponseOptions } from '../commands/respond';
+import { createLimiter } from '../commands/limit';
 import { accessPolicy } from './access';
 import { DEFAULT_RETRY, slackLogger } from './client';
 import { ReportService, shortError, type RunPipelineFn, type ServiceStatus } from './reportService';
@@ -29,6 +30,8 @@ export interface AppDeps {
   retryConfig?: RetryOptions;
   /** response_url retries (tests use short waits). */
   respondOptions?: PostResponseOptions;
+  /** Answers delivered at once after their acks (default 6); the rest queue. */
+  deliveryConcurrency?: number;
   /** Socket Mode client tuning (tests: no reconnect). */
   socket?: { autoReconnectEnabled?: boolean; clientPingTimeout?: number; serverPingTimeout?: number };
 }
@@ -66,6 +69,8 @@ export interface KpiApp {
   health(): HealthBody;
   /** Work in progress after an ack. */
   inflight: Set<Promise<unknown>>;
+  /** The listening HTTP server once started (HTTP mode: Bolt's receiver; Socket Mode: /healthz). */
+  readonly server?: Server;
 }
 
 export function healthBody(reports: ReportService, mode: AppMode): HealthBody {
@@ -151,20 +156,32 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
   });
 
   const inflight = new Set<Promise<unknown>>();
-  commands.register(app, { settings, reports, log, policy: accessPolicy(settings), respondOptions: deps.respondOptions, inflight });
+  commands.register(app, {
+    settings, reports, log, policy: accessPolicy(settings), respondOptions: deps.respondOptions, inflight,
+    limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(),
+  });
 
   let started = false;
+  let httpServer: Server | undefined;
   return {
     app,
     mode,
     reports,
     inflight,
+    get server() {
+      return httpServer ?? healthServer;
+    },
     health: () => healthBody(reports, mode),
     async start(port?: number) {
       await app.init(); // auth.test: fails here, with Slack's error, on a bad token
       const listenPort = port ?? settings.PORT;
       if (mode === 'http') {
         const server = (await app.start(listenPort)) as unknown as Server;
+        // Keep connections from Slack (or a load balancer, often 60 s idle) open longer than
+        // Node's 5 s default, so a burst of commands does not pay for new connections.
+        server.keepAliveTimeout = 65_000;
+        server.headersTimeout = 66_000;
+        httpServer = server;
         started = true;
         return { port: (server.address() as AddressInfo).port };
       }
@@ -193,6 +210,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
           }
         } else {
           await app.stop().catch((e: unknown) => log.warn({ err: shortError(e) }, 'stopping the HTTP receiver failed'));
+          httpServer = undefined;
         }
       }
       // Answers already acknowledged get up to 10 s to finish.

@@ -60,12 +60,12 @@ export function scopeText(filter: CaseFilter, windowDays: number, plain = false)
 }
 
 /** A fixed-width table in a code block (Slack has no table block for bot messages). */
-export function table(header: string[], rows: string[][], maxRows = 20): string {
+export function table(header: string[], rows: string[][], maxRows = 20, totalRows = rows.length): string {
   const shown = rows.slice(0, maxRows);
   const widths = header.map((h, i) => Math.max(h.length, ...shown.map((r) => (r[i] ?? '').length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i]))).join('  ').trimEnd();
   const out = [line(header), ...shown.map(line)];
-  if (rows.length > shown.length) out.push(`… ${rows.length - shown.length} more in the CSV`);
+  if (totalRows > shown.length) out.push(`… ${(totalRows - shown.length).toLocaleString('en-US')} more in the CSV`);
   // Keep under Slack's 3000-character section limit.
   let text = out.join('\n');
   if (text.length > 2900) text = `${text.slice(0, 2880)}\n…`;

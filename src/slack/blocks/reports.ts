@@ -106,7 +106,8 @@ export function renderBacklog(report: KpiReport, ctx: ReplyContext): Reply {
 
 export function renderRisk(report: KpiReport, ctx: ReplyContext, maxRows = 10): Reply {
   const d = report.dailyOps;
-  const rows = report.atRiskCases.map((c) => [
+  // Only the rows shown are formatted (the list can hold thousands of cases; the CSV has them all).
+  const rows = report.atRiskCases.slice(0, maxRows).map((c) => [
     c.case_id, c.priority, c.team ?? DASH, c.assignee ?? DASH, when(c.due_at).replace(' UTC', ''),
     `${c.hours_to_breach.toFixed(2)} h`, c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
   ]);
@@ -119,7 +120,7 @@ export function renderRisk(report: KpiReport, ctx: ReplyContext, maxRows = 10): 
         `*${int(d.at_risk_cases)} at risk* (≥ ${report.meta.riskThresholdPct}% of the resolution target used) · *${int(d.breached_open_cases)} breached* and still open` +
           (rows.length ? '\nMost urgent first:' : '\nNothing at risk right now. :tada:'),
       ),
-      ...(rows.length ? [section(table(['case', 'prio', 'team', 'assignee', 'due (UTC)', 'to breach', 'level'], rows, maxRows))] : []),
+      ...(rows.length ? [section(table(['case', 'prio', 'team', 'assignee', 'due (UTC)', 'to breach', 'level'], rows, maxRows, report.atRiskCases.length))] : []),
       ...footer(report, ctx),
     ],
   };
