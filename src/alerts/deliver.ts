@@ -173,12 +173,9 @@ export class Deliverer {
         await this.release(row, claimId, null, false);
         continue;
       }
-      const ok = await this.deliverOne(row, claimId, parent, stats);
-      if (!ok && row.kind === 'parent') blocked.add(row.thread_id);
-      if (ok && row.kind === 'parent') {
-        const [r] = await alertTx(this.d.dbPath, (tx) => tx.q<{ ts: string; channel_id: string }>(`SELECT ts, channel_id FROM alert_outbox WHERE msg_id = $1`, [row.msg_id]));
-        if (r?.ts) parents.set(row.thread_id, { ts: r.ts, channelId: r.channel_id });
-      }
+      const sent = await this.deliverOne(row, claimId, parent, stats);
+      if (!sent && row.kind === 'parent') blocked.add(row.thread_id);
+      if (sent && row.kind === 'parent' && sent.channelId) parents.set(row.thread_id, { ts: sent.ts, channelId: sent.channelId });
     }
   }
 
@@ -191,8 +188,8 @@ export class Deliverer {
     ));
   }
 
-  /** Claims an attempt, posts (or finds) the message, records its ts. False when it stays pending. */
-  private async deliverOne(row: OutRow, claimId: string, parent: { ts: string; channelId: string } | undefined, stats: DeliveryStats): Promise<boolean> {
+  /** Claims an attempt, posts (or finds) the message, records its ts. Null when it stays pending. */
+  private async deliverOne(row: OutRow, claimId: string, parent: { ts: string; channelId: string } | undefined, stats: DeliveryStats): Promise<{ ts: string; channelId: string | null } | null> {
     const now = iso(this.d.now());
     const begun = await alertTx(this.d.dbPath, async (tx) => {
       const [a] = await tx.q<{ attempts: number }>(
@@ -209,7 +206,7 @@ export class Deliverer {
       if (row.kind === 'csv') cases = await tx.q<CaseRow>(`SELECT * FROM alert_case WHERE thread_id = $1 ORDER BY rank`, [row.thread_id]);
       return { attempts: a.attempts, thread, cases };
     });
-    if (!begun) return false; // someone else owns or finished it
+    if (!begun) return null; // someone else owns or finished it
     const channel = parent?.channelId ?? row.channel;
     let ts: string | null = null;
     let channelId: string | null = parent?.channelId ?? null;
@@ -263,7 +260,7 @@ export class Deliverer {
       stats.errors.push(`${row.msg_id}: ${errText(e)}`);
       this.d.log.warn({ msgId: row.msg_id, error: errText(e) }, 'alert message not delivered; it stays pending for the next sweep');
       await this.release(row, claimId, errText(e), definitelyNotPosted(e));
-      return false;
+      return null;
     }
     if (row.kind === 'parent' && channelId && !this.channelIds.has(row.channel)) {
       this.channelIds.set(row.channel, channelId);
@@ -283,7 +280,7 @@ export class Deliverer {
         await tx.x(`UPDATE alert_case SET shown_version = greatest(shown_version, $3) WHERE case_id = $1 AND level = $2`, [row.case_id, row.level, version]);
       }
     });
-    return true;
+    return { ts: ts!, channelId };
   }
 
   /** Looks for a message of an interrupted attempt in Slack; its ts, or null (also when it cannot look). */

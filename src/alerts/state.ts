@@ -90,6 +90,40 @@ export async function addThread(
   return r.length > 0;
 }
 
+const SEP = '\x1e';
+
+/**
+ * The report's at-risk list as TEMP TABLEs cur_a (at risk) and cur_b (breached), each
+ * (i = position in the report, case_id). Ids travel as one joined string per level, split
+ * inside DuckDB: a million ids in well under a second, several times faster than the
+ * appender. An id containing the separator falls back to the appender.
+ */
+async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
+  const groups: Record<'a' | 'b', { idx: number[]; ids: string[] }> = { a: { idx: [], ids: [] }, b: { idx: [], ids: [] } };
+  for (let i = 0; i < cases.length; i++) {
+    const g = groups[cases[i].risk_level === 'breached' ? 'b' : 'a'];
+    g.idx.push(i);
+    g.ids.push(cases[i].case_id);
+  }
+  for (const k of ['a', 'b'] as const) {
+    const { idx, ids } = groups[k];
+    const table = `cur_${k}`;
+    if (ids.length > 0) {
+      // Two unnests in one SELECT are zipped: position i and id side by side.
+      await tx.x(
+        `CREATE OR REPLACE TEMP TABLE ${table} AS
+         SELECT unnest(string_split($2, ','))::INTEGER AS i, unnest(string_split($1, chr(30))) AS case_id`,
+        [ids.join(SEP), idx.join(',')],
+      );
+      const [{ c, bad }] = await tx.q<{ c: number; bad: number }>(`SELECT count(*) AS c, count(*) FILTER (WHERE i IS NULL OR case_id IS NULL) AS bad FROM ${table}`);
+      if (c === ids.length && bad === 0) continue;
+    }
+    await tx.x(`CREATE OR REPLACE TEMP TABLE ${table} (i INTEGER, case_id VARCHAR)`);
+    if (ids.length > 0) await appendRows(tx, table, [INTEGER, VARCHAR], [idx, ids]);
+  }
+  await tx.x(`CREATE OR REPLACE TEMP VIEW cur AS SELECT i, case_id, 'at_risk' AS level FROM cur_a UNION ALL SELECT i, case_id, 'breached' AS level FROM cur_b`);
+}
+
 /**
  * Compares the report's at-risk list with the stored alerts and claims what is new.
  * - new at risk: a case with no alert row at all; new breached: no 'breached' row.
@@ -105,32 +139,35 @@ export async function addThread(
  */
 export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, opts: { skipResolution?: boolean } = {}): Promise<CaseDiff> {
   const cases = report.atRiskCases;
-  const n = cases.length;
-  const idx: number[] = new Array(n);
-  const ids: string[] = new Array(n);
-  const lv: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    idx[i] = i;
-    ids[i] = cases[i].case_id;
-    lv[i] = cases[i].risk_level;
-  }
-  await tx.x(`CREATE OR REPLACE TEMP TABLE cur (i INTEGER, case_id VARCHAR, level VARCHAR)`);
-  if (n > 0) await appendRows(tx, 'cur', [INTEGER, VARCHAR, VARCHAR], [idx, ids, lv]);
-
-  const fresh = await tx.q<{ i: number }>(
-    `SELECT c.i FROM cur c
-       ANTI JOIN alert_case a ON a.case_id = c.case_id AND a.level = c.level
-       ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') b ON b.case_id = c.case_id
-     ORDER BY (c.level = 'breached') DESC, c.i`,
+  await loadCurrent(tx, cases);
+  // New at risk: no alert of any level. New breached: no breach alert.
+  const freshReader = await tx.conn.runAndReadAll(
+    `SELECT i FROM (
+       SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
+       UNION ALL
+       SELECT a.i, 1 AS o FROM cur_a a ANTI JOIN alert_case s ON s.case_id = a.case_id
+     ) ORDER BY o, i`,
   );
+  const fresh = (freshReader.getColumnsJS()[0] ?? []) as number[];
 
   let reopened = 0;
   let resolved = 0;
   if (!opts.skipResolution) {
-    reopened = await countChanged(tx, `UPDATE alert_case SET resolved_at = NULL, version = version + 1
-       WHERE resolved_at IS NOT NULL AND case_id IN (SELECT case_id FROM cur)`);
-    resolved = await countChanged(tx, `UPDATE alert_case SET resolved_at = $1::TIMESTAMP, version = version + 1
-       WHERE resolved_at IS NULL AND NOT EXISTS (SELECT 1 FROM cur WHERE cur.case_id = alert_case.case_id)`, [ctx.now]);
+    // Small sets first (hash anti/semi joins), then updates joined on them: a sweep where
+    // little changed costs two joins, not a scan-and-update of every stored alert.
+    await tx.x(`CREATE OR REPLACE TEMP TABLE back AS
+      SELECT DISTINCT r.case_id FROM (SELECT case_id FROM alert_case WHERE resolved_at IS NOT NULL) r JOIN cur c ON c.case_id = r.case_id`);
+    await tx.x(`CREATE OR REPLACE TEMP TABLE gone AS
+      SELECT DISTINCT a.case_id FROM alert_case a ANTI JOIN cur c ON c.case_id = a.case_id WHERE a.resolved_at IS NULL`);
+    const [{ nb, ng }] = await tx.q<{ nb: number; ng: number }>(`SELECT (SELECT count(*) FROM back) AS nb, (SELECT count(*) FROM gone) AS ng`);
+    if (nb > 0) {
+      reopened = await countChanged(tx, `UPDATE alert_case SET resolved_at = NULL, version = version + 1
+         FROM back WHERE alert_case.case_id = back.case_id AND alert_case.resolved_at IS NOT NULL`);
+    }
+    if (ng > 0) {
+      resolved = await countChanged(tx, `UPDATE alert_case SET resolved_at = $1::TIMESTAMP, version = version + 1
+         FROM gone WHERE alert_case.case_id = gone.case_id AND alert_case.resolved_at IS NULL`, [ctx.now]);
+    }
   }
 
   let threadId: string | null = null;
@@ -139,7 +176,7 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
   let replies = 0;
   if (fresh.length > 0) {
     threadId = `cases:${ctx.sweepId}`;
-    const picked: AtRiskCase[] = fresh.map((r) => cases[r.i]);
+    const picked: AtRiskCase[] = fresh.map((i) => cases[i]);
     const byPriority: Record<string, number> = {};
     for (const c of picked) {
       if (c.risk_level === 'breached') newBreached += 1;
