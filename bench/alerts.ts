@@ -96,16 +96,17 @@ async function main(): Promise<void> {
   const out = {
     cases: n, newlyAtRisk: fresh, resolved: fresh, maxReplies: Number(replies),
     generateReportMs: Math.round(genMs), seedStateMs: Math.round(seedMs),
-    sweep: { diffMs: r1.diffMs, deliverMs: r1.deliverMs, found: r1.cases, parents, replies: posts1.length - parents, csvUploads: uploads.length, csvRows: uploads[0] ? uploads[0].content!.toString().trim().split('\r\n').length - 1 : 0, edits: r1.delivery?.updated },
-    quietSweep: { diffMs: r2.diffMs, deliverMs: r2.deliverMs, posted: posts2 },
+    sweep: { diffMs: r1.diffMs, caseDiffMs: r1.caseDiffMs, deliverMs: r1.deliverMs, found: r1.cases, parents, replies: posts1.length - parents, csvUploads: uploads.length, csvRows: uploads[0] ? uploads[0].content!.toString().trim().split('\r\n').length - 1 : 0, edits: r1.delivery?.updated },
+    quietSweep: { diffMs: r2.diffMs, caseDiffMs: r2.caseDiffMs, deliverMs: r2.deliverMs, posted: posts2 },
     rssMb: mb(process.memoryUsage().rss),
   };
   writeFileSync(join(OUT, 'alerts.json'), JSON.stringify(out, null, 2));
   console.log(`alerts bench: ${n.toLocaleString('en')} cases on the at-risk list, ${n.toLocaleString('en')} alerted cases in state`);
   console.log(`  seed (first sweep's diff+claim of ${n} new, no Slack): ${out.seedStateMs} ms`);
-  console.log(`  sweep with ${fresh} new + ${fresh} resolved: diff+claim ${out.sweep.diffMs} ms; delivery (pacing skipped) ${out.sweep.deliverMs} ms`);
+  console.log(`  sweep with ${fresh} new + ${fresh} resolved: diff+claim ${out.sweep.diffMs} ms (case diff ${out.sweep.caseDiffMs} ms, rest: open/close, health, spikes, purge); delivery (pacing skipped) ${out.sweep.deliverMs} ms`);
   console.log(`    posted: ${parents} parent, ${out.sweep.replies} replies, ${uploads.length} CSV (${out.sweep.csvRows} rows), ${out.sweep.edits} edits`);
-  console.log(`  quiet sweep (same data): diff ${out.quietSweep.diffMs} ms, posted ${posts2}`);
+  console.log(`  quiet sweep (same data): diff+claim ${out.quietSweep.diffMs} ms (case diff ${out.quietSweep.caseDiffMs} ms), posted ${posts2}`);
+  console.log(`  machine load average while measuring: ${require('node:os').loadavg().map((x: number) => x.toFixed(2)).join(' ')} (${require('node:os').cpus().length} cores)`);
   console.log(`  rss ${out.rssMb} MB`);
   const okTarget = out.sweep.diffMs < 2000 && out.quietSweep.diffMs < 2000 && parents === 1 && out.sweep.replies <= Number(replies) && uploads.length === 1 && posts2 === 0;
   console.log(okTarget ? 'PASS: diff < 2 s, one parent, capped replies, one CSV, quiet repeat' : 'FAIL: a target was missed');

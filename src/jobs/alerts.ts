@@ -64,8 +64,10 @@ export interface SweepResult {
   delivery?: DeliveryStats;
   /** Time to produce the report, ms. */
   reportMs: number;
-  /** Time of the diff-and-claim transaction, ms. */
+  /** Time of the whole decide-and-claim transaction (open to close of the file), ms. */
   diffMs: number;
+  /** Of which: comparing the at-risk list with the stored alerts and claiming, ms. */
+  caseDiffMs?: number;
   deliverMs: number;
 }
 
@@ -126,7 +128,9 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
           result.health.freshness = await applyCheck(tx, opsCtx, 'freshness', stale !== null, stale,
             `KPI data is fresh again${newest ? `: newest case created ${formatTime(newest, s.KPI_TZ)}` : ''}`);
           // A source that delivered no rows at all says nothing about open cases: keep alerts as they are.
+          const tc = Date.now();
           result.cases = await diffCases(tx, report, ctx, { skipResolution: report.meta.rowsRead === 0 });
+          result.caseDiffMs = Date.now() - tc;
           result.spikes = await diffSpikes(tx, report, ctx, report.meta.spikeBaselineDays);
         }
         result.reminders = await claimReminders(tx, ctx, deps.reminderMinutes ?? 60);
