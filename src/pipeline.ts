@@ -96,7 +96,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     sourceName = source.describe();
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
     const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
-    const { rowsRead } = await timed('normalise', async () => {
+    const rowsRead = loaded.rowsRead ?? null;
+    await timed('normalise', async () => {
       try {
         return await normalise(engine.conn, {
           relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, asOf, windowStart,

@@ -220,6 +220,6 @@ describe('empty source', () => {
     expect(r.volumeTrend).toHaveLength(30);
     expect(r.atRiskCases).toEqual([]);
     expect(r.dataQuality).toMatchObject({ total_rows: 0, missing_pct: null, quality_score: 100 });
-    expect(r.warnings.join(' ')).toMatch(/source is empty/);
+    expect(r.warnings.join(' ')).toMatch(/no rows in the run's window/);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatCell, neutralise, renderCsv, writeAtomic, writeReportFiles } from '../src/output/csv';
+import { parse } from 'csv-parse/sync';
+import { csvField, formatCell, neutralise, renderCsv, writeAtomic, writeReportFiles } from '../src/output/csv';
 import { makeReport } from './fixtures/report';
 import { tmpDir } from './helpers/kpi';
 
@@ -25,6 +26,12 @@ describe('CSV cells', () => {
     expect(csv).toContain('"a,b ""quoted"""');
     expect(csv.endsWith('\r\n')).toBe(true);
   });
+});
+
+test('fields round-trip through an RFC 4180 parser', () => {
+  const tricky = ['plain', 'a,b', 'say "hi"', 'line\nbreak', 'cr\r\nlf', '', ' spaced ', 'é ü 日本', '"', ',,'];
+  const text = `${tricky.map(csvField).join(',')}\r\n`;
+  expect(parse(text, { relax_quotes: false })).toEqual([tricky]);
 });
 
 describe('atomic files', () => {

@@ -129,7 +129,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
             `KPI data is fresh again${newest ? `: newest case created ${formatTime(newest, s.KPI_TZ)}` : ''}`);
           // A source that delivered no rows at all says nothing about open cases: keep alerts as they are.
           const tc = Date.now();
-          result.cases = await diffCases(tx, report, ctx, { skipResolution: report.meta.rowsRead === 0 });
+          result.cases = await diffCases(tx, report, ctx, { skipResolution: report.dataQuality.total_rows === 0 });
           result.caseDiffMs = Date.now() - tc;
           result.spikes = await diffSpikes(tx, report, ctx, report.meta.spikeBaselineDays);
         }

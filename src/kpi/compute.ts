@@ -76,14 +76,14 @@ function filterClause(filter: CaseFilter | undefined): { where: string; params: 
 
 export interface ComputeContext {
   source: string;
-  rowsRead: number;
+  rowsRead: number | null;
   runId: string;
   dq: DataQualityCounts;
 }
 
 /**
  * Computes every report on the connection's `cases` table. The connection gets its own
- * temp tables (p, targets, m, days, daily), so several computations can run at once on
+ * temp tables (p, m, days, daily), so several computations can run at once on
  * separate connections of one engine.
  */
 export async function computeReport(conn: DuckDBConnection, params: RunParams, ctx: ComputeContext, filter?: CaseFilter): Promise<KpiReport> {
@@ -100,15 +100,17 @@ export async function computeReport(conn: DuckDBConnection, params: RunParams, c
         ${tsLit(params.asOf)} AS as_of, ${tsLit(windowStart)} AS window_start,
         DATE '${asOfDate}' AS as_of_date, ${params.windowDays}::INTEGER AS window_days,
         ${lit(params.reportTz)} AS report_tz, ${Number(params.riskThresholdPct)}::DOUBLE AS risk_threshold_pct,
-        ${Number(params.spikeThresholdPct)}::DOUBLE AS spike_threshold_pct, ${params.spikeBaselineDays}::INTEGER AS spike_baseline_days;
-      CREATE OR REPLACE TEMP TABLE targets AS SELECT * FROM (VALUES ${PRIORITIES.map((p) => {
-        const tg = params.targets[p];
-        return `('${p}', ${Math.round(tg.resolutionHours * 3.6e9)}::BIGINT, ${Math.round(tg.responseHours * 3.6e9)}::BIGINT, ${Number(tg.resolutionHours)}::DOUBLE)`;
-      }).join(', ')}) v(priority, resolution_us, response_us, resolution_hours);`);
+        ${Number(params.spikeThresholdPct)}::DOUBLE AS spike_threshold_pct, ${params.spikeBaselineDays}::INTEGER AS spike_baseline_days;`);
     const utcDays = params.reportTz === 'UTC';
     if (!utcDays) await exec(conn, tzOffsetsSql);
     const f = filterClause(filter);
-    await exec(conn, caseMetricsSql(f.where, utcDays), f.params);
+    const targets = Object.fromEntries(PRIORITIES.map((p) => {
+      const tg = params.targets[p];
+      return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9), Number(tg.resolutionHours)]];
+    })) as Record<string, [number, number, number]>;
+    await exec(conn, caseMetricsSql(f.where, utcDays, {
+      asOf: tsLit(params.asOf), windowStart: tsLit(windowStart), riskThresholdPct: Number(params.riskThresholdPct), targets,
+    }), f.params);
   });
   const volume = await t('aggregates', async () => {
     await exec(conn, daysSql);

@@ -130,8 +130,8 @@ export interface RunMeta {
   spikeThresholdPct: number;
   spikeBaselineDays: number;
   filter?: CaseFilter;
-  /** Rows the source delivered, before scoping. */
-  rowsRead: number;
+  /** Rows the source delivered before scoping, where the source knows it cheaply (null for CSV). */
+  rowsRead: number | null;
   /** Newest created_at among the run's cases (staleness checks), or null. */
   newestCreatedAt: string | null;
   /** Per-day adjustment to the backlog chain (cases counted as created or resolved that never enter the backlog). Not a contract column. */

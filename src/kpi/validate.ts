@@ -70,6 +70,6 @@ export function validateReport(r: KpiReport): string[] {
   if (dq.missing_rows > dq.total_rows || dq.duplicate_rows > dq.total_rows || dq.invalid_sla_rows > dq.total_rows) {
     w.push('data_quality: a defect count exceeds total_rows');
   }
-  if (r.meta.rowsRead === 0) w.push('the source is empty: every file was written with headers and zero counts');
+  if (r.dataQuality.total_rows === 0) w.push("no rows in the run's window (the source is empty or holds other dates): every file was written with headers and zero counts");
   return w;
 }

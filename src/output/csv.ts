@@ -2,7 +2,6 @@
  * The contract's files: CSV (header row, UTF-8, comma, RFC 4180) rendered from the typed
  * report, written atomically (temp file + rename: a reader never sees half a file).
  */
-import { stringify } from 'csv-stringify/sync';
 import { mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { KpiReport } from '../kpi/types';
@@ -61,11 +60,17 @@ function rowsOf(report: KpiReport, file: ReportFile): Record<string, Cell>[] {
   }
 }
 
-/** One contract file as CSV text (also what slash commands upload). */
+/** RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. */
+export function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** One contract file as CSV text (also what slash commands upload). CRLF line ends. */
 export function renderCsv(report: KpiReport, file: ReportFile): string {
   const cols = REPORT_FILES[file] as readonly string[];
-  const rows = rowsOf(report, file).map((r) => cols.map((c) => formatCell(c, r[c])));
-  return stringify([cols as unknown as string[], ...rows], { record_delimiter: '\r\n' });
+  const lines = [cols.join(',')];
+  for (const r of rowsOf(report, file)) lines.push(cols.map((c) => csvField(formatCell(c, r[c]))).join(','));
+  return `${lines.join('\r\n')}\r\n`;
 }
 
 /** Writes a file atomically: a temp file in the same folder, then rename. */

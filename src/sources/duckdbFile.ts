@@ -1,6 +1,6 @@
 /**
  * DuckDB file source: a `support_cases` table (KPI_DUCKDB_TABLE) in a DuckDB file,
- * attached read-only for the time of the run's extract and detached right after, so the
+ * attached read-only while the run parses it (no copy) and detached right after, so the
  * bot and a manual run can share the file. The demo source is this source on the demo
  * file, seeded on first use.
  */
@@ -10,7 +10,7 @@ import type { Settings, SourceKind } from '../config';
 import { ident, lit, query } from '../store/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
-import { withFileTurn } from '../store/store';
+import { holdFileTurn } from '../store/store';
 
 export class DuckDbFileSource implements CaseSource {
   constructor(
@@ -28,27 +28,37 @@ export class DuckDbFileSource implements CaseSource {
   async load(ctx: SourceContext): Promise<LoadedSource> {
     if (this.prepare) await this.prepare(ctx.log);
     if (!existsSync(this.path)) throw new SourceError(`DuckDB source ${this.path} does not exist (pass --db FILE or set KPI_DB_PATH; \`kpi seed-demo\` creates demo data)`);
-    return withFileTurn(this.path, () => this.copy(ctx));
-  }
-
-  private async copy(ctx: SourceContext): Promise<LoadedSource> {
-    await attachWithRetry(ctx, this.path);
-    const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
-    const cols = await query<{ column_name: string }>(ctx.conn,
-      `SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND schema_name = ${lit(schema)} AND table_name = ${lit(table)} ORDER BY column_index`);
-    if (cols.length === 0) {
-      await ctx.conn.run('DETACH src');
-      throw new SourceError(`DuckDB source ${this.path} has no table ${this.table} (set KPI_DUCKDB_TABLE, or run \`kpi seed-demo --db ${this.path}\`)`);
+    const release = await holdFileTurn(this.path);
+    try {
+      await attachWithRetry(ctx, this.path);
+    } catch (e) {
+      release();
+      throw e;
     }
-    const mapping = mapColumns(cols.map((c) => c.column_name), this.columnMap, `Table ${this.table} in ${this.path}`);
-    const select = Object.entries(mapping.select).map(([c, s]) => `${ident(s!)} AS ${c}`).join(', ');
-    // Copy into the run's memory, then let go of the file at once.
-    await ctx.conn.run(`CREATE OR REPLACE TEMP TABLE source_rows AS SELECT ${select} FROM src.${ident(schema)}.${ident(table)}`);
-    await ctx.conn.run('DETACH src');
-    return {
-      relation: 'source_rows',
-      close: async () => { await ctx.conn.run('DROP TABLE IF EXISTS source_rows'); },
+    const detach = async () => {
+      try {
+        await ctx.conn.run('DROP VIEW IF EXISTS source_rows');
+        await ctx.conn.run('DETACH DATABASE IF EXISTS src');
+      } finally {
+        release();
+      }
     };
+    try {
+      const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
+      const cols = await query<{ column_name: string }>(ctx.conn,
+        `SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND schema_name = ${lit(schema)} AND table_name = ${lit(table)} ORDER BY column_index`);
+      if (cols.length === 0) {
+        throw new SourceError(`DuckDB source ${this.path} has no table ${this.table} (set KPI_DUCKDB_TABLE, or run \`kpi seed-demo --db ${this.path}\`)`);
+      }
+      const mapping = mapColumns(cols.map((c) => c.column_name), this.columnMap, `Table ${this.table} in ${this.path}`);
+      const select = Object.entries(mapping.select).map(([c, src]) => `${ident(src!)} AS ${c}`).join(', ');
+      await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW source_rows AS SELECT ${select} FROM src.${ident(schema)}.${ident(table)}`);
+      const [{ n }] = await query<{ n: number }>(ctx.conn, `SELECT count(*) AS n FROM src.${ident(schema)}.${ident(table)}`);
+      return { relation: 'source_rows', rowsRead: n, close: detach };
+    } catch (e) {
+      await detach();
+      throw e;
+    }
   }
 }
 

@@ -84,13 +84,17 @@ function serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /**
- * Exclusive use of a database file within this process, for code that opens the file
- * itself (the duckdb source ATTACHes it to the run's engine).
+ * Takes this process's turn on a database file until the returned release() is called
+ * (the duckdb source keeps the file attached while the run parses it).
  */
-export function withFileTurn<T>(path: string, fn: () => Promise<T>): Promise<T> {
+export function holdFileTurn(path: string): Promise<() => void> {
   const key = resolve(path);
-  if (held.getStore()?.has(key)) return fn();
-  return serial(key, () => held.run(new Map([...(held.getStore() ?? []), [key, null as unknown as DuckDBConnection]]), fn));
+  return new Promise((granted) => {
+    void serial(key, () => new Promise<void>((release) => {
+      let done = false;
+      granted(() => { if (!done) { done = true; release(); } });
+    }));
+  });
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
- * Per-case KPIs at as_of (contract 4). Reads `cases` (cleaned survivors) and `p` (the
- * run's parameters, one row) and `targets`; the filter (slash commands) is a bound WHERE.
+ * Per-case KPIs at as_of (contract 4). Reads `cases` (cleaned survivors; `rid` points back
+ * to the row in scoped_rows for its text columns). The run's parameters come in as SQL
+ * literals (`RunLiterals`: trusted numbers and times, no join per row); the filter (slash
+ * commands) is a bound WHERE.
  *
  * Columns: eff_resolved_at (resolved at or before as_of), is_open, ghost (closed status,
  * no resolved_at: counted in created volume only), bad_order (resolved before created),
@@ -8,18 +10,30 @@
  * fr_outcome, at_risk, age_hours, created_day / resolved_day (calendar days in report_tz).
  * Times are compared in whole microseconds, so a case exactly at its target has met it.
  */
-export const caseMetricsSql = (filterWhere: string, utcDays: boolean) => `
+export interface RunLiterals {
+  asOf: string;
+  windowStart: string;
+  riskThresholdPct: number;
+  /** priority -> [resolution us, response us, resolution hours] */
+  targets: Record<string, [number, number, number]>;
+}
+
+const byPriority = (t: RunLiterals['targets'], i: 0 | 1 | 2, type: string) =>
+  `CASE c.priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
+
+export const caseMetricsSql = (filterWhere: string, utcDays: boolean, r: RunLiterals) => `
 CREATE OR REPLACE TEMP TABLE m AS
 WITH base AS (
   SELECT c.*,
-    CASE WHEN c.resolved_at <= p.as_of THEN c.resolved_at END AS eff_resolved_at,
-    CASE WHEN c.first_response_at <= p.as_of THEN c.first_response_at END AS eff_first_response_at,
+    CASE WHEN c.resolved_at <= ${r.asOf} THEN c.resolved_at END AS eff_resolved_at,
+    CASE WHEN c.first_response_at <= ${r.asOf} THEN c.first_response_at END AS eff_first_response_at,
     (c.resolved_at IS NULL AND coalesce(c.status_family = 'closed', false)) AS ghost,
-    t.resolution_us, t.response_us, t.resolution_hours AS target_hours,
-    p.as_of, p.risk_threshold_pct, p.report_tz
-  FROM cases c CROSS JOIN p
-  LEFT JOIN targets t ON t.priority = c.priority
-  WHERE (c.resolved_at IS NULL OR c.resolved_at >= p.window_start) ${filterWhere}
+    ${byPriority(r.targets, 0, 'BIGINT')} AS resolution_us,
+    ${byPriority(r.targets, 1, 'BIGINT')} AS response_us,
+    ${byPriority(r.targets, 2, 'DOUBLE')} AS target_hours,
+    ${r.asOf} AS as_of, ${r.riskThresholdPct}::DOUBLE AS risk_threshold_pct
+  FROM cases c
+  WHERE (c.resolved_at IS NULL OR c.resolved_at >= ${r.windowStart}) ${filterWhere}
 ), k AS (
   SELECT *,
     eff_resolved_at IS NULL AND NOT ghost AS is_open,
@@ -35,8 +49,8 @@ WITH base AS (
   FROM k
 )
 SELECT
-  case_id, created_at, eff_resolved_at, status, status_family, priority, priority_label,
-  region, channel, team, assignee, customer_tier, ghost, is_open, bad_order, has_sla,
+  -- numbers and flags only (cheap to materialise); text is joined back by rid where needed
+  rid, created_at, eff_resolved_at, priority, priority_label, ghost, is_open, bad_order, has_sla,
   target_hours, due_at,
   CASE WHEN has_sla AND eff_resolved_at IS NOT NULL THEN elapsed_us / 3600e6 END AS resolution_hours,
   elapsed_us / 3600e6 AS elapsed_hours,
