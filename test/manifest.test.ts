@@ -23,7 +23,7 @@ test('manifest has the /kpi command, the scopes the bot uses and interactivity',
   expect(kpi).toBeDefined();
   expect(kpi!.url).toBe('https://YOUR-HOST/slack/events');
   expect(kpi!.usage_hint).toBeTruthy();
-  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['chat:write', 'commands', 'files:write', 'im:write']);
+  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['channels:history', 'chat:write', 'commands', 'files:write', 'groups:history', 'im:write']);
   expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: 'https://YOUR-HOST/slack/events' });
   expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
 });
