@@ -3,28 +3,19 @@
  * half-way (before or after Slack accepted it), and a storm of 429s.
  */
 import { WebClient } from '@slack/web-api';
-import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
+import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob, type AlertJobDeps } from '../src/jobs/alerts';
 import { createSlackClient } from '../src/slack/client';
 import { silentLogger } from '../src/log';
 import { alertTx } from '../src/alerts/db';
 import { ChannelPacer } from '../src/alerts/pacer';
 import {
-  ALERT_CHANNEL, Clock, ReportFeed, addHistory, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, tempDb, T0,
+  ALERT_CHANNEL, Clock, ReportFeed, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, T0, useAlertEnv, type TempDb,
 } from './fixtures/alertReports';
 
 let fake: FakeSlack;
-let db: ReturnType<typeof tempDb>;
-
-beforeEach(async () => {
-  fake = await startFakeSlack();
-  addHistory(fake);
-  db = tempDb();
-});
-afterEach(async () => {
-  await fake.close();
-  db.cleanup();
-});
+let db: TempDb;
+useAlertEnv((f, d) => { fake = f; db = d; });
 
 function makeJob(feed: ReportFeed, clock: Clock, over: Partial<AlertJobDeps> = {}) {
   const settings = alertSettings(db.dbPath, fake.url);

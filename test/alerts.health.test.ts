@@ -2,27 +2,18 @@
  * Pipeline health: a failing source then a recovery gives one failure alert and one
  * recovery message in the ops channel; stale data likewise; getHealth for /kpi status.
  */
-import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
+import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob } from '../src/jobs/alerts';
 import { getHealth } from '../src/jobs/health';
 import { registerSecrets } from '../src/log';
 import { SourceError } from '../src/sources/types';
 import {
-  ALERT_CHANNEL, Clock, OPS_CHANNEL, ReportFeed, addHistory, alertSettings, fakeSleep, fastClient, posted, riskCase, tempDb, T0, minutesAfter,
+  ALERT_CHANNEL, Clock, OPS_CHANNEL, ReportFeed, alertSettings, fakeSleep, fastClient, posted, riskCase, T0, minutesAfter, useAlertEnv, type TempDb,
 } from './fixtures/alertReports';
 
 let fake: FakeSlack;
-let db: ReturnType<typeof tempDb>;
-
-beforeEach(async () => {
-  fake = await startFakeSlack();
-  addHistory(fake);
-  db = tempDb();
-});
-afterEach(async () => {
-  await fake.close();
-  db.cleanup();
-});
+let db: TempDb;
+useAlertEnv((f, d) => { fake = f; db = d; });
 
 function makeJob(feed: ReportFeed, clock: Clock, env: Record<string, string> = {}) {
   return createAlertJob({

@@ -2,25 +2,16 @@
  * A sequence of sweeps over evolving data on the loopback fake Slack: exactly the expected
  * posts and edits, nothing twice, nothing when nothing is new.
  */
-import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
+import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob } from '../src/jobs/alerts';
 import { alertTx } from '../src/alerts/db';
 import {
-  ALERT_CHANNEL, Clock, ReportFeed, addHistory, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, tempDb, T0,
+  ALERT_CHANNEL, Clock, ReportFeed, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, T0, useAlertEnv, type TempDb,
 } from './fixtures/alertReports';
 
 let fake: FakeSlack;
-let db: ReturnType<typeof tempDb>;
-
-beforeEach(async () => {
-  fake = await startFakeSlack();
-  addHistory(fake);
-  db = tempDb();
-});
-afterEach(async () => {
-  await fake.close();
-  db.cleanup();
-});
+let db: TempDb;
+useAlertEnv((f, d) => { fake = f; db = d; });
 
 function makeJob(feed: ReportFeed, clock: Clock, over: Record<string, unknown> = {}) {
   const settings = alertSettings(db.dbPath, fake.url);

@@ -4,22 +4,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
+import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob } from '../src/jobs/alerts';
-import { Clock, addHistory, alertSettings, fakeSleep, fastClient, okCalls, posted, tempDb, T0 } from './fixtures/alertReports';
+import {
+  Clock, alertSettings, fakeSleep, fastClient, okCalls, posted, T0, useAlertEnv, type TempDb,
+} from './fixtures/alertReports';
 
 let fake: FakeSlack;
-let db: ReturnType<typeof tempDb>;
-
-beforeEach(async () => {
-  fake = await startFakeSlack();
-  addHistory(fake);
-  db = tempDb();
-});
-afterEach(async () => {
-  await fake.close();
-  db.cleanup();
-});
+let db: TempDb;
+useAlertEnv((f, d) => { fake = f; db = d; });
 
 const HEADER = 'case_id,created_at,first_response_at,resolved_at,status,priority,region,channel,team,assignee,customer_tier,updated_at';
 
