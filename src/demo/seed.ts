@@ -13,8 +13,10 @@
  * - A few defects of every kind the data-quality score counts: missing fields,
  *   duplicates, unknown priorities, unparseable timestamps, resolved or first response
  *   before created, closed status without resolved_at.
- * Timestamps are stored as text (ISO 8601 with Z), as a raw landing table would hold them,
- * so unparseable values can exist.
+ * In the embedded database, timestamps are TIMESTAMP columns (UTC), as a DuckDB table holds
+ * them; there, the unparseable-timestamp defects are empty values instead. In a CSV export
+ * (writeDemoCsv) they are text (ISO 8601 with Z) and include unparseable values
+ * ("not a date", "29/02/2026 01:16" day-first, "2026-13-45T99:00:00Z").
  */
 import { DuckDBConnection } from '@duckdb/node-api';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
@@ -35,7 +37,8 @@ const HOUR_WEIGHTS = [0.15, 0.1, 0.08, 0.08, 0.1, 0.2, 0.45, 0.8, 1.2, 1.5, 1.6,
 const WEEKDAY_WEIGHTS = [0.3, 1.05, 1.0, 1.0, 0.95, 0.9, 0.35];
 
 /** SQL that produces the demo rows (columns of the contract, timestamps as text). */
-export function demoSql(o: DemoOptions): string {
+export function demoSql(o: DemoOptions, format: 'typed' | 'text' = 'text'): string {
+  const text = format === 'text';
   const now = o.now ?? new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
   const n = Math.max(0, Math.floor(o.cases));
   const seed = Math.floor(o.seed);
@@ -43,7 +46,8 @@ export function demoSql(o: DemoOptions): string {
   const nMain = n - nOld;
   const u = (k: number, id = 'i') => `((hash(${id}, ${seed}, ${k}) % 1000000007) / 1000000007.0)`;
   const gauss = (k: number) => `(sqrt(-2 * ln(greatest(${u(k)}, 1e-12))) * cos(2 * pi() * ${u(k + 1)}))`;
-  const iso = (e: string) => `strftime(${e}, '%Y-%m-%dT%H:%M:%SZ')`;
+  const iso = (e: string) => (text ? `strftime(${e}, '%Y-%m-%dT%H:%M:%SZ')` : `CAST(${e} AS TIMESTAMP)`);
+  const bad = (t: string) => (text ? t : 'CAST(NULL AS TIMESTAMP)');
   return `
 WITH regions(region, offset_h, share_lo, share_hi) AS (
   VALUES ('AMER', -5, 0.0, 0.45), ('EMEA', 0, 0.45, 0.80), ('APAC', 8, 0.80, 1.0)
@@ -124,11 +128,11 @@ rows AS (
   SELECT i, 0 AS v,
     CASE WHEN d < 0.002 THEN NULL ELSE case_id END AS case_id,
     CASE WHEN d >= 0.002 AND d < 0.003 THEN NULL
-         WHEN d >= 0.003 AND d < 0.004 THEN 'not a date'
-         WHEN d >= 0.004 AND d < 0.0045 THEN strftime(created_at, '%d/%m/%Y %H:%M')
+         WHEN d >= 0.003 AND d < 0.004 THEN ${bad(`'not a date'`)}
+         WHEN d >= 0.004 AND d < 0.0045 THEN ${bad(`strftime(created_at, '%d/%m/%Y %H:%M')`)}
          ELSE ${iso('created_at')} END AS created_at,
     CASE WHEN d >= 0.006 AND d < 0.008 AND res_at IS NOT NULL THEN ${iso('created_at - INTERVAL 2 HOUR')}
-         WHEN d >= 0.012 AND d < 0.013 THEN '2026-13-45T99:00:00Z'
+         WHEN d >= 0.012 AND d < 0.013 THEN ${bad(`'2026-13-45T99:00:00Z'`)}
          ELSE ${iso('fr_at')} END AS first_response_at,
     CASE WHEN d >= 0.004 AND d < 0.006 AND res_at IS NOT NULL THEN ${iso('created_at - INTERVAL 1 HOUR')}
          ELSE ${iso('res_at')} END AS resolved_at,
@@ -150,8 +154,8 @@ FROM rows ORDER BY i, v DESC`;
 }
 
 /** Demo rows in a fresh in-memory engine, as table `demo_cases`. */
-async function generate(conn: DuckDBConnection, o: DemoOptions): Promise<number> {
-  await conn.run(`CREATE OR REPLACE TABLE demo_cases AS ${demoSql(o)}`);
+async function generate(conn: DuckDBConnection, o: DemoOptions, format: 'typed' | 'text'): Promise<number> {
+  await conn.run(`CREATE OR REPLACE TABLE demo_cases AS ${demoSql(o, format)}`);
   const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM demo_cases');
   return n;
 }
@@ -167,7 +171,7 @@ export async function seedDemo(o: DemoOptions & { dbPath: string }): Promise<{ r
   const e = await openMemoryEngine();
   let rows = 0;
   try {
-    rows = await generate(e.conn, o);
+    rows = await generate(e.conn, o, 'typed');
     await e.conn.run(`ATTACH ${lit(tmp)} AS out`);
     await e.conn.run('CREATE TABLE out.support_cases AS SELECT * FROM demo_cases');
     await e.conn.run(`CREATE TABLE out.demo_meta AS SELECT ${tsLit(o.now ?? new Date())} AS seeded_at, ${Math.floor(o.cases)}::BIGINT AS cases, ${Math.floor(o.seed)}::BIGINT AS seed`);
@@ -196,7 +200,7 @@ export async function writeDemoCsv(o: DemoOptions & { path: string }): Promise<{
   mkdirSync(dirname(o.path), { recursive: true });
   const e = await openMemoryEngine();
   try {
-    const rows = await generate(e.conn, o);
+    const rows = await generate(e.conn, o, 'text');
     await e.conn.run(`COPY demo_cases TO ${lit(o.path)} (HEADER, DELIMITER ',')`);
     return { rows };
   } finally {

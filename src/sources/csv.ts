@@ -3,7 +3,7 @@
  * timestamps, so one bad value is a data-quality defect, not a crash). Column names are
  * mapped with KPI_COLUMN_MAP.
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import type { Settings } from '../config';
 import { ident, lit, query } from '../store/engine';
 import { mapColumns } from './columns';
@@ -28,17 +28,22 @@ export class CsvSource implements CaseSource {
       throw new SourceError(code === 'ENOENT' ? `CSV source ${p} does not exist (set --csv or KPI_CSV_PATH)` : `CSV source ${p} cannot be read (${code ?? 'error'})`);
     }
     if (statSync(p).size === 0) throw new SourceError(`CSV source ${p} is empty: it has no header row`);
-    // Sniff the dialect once, then read every column as text with that dialect.
+    // The dialect and column names come from the header line; DuckDB's sniffer (which reads
+    // a sample of the file) only when the header is ambiguous. Every column is read as text.
     let columns: string[];
     let reader: string;
     try {
-      const [sn] = await query<{ Delimiter: string; Quote: string; Escape: string; HasHeader: boolean; Columns: { name: string }[] }>(
-        ctx.conn, `SELECT Delimiter, Quote, Escape, HasHeader, Columns FROM sniff_csv(${lit(p)}, header = true)`);
-      columns = sn.Columns.map((c) => c.name);
+      let d = headerDialect(p);
+      if (!d) {
+        const [sn] = await query<{ Delimiter: string; Quote: string; Escape: string; Columns: { name: string }[] }>(
+          ctx.conn, `SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(${lit(p)}, header = true)`);
+        // The sniffer reports "no quote seen" as a control character: RFC 4180 quoting then.
+        const one = (v: string, dflt: string) => (v && v.length === 1 && v >= ' ' ? v : dflt);
+        d = { delimiter: one(sn.Delimiter, ','), quote: one(sn.Quote, '"'), escape: one(sn.Escape, '"'), columns: sn.Columns.map((c) => c.name) };
+      }
+      columns = d.columns;
       const cols = `{${columns.map((c) => `${lit(c)}: 'VARCHAR'`).join(', ')}}`;
-      // The sniffer reports "no quote seen" as a control character: RFC 4180 quoting then.
-      const one = (v: string, dflt: string) => lit(v && v.length === 1 && v >= ' ' ? v : dflt);
-      reader = `read_csv(${lit(p)}, auto_detect = false, header = true, delim = ${one(sn.Delimiter, ',')}, quote = ${one(sn.Quote, '"')}, escape = ${one(sn.Escape, '"')}, columns = ${cols}, strict_mode = false, null_padding = true)`;
+      reader = `read_csv(${lit(p)}, auto_detect = false, header = true, delim = ${lit(d.delimiter)}, quote = ${lit(d.quote)}, escape = ${lit(d.escape)}, columns = ${cols}, strict_mode = false, null_padding = true)`;
     } catch (e) {
       throw new SourceError(`CSV source ${p} cannot be parsed as CSV: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -50,6 +55,45 @@ export class CsvSource implements CaseSource {
       close: async () => { await ctx.conn.run('DROP VIEW IF EXISTS source_rows'); },
     };
   }
+}
+
+interface Dialect { delimiter: string; quote: string; escape: string; columns: string[] }
+
+/**
+ * Reads the header line: the delimiter is the candidate (, ; tab |) that splits it most,
+ * quoting is RFC 4180. Returns null when that is not clear (the sniffer decides then).
+ */
+export function headerDialect(path: string): Dialect | null {
+  const fd = openSync(path, 'r');
+  let head: string;
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    head = buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+  const end = head.search(/\r?\n/);
+  if (end < 0) return null;
+  const line = head.slice(0, end).replace(/^\uFEFF/, '');
+  const unquoted = line.replace(/"[^"]*"/g, '');
+  const counts = [',', ';', '\t', '|'].map((c) => [c, unquoted.split(c).length - 1] as const).sort((a, b) => b[1] - a[1]);
+  if (counts[0][1] === 0 || counts[0][1] === counts[1][1]) return null;
+  const delimiter = counts[0][0];
+  const columns: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (inQuotes) {
+      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') inQuotes = false; else cur += ch;
+    } else if (ch === '"') inQuotes = true;
+    else if (ch === delimiter) { columns.push(cur.trim()); cur = ''; } else cur += ch;
+  }
+  if (inQuotes) return null;
+  columns.push(cur.trim());
+  if (columns.some((c) => c === '') || new Set(columns).size !== columns.length) return null;
+  return { delimiter, quote: '"', escape: '"', columns };
 }
 
 export function createCsvSource(settings: Settings, path = settings.KPI_CSV_PATH): CsvSource {
