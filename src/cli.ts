@@ -3,6 +3,8 @@
  * `kpi`: the command line. `kpi run` runs the pipeline once; `kpi seed-demo` (re)creates
  * the demo data; `kpi serve` starts the Slack app and its schedules.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from './config';
 import { createLogger, redact, registerSecrets } from './log';
@@ -33,7 +35,9 @@ function fail(e: unknown): never {
 const STAGES = ['extract', 'normalise', 'data_quality', 'kpis', 'write', 'history'];
 
 export function buildCli(): Command {
+  const { version } = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
   const program = new Command('kpi')
+    .version(version)
     .description('Global support KPIs: SLA, backlog, volume, risk, spikes and data quality, as CSV reports and Slack messages.')
     .showHelpAfterError();
 
