@@ -85,6 +85,15 @@ describe('kpi run on the demo database', () => {
     expect(r.stdout).toMatch(/KPI run for \d{4}-\d\d-\d\d/);
     expect(r.stdout).toMatch(/8 files written to output\//);
     expect(existsSync(join(cwd, 'data/kpi.duckdb'))).toBe(true);
+    for (const [f, cols] of Object.entries(REPORT_FILES)) {
+      expect(read(join(cwd, 'output'), `${f}.csv`).split('\r\n')[0]).toBe(cols.join(','));
+    }
+    expect(table(join(cwd, 'output'), 'sla_summary.csv').map((r) => r.priority)).toEqual(['P1', 'P2', 'P3', 'P4', 'ALL']);
+    expect(table(join(cwd, 'output'), 'backlog_spike_summary.csv')[0].scope).toBe('ALL');
+    expect(table(join(cwd, 'output'), 'volume_trend.csv')).toHaveLength(30);
+    const risk = table(join(cwd, 'output'), 'sla_at_risk_cases.csv');
+    expect(risk.length).toBeGreaterThan(0);
+    expect(risk.every((c) => ['at_risk', 'breached'].includes(c.risk_level))).toBe(true);
     const ops = table(join(cwd, 'output'), 'daily_ops_summary.csv')[0];
     expect(Number(ops.cases_in_window)).toBeGreaterThan(1000);
     expect(Number(ops.data_quality_score)).toBeGreaterThan(90);
