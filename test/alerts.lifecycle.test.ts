@@ -136,7 +136,8 @@ test('backlog spike: one alert per scope per day with a sparkline, a reply when 
   expect(msgs).toHaveLength(2);
   expect(msgs[0].text).toMatch(/Backlog spike \(all priorities\) on 2026-11-23\n160 open today vs 7-day baseline 120\.0 \(\+33\.3%, threshold \+20%\)\nBacklog, last 7 days: [▁▂▃▄▅▆▇█]{7}$/);
   expect(msgs[1].text).toContain('Backlog spike (P1)');
-  expect(msgs[1].text).not.toContain('last 7 days');
+  // the priority's own end-of-day backlog (fixture: 4 for six days, then 6 today)
+  expect(msgs[1].text).toMatch(/Backlog, last 7 days: ▁▁▁▁▁▁█$/);
 
   clock.advance(15);
   await job.sweep();

@@ -209,6 +209,10 @@ describe('backlog spike', () => {
     expect(r.backlogSpike.map((s) => [s.scope, s.backlog_today, s.baseline_avg, s.growth_pct, s.is_spike])).toEqual([
       ['ALL', 6, 4, 50, true], ['P1', 1, 0, null, false], ['P3', 5, 4, 25, true],
     ]);
+    expect(r.backlogByPriority.P3!.slice(-3)).toEqual([4, 4, 5]);
+    expect(r.backlogByPriority.P1!.slice(-2)).toEqual([0, 1]);
+    expect(r.backlogByPriority.P3).toHaveLength(r.volumeTrend.length);
+    expect(Object.keys(r.backlogByPriority)).toEqual(['P1', 'P3']);
   });
 });
 

@@ -43,6 +43,7 @@ export function sampleReport(asOf = '2026-11-23T09:00:00Z', runId = 'run-1'): Kp
       { date: '2026-11-22', created: 50, resolved: 48, net_change: 2, backlog_end_of_day: 13 },
       { date: '2026-11-23', created: 7, resolved: 5, net_change: 2, backlog_end_of_day: 15 },
     ],
+    backlogByPriority: { P1: [3, 4], P2: [10, 11] },
     atRiskCases: [
       { case_id: '=HYPERLINK("x")', priority: 'P1', region: 'EMEA', team: 'billing', assignee: 'ana', status: 'open', created_at: '2026-11-23T04:00:00Z', due_at: '2026-11-23T08:00:00Z', sla_target_hours: 4, elapsed_hours: 5, sla_elapsed_pct: 125, hours_to_breach: -1, risk_level: 'breached' },
       { case_id: 'C-1002', priority: 'P2', region: 'AMER', team: 'core', assignee: null, status: 'pending', created_at: '2026-11-23T02:00:00Z', due_at: '2026-11-23T10:00:00Z', sla_target_hours: 8, elapsed_hours: 7, sla_elapsed_pct: 87.5, hours_to_breach: 1, risk_level: 'at_risk' },

@@ -7,7 +7,7 @@
  * rows in well under a second); the comparison is a pair of hash anti-joins in SQL.
  */
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { AtRiskCase, KpiReport } from '../kpi/types';
+import type { AtRiskCase, KpiReport, Priority } from '../kpi/types';
 import type { Tx } from './db';
 import { reminderText, sparkline, spikeClearedText, type SpikePayload } from './render';
 
@@ -251,7 +251,9 @@ export interface SpikeDiff {
  */
 export async function diffSpikes(tx: Tx, report: KpiReport, ctx: SweepContext, baselineDays: number): Promise<SpikeDiff> {
   const out: SpikeDiff = { opened: [], cleared: [] };
-  const trend = report.volumeTrend.slice(-7).map((r) => r.backlog_end_of_day);
+  const trendOf = (scope: string) => (scope === 'ALL'
+    ? report.volumeTrend.map((r) => r.backlog_end_of_day)
+    : report.backlogByPriority[scope as Priority] ?? []).slice(-7);
   const open = await tx.q<{ thread_id: string; payload: string }>(
     `SELECT thread_id, payload FROM alert_thread WHERE kind = 'spike' AND resolved_at IS NULL ORDER BY created_at`,
   );
@@ -272,7 +274,7 @@ export async function diffSpikes(tx: Tx, report: KpiReport, ctx: SweepContext, b
       const payload: SpikePayload = {
         scope: row.scope, as_of_date: row.as_of_date, backlog_today: row.backlog_today, baseline_avg: row.baseline_avg,
         growth_pct: row.growth_pct, threshold_pct: row.threshold_pct, baseline_days: baselineDays,
-        spark: row.scope === 'ALL' && trend.length > 1 ? sparkline(trend) : null,
+        spark: trendOf(row.scope).length > 1 ? sparkline(trendOf(row.scope)) : null,
       };
       const created = await addThread(tx, ctx, { threadId, kind: 'spike', channel: ctx.channel, payload });
       if (created) {

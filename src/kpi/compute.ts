@@ -13,7 +13,7 @@ import { backlogSummarySql } from './models/backlogSummary';
 import { atRiskCasesSql } from './models/atRiskCases';
 import { backlogSpikeSql } from './models/backlogSpike';
 import {
-  PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type BacklogSummaryRow, type CaseFilter,
+  PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
   type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
 } from './types';
 import { validateReport } from './validate';
@@ -121,6 +121,8 @@ export async function computeReport(conn: DuckDBConnection, params: RunParams, c
   const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(conn, backlogSummarySql));
   const atRiskCases = await t('sla_risk', () => query<AtRiskCase>(conn, atRiskCasesSql));
   const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(conn, backlogSpikeSql));
+  const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(conn,
+    `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
   const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(conn, `
     SELECT count(*) AS cases_in_window,
       count(*) FILTER (WHERE is_open) AS open_backlog,
@@ -155,6 +157,7 @@ export async function computeReport(conn: DuckDBConnection, params: RunParams, c
     volumeTrend: volume.map(({ chain_adjustment: _a, ...v }) => v),
     atRiskCases,
     backlogSpike,
+    backlogByPriority: Object.fromEntries(byPriority.map((r) => [r.priority, r.backlog.map(Number)])),
     dailyOps: {
       as_of: asOfIso,
       as_of_date: asOfDate,

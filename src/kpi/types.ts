@@ -145,6 +145,8 @@ export interface KpiReport {
   volumeTrend: VolumeTrendRow[];
   atRiskCases: AtRiskCase[];
   backlogSpike: BacklogSpikeRow[];
+  /** End-of-day backlog of each priority present, one value per volumeTrend day (oldest first). Not a contract file. */
+  backlogByPriority: Partial<Record<Priority, number[]>>;
   dailyOps: DailyOpsSummary;
   dataQuality: DataQualityScore;
   /** Validation problems and notable conditions; they never fail a run. */
