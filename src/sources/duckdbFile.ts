@@ -5,12 +5,11 @@
  * file, seeded on first use.
  */
 import { existsSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Settings, SourceKind } from '../config';
 import { ident, lit, query } from '../store/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
-import { holdFileTurn } from '../store/store';
+import { holdFileTurn, retryWhileLocked } from '../store/store';
 
 export class DuckDbFileSource implements CaseSource {
   constructor(
@@ -64,20 +63,9 @@ export class DuckDbFileSource implements CaseSource {
 
 /** Another process may be writing the file for a moment (run history, alert state): wait. */
 async function attachWithRetry(ctx: SourceContext, path: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  let delay = 25;
-  for (;;) {
-    try {
-      await ctx.conn.run(`ATTACH ${lit(path)} AS src (READ_ONLY)`);
-      return;
-    } catch (e) {
-      const m = (e as Error).message;
-      if (/lock/i.test(m) && Date.now() < deadline) {
-        await sleep(delay);
-        delay = Math.min(delay * 2, 500);
-        continue;
-      }
-      throw new SourceError(`DuckDB source ${path} cannot be opened: ${m.split('\n')[0]}`);
-    }
+  try {
+    await retryWhileLocked(path, () => ctx.conn.run(`ATTACH ${lit(path)} AS src (READ_ONLY)`));
+  } catch (e) {
+    throw new SourceError(`DuckDB source ${path} cannot be opened: ${(e as Error).message.split('\n')[0]}`);
   }
 }

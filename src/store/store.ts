@@ -109,38 +109,41 @@ export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) =>
   return serial(key, () => openAndRun(path, key, fn, opts));
 }
 
-async function openAndRun<T>(path: string, key: string, fn: (conn: DuckDBConnection) => Promise<T>, opts: StoreOptions): Promise<T> {
-  const deadline = Date.now() + (opts.lockTimeoutMs ?? 60_000);
+/**
+ * Calls open() until it stops failing on another process's lock (backoff with jitter, 25 ms
+ * doubling to 500 ms), up to timeoutMs; then StoreBusyError. Other errors pass through.
+ */
+export async function retryWhileLocked<T>(path: string, open: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
   let delay = 25;
-  if (!opts.readOnly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   for (;;) {
-    let instance: DuckDBInstance | undefined;
     try {
-      instance = await DuckDBInstance.create(path, {
-        access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
-      });
+      return await open();
     } catch (e) {
-      if (isLockError(e) && Date.now() < deadline) {
-        await sleep(delay + Math.floor(Math.random() * delay));
-        delay = Math.min(delay * 2, 500);
-        continue;
-      }
-      if (isLockError(e)) throw new StoreBusyError(path, Date.now() - start);
-      throw e;
+      if (!isLockError(e)) throw e;
+      if (Date.now() - start >= timeoutMs) throw new StoreBusyError(path, Date.now() - start);
+      await sleep(delay + Math.floor(Math.random() * delay));
+      delay = Math.min(delay * 2, 500);
     }
-    const conn = await instance.connect();
-    try {
-      await conn.run(`SET TimeZone = 'UTC'`);
-      if (!opts.readOnly && !schemaReady.has(key)) {
-        await conn.run(SCHEMA_SQL);
-        schemaReady.add(key);
-      }
-      return await held.run(new Map([...(held.getStore() ?? []), [key, conn]]), () => fn(conn));
-    } finally {
-      conn.closeSync();
-      instance.closeSync();
+  }
+}
+
+async function openAndRun<T>(path: string, key: string, fn: (conn: DuckDBConnection) => Promise<T>, opts: StoreOptions): Promise<T> {
+  if (!opts.readOnly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const instance = await retryWhileLocked(path, () => DuckDBInstance.create(path, {
+    access_mode: opts.readOnly ? 'READ_ONLY' : 'READ_WRITE',
+  }), opts.lockTimeoutMs);
+  const conn = await instance.connect();
+  try {
+    await conn.run(`SET TimeZone = 'UTC'`);
+    if (!opts.readOnly && !schemaReady.has(key)) {
+      await conn.run(SCHEMA_SQL);
+      schemaReady.add(key);
     }
+    return await held.run(new Map([...(held.getStore() ?? []), [key, conn]]), () => fn(conn));
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
   }
 }
 
