@@ -1,5 +1,5 @@
 /**
- * One pipeline run: source -> normalise/clean (SQL) -> KPI core (SQL) -> one typed report
+ * One pipeline run: source -> clean + per-case KPIs (SQL, one pass) -> reports (SQL) -> one typed report
  * -> validation -> writers (output/) -> run history. Slack and the CLI call this.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,8 +9,7 @@ import type { CaseSource } from './sources/types';
 import type { CaseFilter, KpiReport, RunParams } from './kpi/types';
 import { createSource } from './sources';
 import { openMemoryEngine } from './store/engine';
-import { normalise } from './kpi/normalise';
-import { computeReport, dataQualityCounts, windowStartOf } from './kpi/compute';
+import { computeReport, dataQualityCounts, prepareCases, windowStartOf } from './kpi/compute';
 import { writeReportFiles } from './output/csv';
 import { recordRun } from './store/history';
 
@@ -89,6 +88,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     try { return await f(); } finally { timings[name] = performance.now() - s; }
   };
   const engine = await openMemoryEngine();
+  let settle!: { resolve: (r: KpiReport) => void; reject: (e: unknown) => void };
+  const finalReport = new Promise<KpiReport>((resolve, reject) => { settle = { resolve, reject }; });
+  finalReport.catch(() => undefined);
+  let history: Promise<string | undefined> | undefined;
+  let failed = false;
   let keep = false;
   let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
   try {
@@ -99,26 +103,36 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const rowsRead = loaded.rowsRead ?? null;
     await timed('normalise', async () => {
       try {
-        return await normalise(engine.conn, {
-          relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, asOf, windowStart,
-        });
+        return await prepareCases(engine.conn, {
+          relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
+        }, timings);
       } finally {
         await loaded.close();
       }
     });
+    // The history store opens while the reports are computed and written; the run is
+    // recorded once the report (with its timings) is final.
+    if (opts.recordHistory !== false) {
+      const start = performance.now();
+      history = recordRun(settings.KPI_DB_PATH, finalReport, { trigger, ok: true, startedAt })
+        .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${redact((e as Error).message)}`))
+        .finally(() => { timings.history = performance.now() - start; });
+    }
     const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
     log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
     const ctx = { source: sourceName, rowsRead, runId, dq };
-    const report = await timed('kpis', () => computeReport(engine.conn, params, ctx));
+    const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
     for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
     for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);
     const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
     const files = outDir ? await timed('write', async () => writeReportFiles(report, outDir)) : [];
     timings.total = performance.now() - t0;
     report.timings = timings;
-    if (opts.recordHistory !== false) {
-      await timed('history', () => recordRun(settings.KPI_DB_PATH, report, { trigger, ok: true, startedAt }))
-        .catch((e) => { report.warnings.push(`run history not recorded: ${redact((e as Error).message)}`); });
+    settle.resolve(report);
+    if (history) {
+      stage('history');
+      const warning = await history;
+      if (warning) report.warnings.push(warning);
       timings.total = performance.now() - t0;
     }
     log.info({ runId, stage: 'done', ms: Math.round(timings.total), cases: report.dailyOps.cases_in_window, openBacklog: report.dailyOps.open_backlog, atRisk: report.dailyOps.at_risk_cases, breached: report.dailyOps.breached_open_cases, quality: report.dataQuality.quality_score, warnings: report.warnings.length }, 'run finished');
@@ -129,20 +143,17 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       keep = true;
       data = {
         compute: async (filter, overrides) => {
-          const conn = await engine.instance.connect();
-          try {
-            await conn.run(`SET TimeZone = 'UTC'`);
-            const p = { ...params, windowDays: overrides?.windowDays ?? params.windowDays };
-            return await computeReport(conn, p, ctx, filter);
-          } finally {
-            conn.closeSync();
-          }
+          const p = { ...params, windowDays: overrides?.windowDays ?? params.windowDays };
+          return computeReport(engine.instance, p, ctx, filter);
         },
         close: () => engine.close(),
       };
     }
     return { report, files, data };
   } catch (e) {
+    failed = true;
+    settle.reject(e);
+    await history;
     const message = redact(e instanceof Error ? e.message : String(e));
     log.error({ runId, stage: 'failed', source: sourceName }, message);
     if (opts.recordHistory !== false) {

@@ -1,16 +1,17 @@
 /**
- * The KPI core: from the cleaned `cases` (and `scoped_rows` for data quality) in a DuckDB
- * engine to one typed KpiReport. Pure with respect to the outside world: no files, no
+ * The KPI core: from a source relation to `case_rows` (cleaned rows with their per-case
+ * KPIs, prepareCases) and from there to one typed KpiReport (computeReport), on a DuckDB
+ * engine. Pure with respect to the outside world: no files, no
  * Slack, no clock (as_of is a parameter).
  */
-import type { DuckDBConnection } from '@duckdb/node-api';
-import { exec, isoSeconds, lit, query } from '../store/engine';
-import { DATA_QUALITY_SQL, tsLit } from './normalise';
-import { caseMetricsSql, tzOffsetsSql } from './models/caseMetrics';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { exec, isoSeconds, lit, query, queryJson } from '../store/engine';
+import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL, tsLit } from './normalise';
+import { caseRowsSql, markDuplicatesSql, tzOffsetsSql } from './models/caseMetrics';
 import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
 import { slaSummarySql } from './models/slaSummary';
 import { backlogSummarySql } from './models/backlogSummary';
-import { atRiskCasesSql } from './models/atRiskCases';
+import { AT_RISK_ORDER, atRiskCasesSql } from './models/atRiskCases';
 import { backlogSpikeSql } from './models/backlogSpike';
 import {
   PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
@@ -65,13 +66,74 @@ export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityS
   };
 }
 
+/**
+ * The slice's conditions on `m`. Values are bound parameters, kept in a one-row temp table
+ * (slice_filter) so that the `m` view can read them.
+ */
 function filterClause(filter: CaseFilter | undefined): { where: string; params: Record<string, string> } {
   const parts: string[] = [];
   const params: Record<string, string> = {};
-  if (filter?.priority) { parts.push(`c.priority = $f_priority`); params.f_priority = filter.priority; }
-  if (filter?.region) { parts.push(`lower(c.region) = lower($f_region)`); params.f_region = filter.region; }
-  if (filter?.team) { parts.push(`lower(c.team) = lower($f_team)`); params.f_team = filter.team; }
+  if (filter?.priority) { parts.push(`CAST(priority AS VARCHAR) = (SELECT priority FROM slice_filter)`); params.f_priority = filter.priority; }
+  if (filter?.region) { parts.push(`lower(region) = (SELECT region FROM slice_filter)`); params.f_region = filter.region; }
+  if (filter?.team) { parts.push(`lower(team) = (SELECT team FROM slice_filter)`); params.f_team = filter.team; }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
+}
+
+function settledValue<T>(r: PromiseSettledResult<T>): T {
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
+}
+
+/** The run's parameters as the one-row temp table `p` that the models read. */
+function paramsTableSql(params: RunParams): string {
+  return `
+    CREATE OR REPLACE TEMP TABLE p AS SELECT
+      ${tsLit(params.asOf)} AS as_of, ${tsLit(windowStartOf(params))} AS window_start,
+      DATE '${localDate(params.asOf, params.reportTz)}' AS as_of_date, ${params.windowDays}::INTEGER AS window_days,
+      ${lit(params.reportTz)} AS report_tz, ${Number(params.riskThresholdPct)}::DOUBLE AS risk_threshold_pct,
+      ${Number(params.spikeThresholdPct)}::DOUBLE AS spike_threshold_pct, ${params.spikeBaselineDays}::INTEGER AS spike_baseline_days`;
+}
+
+export interface PrepareOptions {
+  /** The source relation (contract-named columns). */
+  relation: string;
+  sourceTz: string;
+  timestampFormat?: string;
+  params: RunParams;
+  /** Keep region and team on every row (slash-command filters); default: only where shown. */
+  keepText?: boolean;
+}
+
+/**
+ * Clean the source and compute the per-case KPIs in one pass into `case_rows`, then apply
+ * the survivor rule for duplicates. Every report is an aggregate over this table.
+ */
+export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, timings: Record<string, number> = {}): Promise<void> {
+  const step = async (name: string, sql: string) => {
+    const t = performance.now();
+    await exec(conn, sql);
+    timings[name] = (timings[name] ?? 0) + performance.now() - t;
+  };
+  const { params } = o;
+  await exec(conn, `${ENUM_TYPES_SQL}\nDROP TABLE IF EXISTS case_rows;${paramsTableSql(params)}`);
+  const utcDays = params.reportTz === 'UTC';
+  if (!utcDays) await exec(conn, tzOffsetsSql);
+  const cleaned = await cleanedRowsSql(conn, {
+    relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
+  });
+  const targets = Object.fromEntries(PRIORITIES.map((p) => {
+    const tg = params.targets[p];
+    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9), Number(tg.resolutionHours)]];
+  })) as Record<string, [number, number, number]>;
+  // The session time zone is the source time zone while the source is read: casts of
+  // naive values to TIMESTAMPTZ read them in that zone (see normalise.ts).
+  await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
+  try {
+    await step('case_rows', caseRowsSql(cleaned, utcDays, { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets }, o.keepText ?? false));
+  } finally {
+    await exec(conn, `SET TimeZone = 'UTC'`);
+  }
+  await step('duplicates', markDuplicatesSql);
 }
 
 export interface ComputeContext {
@@ -82,11 +144,12 @@ export interface ComputeContext {
 }
 
 /**
- * Computes every report on the connection's `cases` table. The connection gets its own
- * temp tables (p, m, days, daily), so several computations can run at once on
- * separate connections of one engine.
+ * Computes every report from `case_rows` (see prepareCases). The reports are independent
+ * aggregates, so they run at once on three connections of the engine ("lanes"); each lane
+ * has its own temp objects (p, m, days, daily, slice_filter), so several computations
+ * (slash-command slices) can also run at once.
  */
-export async function computeReport(conn: DuckDBConnection, params: RunParams, ctx: ComputeContext, filter?: CaseFilter): Promise<KpiReport> {
+export async function computeReport(instance: DuckDBInstance, params: RunParams, ctx: ComputeContext, filter?: CaseFilter): Promise<KpiReport> {
   const timings: Record<string, number> = {};
   const t = async <T>(stage: string, f: () => Promise<T>): Promise<T> => {
     const s = performance.now();
@@ -94,42 +157,63 @@ export async function computeReport(conn: DuckDBConnection, params: RunParams, c
   };
   const windowStart = windowStartOf(params);
   const asOfDate = localDate(params.asOf, params.reportTz);
-  await t('sla_metrics', async () => {
-    await exec(conn, `
-      CREATE OR REPLACE TEMP TABLE p AS SELECT
-        ${tsLit(params.asOf)} AS as_of, ${tsLit(windowStart)} AS window_start,
-        DATE '${asOfDate}' AS as_of_date, ${params.windowDays}::INTEGER AS window_days,
-        ${lit(params.reportTz)} AS report_tz, ${Number(params.riskThresholdPct)}::DOUBLE AS risk_threshold_pct,
-        ${Number(params.spikeThresholdPct)}::DOUBLE AS spike_threshold_pct, ${params.spikeBaselineDays}::INTEGER AS spike_baseline_days;`);
-    const utcDays = params.reportTz === 'UTC';
-    if (!utcDays) await exec(conn, tzOffsetsSql);
-    const f = filterClause(filter);
-    const targets = Object.fromEntries(PRIORITIES.map((p) => {
-      const tg = params.targets[p];
-      return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9), Number(tg.resolutionHours)]];
-    })) as Record<string, [number, number, number]>;
-    await exec(conn, caseMetricsSql(f.where, utcDays, {
-      asOf: tsLit(params.asOf), windowStart: tsLit(windowStart), riskThresholdPct: Number(params.riskThresholdPct), targets,
-    }), f.params);
-  });
-  const volume = await t('aggregates', async () => {
-    await exec(conn, daysSql);
-    await exec(conn, dailyByPrioritySql);
-    return query<VolumeTrendRow & { chain_adjustment: number }>(conn, volumeTrendSql);
-  });
-  const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(conn, slaSummarySql));
-  const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(conn, backlogSummarySql));
-  const atRiskCases = await t('sla_risk', () => query<AtRiskCase>(conn, atRiskCasesSql));
-  const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(conn, backlogSpikeSql));
-  const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(conn,
-    `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
-  const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(conn, `
-    SELECT count(*) AS cases_in_window,
-      count(*) FILTER (WHERE is_open) AS open_backlog,
-      count(*) FILTER (WHERE at_risk) AS at_risk_cases,
-      count(*) FILTER (WHERE is_open AND outcome = 'breached') AS breached_open_cases,
-      max(created_at) AS newest
-    FROM m`));
+  const f = filterClause(filter);
+  const lane = async (): Promise<DuckDBConnection> => {
+    const conn = await instance.connect();
+    try {
+      await exec(conn, `SET TimeZone = 'UTC';${paramsTableSql(params)}`);
+      if (f.where) {
+        await exec(conn, `CREATE OR REPLACE TEMP TABLE slice_filter AS
+          SELECT $f_priority::VARCHAR AS priority, lower($f_region::VARCHAR) AS region, lower($f_team::VARCHAR) AS team`,
+        { f_priority: null, f_region: null, f_team: null, ...f.params } as never);
+      }
+      // m: the cases the reports count (survivors that can be placed in time, open at
+      // some time in the window) in the slice.
+      await exec(conn, `
+        CREATE OR REPLACE TEMP VIEW m AS SELECT * FROM case_rows
+        WHERE NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
+          AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)}) ${f.where}`);
+      return conn;
+    } catch (e) {
+      conn.closeSync();
+      throw e;
+    }
+  };
+  const lanes = await t('cases', () => Promise.all([lane(), lane(), lane()]));
+  const [a, b, c] = lanes;
+  let results;
+  try {
+    const trend = (async () => {
+      const volume = await t('aggregates', async () => {
+        await exec(a, daysSql);
+        await exec(a, dailyByPrioritySql);
+        return query<VolumeTrendRow & { chain_adjustment: number }>(a, volumeTrendSql);
+      });
+      const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, backlogSpikeSql));
+      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a,
+        `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
+      return { volume, backlogSpike, byPriority };
+    })();
+    const summaries = (async () => {
+      const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, slaSummarySql));
+      const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, backlogSummarySql));
+      const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, `
+        SELECT count(*) AS cases_in_window,
+          count(*) FILTER (WHERE is_open) AS open_backlog,
+          count(*) FILTER (WHERE at_risk) AS at_risk_cases,
+          count(*) FILTER (WHERE is_open AND outcome = 'breached') AS breached_open_cases,
+          max(created_at) AS newest
+        FROM m`));
+      return { slaSummary, backlogSummary, facts };
+    })();
+    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, atRiskCasesSql, AT_RISK_ORDER));
+    // Every lane settles before the connections close, even when one fails.
+    results = await Promise.allSettled([trend, summaries, risk]);
+  } finally {
+    for (const l of lanes) l.closeSync();
+  }
+  const [{ volume, backlogSpike, byPriority }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
+    settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
   const spikeAll = backlogSpike.find((r) => r.scope === 'ALL');

@@ -8,9 +8,23 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node
 export type Row = Record<string, unknown>;
 export type Params = Record<string, DuckDBValue> | DuckDBValue[];
 
+let prestarted: Promise<DuckDBInstance> | undefined;
+
+/**
+ * Starts creating an in-memory database now, on a worker thread (about 35 ms), for a
+ * process that is about to run the pipeline: the CLI calls it before loading the rest of
+ * its modules. The next openMemoryEngine() takes it.
+ */
+export function prestartMemoryEngine(): void {
+  prestarted ??= DuckDBInstance.create(':memory:');
+  prestarted.catch(() => undefined);
+}
+
 /** A fresh in-memory engine for one run, all computations in UTC. */
 export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection; close(): void }> {
-  const instance = await DuckDBInstance.create(':memory:');
+  const early = prestarted;
+  prestarted = undefined;
+  const instance = await (early ?? DuckDBInstance.create(':memory:'));
   const conn = await instance.connect();
   await conn.run(`SET TimeZone = 'UTC'`);
   return {
@@ -36,6 +50,28 @@ export async function query<T = Row>(conn: DuckDBConnection, sql: string, params
     rows[i] = r;
   }
   return rows as T[];
+}
+
+/**
+ * Like query(), for many rows with text: DuckDB writes the rows as one JSON text (an
+ * array per row) and JS parses it in one go. The driver's value-by-value conversion is
+ * the slow part of query(): 16k at-risk rows took 130-230 ms that way, 45-100 ms this way.
+ * Only for results whose values JSON carries exactly: text, booleans, doubles, counts
+ * (timestamps formatted as text in the SQL). `orderBy` orders the rows, by the result's
+ * own columns (as `t.<column>`).
+ */
+export async function queryJson<T = Row>(conn: DuckDBConnection, sql: string, orderBy: string, params?: Params): Promise<T[]> {
+  const prepared = await conn.prepare(sql);
+  const names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+  const reader = await conn.runAndReadAll(
+    `SELECT string_agg(CAST(json_array(*COLUMNS(*)) AS VARCHAR), ',' ORDER BY ${orderBy}) AS j FROM (${sql}) t`, params as never);
+  const json = reader.getColumnsJS()[0]?.[0] as string | null | undefined;
+  if (!json) return [];
+  return (JSON.parse(`[${json}]`) as unknown[][]).map((a) => {
+    const row: Row = {};
+    for (let i = 0; i < names.length; i++) row[names[i]] = a[i];
+    return row as T;
+  });
 }
 
 export async function exec(conn: DuckDBConnection, sql: string, params?: Params): Promise<void> {

@@ -3,6 +3,7 @@
  * not. The digest compares today's numbers with an earlier run's; /healthz and the
  * alerts read the newest run.
  */
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { KpiReport } from '../kpi/types';
 import { query } from './engine';
 import { withStore } from './store';
@@ -70,8 +71,18 @@ function toRow(r: Record<string, unknown>): RunHistoryRow {
   return { ...(r as unknown as RunHistoryRow), ok: Boolean(r.ok), timings };
 }
 
-/** Records one run. A run id already recorded is left as it is. */
-export async function recordRun(dbPath: string, report: KpiReport | null, opts: RecordRunOptions): Promise<void> {
+/**
+ * Records one run. A run id already recorded is left as it is. `report` may be a promise
+ * of the final report: the store opens meanwhile (a run opens it while it computes), and
+ * a rejected promise records nothing.
+ */
+export async function recordRun(dbPath: string, report: KpiReport | null | Promise<KpiReport>, opts: RecordRunOptions): Promise<void> {
+  await withStore(dbPath, async (c) => {
+    await insertRun(c, await report, opts);
+  });
+}
+
+async function insertRun(c: DuckDBConnection, report: KpiReport | null, opts: RecordRunOptions): Promise<void> {
   const d = report?.dailyOps;
   const runId = report?.meta.runId ?? opts.runId ?? `failed-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   const asOf = report?.meta.asOf ?? opts.asOf ?? new Date();
@@ -90,17 +101,15 @@ export async function recordRun(dbPath: string, report: KpiReport | null, opts: 
   placeholders[1] = 'CAST($2 AS TIMESTAMP)';
   placeholders[2] = 'CAST($3 AS TIMESTAMP)';
   placeholders[3] = 'CAST($4 AS DATE)';
-  await withStore(dbPath, async (c) => {
-    await c.run(
+  await c.run(
       `INSERT INTO run_history (run_id, started_at, as_of, as_of_date, source, trigger, ok, error,
          cases_in_window, created_today, resolved_today, open_backlog, at_risk_cases, breached_open_cases,
          sla_compliance_pct, first_response_compliance_pct, backlog_growth_pct, backlog_spike,
          data_quality_score, warnings, total_ms, timings)
        VALUES (${placeholders.join(', ')})
        ON CONFLICT (run_id) DO NOTHING`,
-      values as never,
-    );
-  });
+    values as never,
+  );
 }
 
 export interface PreviousRunOptions {

@@ -10,7 +10,7 @@ WITH per_scope AS (
   UNION ALL
   SELECT day, 'ALL' AS scope, sum(backlog_end_of_day) FROM daily GROUP BY day
 ),
-present AS (SELECT DISTINCT priority AS scope FROM m WHERE priority IS NOT NULL UNION SELECT 'ALL'),
+present AS (SELECT DISTINCT priority_label AS scope FROM daily WHERE priority_label <> 'UNKNOWN' UNION SELECT 'ALL'),
 s AS (
   SELECT x.scope,
     max(backlog_end_of_day) FILTER (WHERE day = p.as_of_date) AS today,

@@ -13,7 +13,8 @@ WITH g AS (
     count(*) FILTER (WHERE age_hours >= 24 AND age_hours < 72) AS age_1_3d,
     count(*) FILTER (WHERE age_hours >= 72 AND age_hours < 168) AS age_3_7d,
     count(*) FILTER (WHERE age_hours >= 168) AS age_7d_plus
-  FROM m WHERE is_open GROUP BY GROUPING SETS ((priority_label), ())
+  FROM (SELECT *, (epoch_us(p.as_of) - epoch_us(created_at)) / 3600e6 AS age_hours FROM m, p WHERE is_open)
+  GROUP BY GROUPING SETS ((priority_label), ())
 )
 SELECT priority, open_cases, at_risk, breached,
   round(avg_age, 2) AS avg_age_hours, round(max_age, 2) AS max_age_hours,

@@ -1,79 +1,103 @@
 /**
- * Per-case KPIs at as_of (contract 4). Reads `cases` (cleaned survivors; `rid` points back
- * to the row in scoped_rows for its text columns). The run's parameters come in as SQL
- * literals (`RunLiterals`: trusted numbers and times, no join per row); the filter (slash
- * commands) is a bound WHERE.
+ * Per-case KPIs at as_of (contract 4), built with the cleaning in one pass: `case_rows`
+ * holds every row in the run's scope with its KPIs, so no second copy of the cases is
+ * made. `cleaned` is the SELECT from normalise.ts (cleanedRowsSql). The run's parameters
+ * come in as SQL literals (`RunLiterals`: trusted numbers and times, no join per row).
  *
- * Columns: eff_resolved_at (resolved at or before as_of), is_open, ghost (closed status,
- * no resolved_at: counted in created volume only), bad_order (resolved before created),
- * target_hours, due_at, resolution_hours, elapsed_hours, sla_elapsed_pct, outcome,
- * fr_outcome, at_risk, age_hours, created_day / resolved_day (calendar days in report_tz).
+ * Columns: case_id, created_at, eff_resolved_at (resolved at or before as_of),
+ * updated_at, priority / priority_label, ghost (closed status, no resolved_at: counted in
+ * created volume only), is_open, bad_order (resolved before created), has_sla,
+ * target_hours, due_at, resolution_hours, sla_elapsed_pct, outcome, fr_outcome, at_risk,
+ * risk_listed (listed in sla_at_risk_cases: open, past the risk threshold, breached or
+ * not), created_day / resolved_day (calendar days in report_tz), dq_missing, dq_invalid,
+ * duplicate (set by the survivor rule afterwards), and the text columns status, region,
+ * team, assignee: only for listed rows, unless `keepText` (slash-command filters need
+ * region and team on every row). Strings are the costly part of the table, so text is
+ * copied only where a report shows it.
  * Times are compared in whole microseconds, so a case exactly at its target has met it.
  */
 export interface RunLiterals {
   asOf: string;
-  windowStart: string;
   riskThresholdPct: number;
   /** priority -> [resolution us, response us, resolution hours] */
   targets: Record<string, [number, number, number]>;
 }
 
 const byPriority = (t: RunLiterals['targets'], i: 0 | 1 | 2, type: string) =>
-  `CASE c.priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
+  `CASE priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
 
-export const caseMetricsSql = (filterWhere: string, utcDays: boolean, r: RunLiterals) => `
-CREATE OR REPLACE TEMP TABLE m AS
-WITH base AS (
-  SELECT c.*,
-    CASE WHEN c.resolved_at <= ${r.asOf} THEN c.resolved_at END AS eff_resolved_at,
-    CASE WHEN c.first_response_at <= ${r.asOf} THEN c.first_response_at END AS eff_first_response_at,
-    (c.resolved_at IS NULL AND coalesce(c.status_family = 'closed', false)) AS ghost,
+export const caseRowsSql = (cleaned: string, utcDays: boolean, r: RunLiterals, keepText: boolean) => `
+CREATE TABLE case_rows AS
+WITH cleaned AS (${cleaned}
+), base AS (
+  SELECT *,
+    CASE WHEN resolved_at <= ${r.asOf} THEN resolved_at END AS eff_resolved_at,
+    CASE WHEN first_response_at <= ${r.asOf} THEN first_response_at END AS eff_first_response_at,
+    (resolved_at IS NULL AND coalesce(status_family = 'closed', false)) AS ghost,
     ${byPriority(r.targets, 0, 'BIGINT')} AS resolution_us,
     ${byPriority(r.targets, 1, 'BIGINT')} AS response_us,
-    ${byPriority(r.targets, 2, 'DOUBLE')} AS target_hours,
-    ${r.asOf} AS as_of, ${r.riskThresholdPct}::DOUBLE AS risk_threshold_pct
-  FROM cases c
-  WHERE (c.resolved_at IS NULL OR c.resolved_at >= ${r.windowStart}) ${filterWhere}
+    ${byPriority(r.targets, 2, 'DOUBLE')} AS target_hours
+  FROM cleaned
 ), k AS (
   SELECT *,
     eff_resolved_at IS NULL AND NOT ghost AS is_open,
     coalesce(eff_resolved_at < created_at, false) AS bad_order,
     coalesce(eff_first_response_at, eff_resolved_at) AS fr_at,
     epoch_us(created_at) AS created_us,
-    epoch_us(coalesce(eff_resolved_at, as_of)) - epoch_us(created_at) AS elapsed_us
+    epoch_us(coalesce(eff_resolved_at, ${r.asOf})) - epoch_us(created_at) AS elapsed_us
   FROM base
 ), o AS (
   SELECT *,
     resolution_us IS NOT NULL AND NOT ghost AND NOT bad_order AS has_sla,
-    CASE WHEN resolution_us IS NOT NULL THEN created_at + to_microseconds(resolution_us) END AS due_at
+    CASE WHEN resolution_us IS NOT NULL THEN elapsed_us * 100.0 / resolution_us END AS sla_elapsed_pct
   FROM k
+), l AS (
+  SELECT *, coalesce(is_open AND has_sla AND sla_elapsed_pct >= ${r.riskThresholdPct}::DOUBLE, false) AS risk_listed
+  FROM o
 )
 SELECT
-  -- numbers and flags only (cheap to materialise); text is joined back by rid where needed
-  rid, created_at, eff_resolved_at, priority, priority_label, ghost, is_open, bad_order, has_sla,
-  target_hours, due_at,
+  case_id, created_at, eff_resolved_at, updated_at, priority, priority_label,
+  ghost, is_open, bad_order, has_sla, target_hours,
+  CASE WHEN resolution_us IS NOT NULL THEN created_at + to_microseconds(resolution_us) END AS due_at,
   CASE WHEN has_sla AND eff_resolved_at IS NOT NULL THEN elapsed_us / 3600e6 END AS resolution_hours,
-  elapsed_us / 3600e6 AS elapsed_hours,
-  CASE WHEN resolution_us IS NOT NULL THEN elapsed_us * 100.0 / resolution_us END AS sla_elapsed_pct,
+  sla_elapsed_pct,
   CASE
     WHEN NOT has_sla THEN NULL
-    WHEN eff_resolved_at IS NOT NULL THEN CASE WHEN elapsed_us <= resolution_us THEN 'met' ELSE 'breached' END
-    WHEN elapsed_us > resolution_us THEN 'breached'
-    ELSE 'pending'
+    WHEN eff_resolved_at IS NOT NULL THEN CASE WHEN elapsed_us <= resolution_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
+    WHEN elapsed_us > resolution_us THEN 'breached'::kpi_outcome
+    ELSE 'pending'::kpi_outcome
   END AS outcome,
   CASE
     WHEN response_us IS NULL OR ghost THEN NULL
     WHEN fr_at IS NOT NULL THEN CASE
       WHEN fr_at < created_at THEN NULL
-      WHEN epoch_us(fr_at) - created_us <= response_us THEN 'met' ELSE 'breached' END
-    WHEN epoch_us(as_of) - created_us > response_us THEN 'breached'
-    ELSE 'pending'
+      WHEN epoch_us(fr_at) - created_us <= response_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
+    WHEN epoch_us(${r.asOf}) - created_us > response_us THEN 'breached'::kpi_outcome
+    ELSE 'pending'::kpi_outcome
   END AS fr_outcome,
-  (is_open AND has_sla AND elapsed_us <= resolution_us AND elapsed_us * 100.0 / resolution_us >= risk_threshold_pct) AS at_risk,
-  (epoch_us(as_of) - created_us) / 3600e6 AS age_hours,
+  risk_listed AND elapsed_us <= resolution_us AS at_risk,
+  risk_listed,
   ${utcDays ? 'CAST(created_at AS DATE)' : localDay('created_at')} AS created_day,
-  ${utcDays ? 'CAST(eff_resolved_at AS DATE)' : localDay('eff_resolved_at')} AS resolved_day
-FROM o`;
+  ${utcDays ? 'CAST(eff_resolved_at AS DATE)' : localDay('eff_resolved_at')} AS resolved_day,
+  dq_missing, dq_invalid, false AS duplicate,
+  CASE WHEN risk_listed THEN nullif(trim(status_raw), '') END AS status,
+  ${keepText ? '' : 'CASE WHEN risk_listed THEN '}nullif(region_raw, '')${keepText ? '' : ' END'} AS region,
+  ${keepText ? '' : 'CASE WHEN risk_listed THEN '}nullif(team_raw, '')${keepText ? '' : ' END'} AS team,
+  CASE WHEN risk_listed THEN nullif(assignee_raw, '') END AS assignee
+FROM l`;
+
+/**
+ * Duplicates (contract 3): the survivor is the row with the latest updated_at, among
+ * equals the one read last (rowid is the read order). Only ids that occur more than once
+ * are ranked: finding them is a plain count, ranking them is a small job.
+ */
+export const markDuplicatesSql = `
+CREATE OR REPLACE TEMP TABLE duplicate_ids AS
+WITH repeated AS (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL GROUP BY case_id HAVING count(*) > 1)
+SELECT case_id, max_by(rowid, (coalesce(epoch_us(updated_at), -9223372036854775807), rowid)) AS survivor_rowid
+FROM case_rows WHERE case_id IN (SELECT case_id FROM repeated) GROUP BY case_id;
+UPDATE case_rows SET duplicate = true
+FROM duplicate_ids d WHERE case_rows.case_id = d.case_id AND case_rows.rowid <> d.survivor_rowid;`;
 
 /**
  * Calendar day in report_tz, through tz_offsets (the zone's UTC offset for every quarter
@@ -84,7 +108,7 @@ const localDay = (col: string) => `CASE WHEN ${col} IS NULL THEN NULL
     WHEN ${col} < (SELECT min(bucket_start) FROM tz_offsets) THEN DATE '0001-01-01'
     ELSE CAST(${col} + to_microseconds((SELECT offset_us FROM tz_offsets z WHERE z.bucket = epoch_us(${col}) // 900000000)) AS DATE) END`;
 
-/** Quarter-hour offsets of report_tz, for localDay(). */
+/** Quarter-hour offsets of report_tz, for localDay(). Reads the run's parameters from `p`. */
 export const tzOffsetsSql = `
 CREATE OR REPLACE TEMP TABLE tz_offsets AS
 WITH b AS (

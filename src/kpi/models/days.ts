@@ -16,25 +16,28 @@ FROM p, range(p.window_days) r(i)`;
 export const dailyByPrioritySql = `
 CREATE OR REPLACE TEMP TABLE daily AS
 WITH first AS (SELECT min(day) AS d0 FROM days),
-events AS (
-  SELECT priority_label, greatest(created_day, first.d0) AS day, 1 AS delta
-  FROM m, first WHERE NOT ghost AND NOT bad_order
-  UNION ALL
-  SELECT priority_label, resolved_day AS day, -1 AS delta
-  FROM m, first WHERE NOT ghost AND NOT bad_order AND eff_resolved_at IS NOT NULL AND resolved_day >= first.d0
-  UNION ALL
-  -- cases resolved before the first day and created before it cancel out on the first day
-  SELECT priority_label, first.d0 AS day, -1 AS delta
-  FROM m, first WHERE NOT ghost AND NOT bad_order AND eff_resolved_at IS NOT NULL AND resolved_day < first.d0
+by_created AS MATERIALIZED (
+  SELECT priority_label, created_day AS day, count(*) AS created,
+    count(*) FILTER (WHERE ghost OR bad_order) AS created_outside
+  FROM m GROUP BY ALL
 ),
-deltas AS (SELECT priority_label, day, sum(delta) AS delta FROM events GROUP BY ALL),
-labels AS (SELECT DISTINCT priority_label FROM m),
-created AS (SELECT priority_label, created_day AS day, count(*) AS created,
-                   count(*) FILTER (WHERE ghost OR bad_order) AS created_outside
-            FROM m GROUP BY ALL),
-resolved AS (SELECT priority_label, resolved_day AS day, count(*) AS resolved,
-                    count(*) FILTER (WHERE bad_order) AS resolved_outside
-             FROM m WHERE eff_resolved_at IS NOT NULL GROUP BY ALL)
+by_resolved AS MATERIALIZED (
+  SELECT priority_label, resolved_day AS day, count(*) AS resolved,
+    count(*) FILTER (WHERE bad_order) AS resolved_outside
+  FROM m WHERE eff_resolved_at IS NOT NULL GROUP BY ALL
+),
+-- +1 on the created day, -1 on the resolved day, for cases that can be in a backlog;
+-- days before the first day count on the first day
+deltas AS (
+  SELECT priority_label, greatest(day, first.d0) AS day, sum(delta) AS delta
+  FROM (
+    SELECT priority_label, day, created - created_outside AS delta FROM by_created
+    UNION ALL
+    SELECT priority_label, day, -(resolved - resolved_outside) FROM by_resolved
+  ), first
+  GROUP BY ALL
+),
+labels AS (SELECT DISTINCT priority_label FROM by_created)
 SELECT d.day, l.priority_label,
   coalesce(c.created, 0) AS created,
   coalesce(r.resolved, 0) AS resolved,
@@ -42,8 +45,8 @@ SELECT d.day, l.priority_label,
   coalesce(c.created_outside, 0) - coalesce(r.resolved_outside, 0) AS chain_adjustment
 FROM days d CROSS JOIN labels l
 LEFT JOIN deltas x ON x.day = d.day AND x.priority_label = l.priority_label
-LEFT JOIN created c ON c.day = d.day AND c.priority_label = l.priority_label
-LEFT JOIN resolved r ON r.day = d.day AND r.priority_label = l.priority_label`;
+LEFT JOIN by_created c ON c.day = d.day AND c.priority_label = l.priority_label
+LEFT JOIN by_resolved r ON r.day = d.day AND r.priority_label = l.priority_label`;
 
 export const volumeTrendSql = `
 SELECT strftime(d.day, '%Y-%m-%d') AS date,

@@ -1,7 +1,7 @@
 /**
  * sla_summary.csv (contract 5): cases created in the window with a known priority, one row
  * per priority present (P1..P4), then ALL. p90 and median use linear interpolation
- * (quantile_cont), as numpy/pandas do.
+ * (quantile_cont, both from one sort), as numpy/pandas do.
  */
 export const slaSummarySql = `
 WITH w AS (SELECT m.* FROM m, p WHERE m.created_at >= p.window_start AND m.priority IS NOT NULL),
@@ -14,8 +14,7 @@ g AS (
     count(*) FILTER (WHERE outcome = 'breached') AS breached,
     count(*) FILTER (WHERE outcome = 'pending') AS pending,
     avg(resolution_hours) AS avg_h,
-    quantile_cont(resolution_hours, 0.5) AS med_h,
-    quantile_cont(resolution_hours, 0.9) AS p90_h,
+    quantile_cont(resolution_hours, [0.5, 0.9]) AS q_h,
     count(*) FILTER (WHERE fr_outcome = 'met') AS fr_met,
     count(*) FILTER (WHERE fr_outcome = 'breached') AS fr_breached
   FROM w GROUP BY GROUPING SETS ((priority), ())
@@ -23,7 +22,7 @@ g AS (
 SELECT priority, total_cases, resolved_cases, open_cases, met, breached, pending,
   CASE WHEN met + breached > 0 THEN round(met * 100.0 / (met + breached), 1) END AS sla_compliance_pct,
   round(avg_h, 2) AS avg_resolution_hours,
-  round(med_h, 2) AS median_resolution_hours,
-  round(p90_h, 2) AS p90_resolution_hours,
+  round(q_h[1], 2) AS median_resolution_hours,
+  round(q_h[2], 2) AS p90_resolution_hours,
   CASE WHEN fr_met + fr_breached > 0 THEN round(fr_met * 100.0 / (fr_met + fr_breached), 1) END AS first_response_compliance_pct
 FROM g ORDER BY is_all, priority`;
