@@ -36,16 +36,29 @@ export function neutralise(text: string): string {
 }
 
 export function formatCell(column: string, v: Cell): string {
-  if (v === null || v === undefined) return '';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) return '';
-    const d = DECIMALS[column];
-    if (d === undefined) return String(Math.round(v));
-    const s = v.toFixed(d);
-    return s.startsWith('-') && Number(s) === 0 ? s.slice(1) : s;
-  }
-  return neutralise(v);
+  return cellFormatter(column)(v);
+}
+
+const formatters = new Map<string, (v: Cell) => string>();
+
+/** The formatter of a column (decimals looked up once per column, not once per cell). */
+function cellFormatter(column: string): (v: Cell) => string {
+  let f = formatters.get(column);
+  if (f) return f;
+  const d = DECIMALS[column];
+  f = (v: Cell): string => {
+    if (v === null || v === undefined) return '';
+    if (typeof v === 'boolean') return v ? 'true' : 'false';
+    if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return '';
+      if (d === undefined) return String(Math.round(v));
+      const s = v.toFixed(d);
+      return s.charCodeAt(0) === 45 /* - */ && Number(s) === 0 ? s.slice(1) : s;
+    }
+    return neutralise(v);
+  };
+  formatters.set(column, f);
+  return f;
 }
 
 function rowsOf(report: KpiReport, file: ReportFile): Record<string, Cell>[] {
@@ -65,11 +78,25 @@ export function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+const NEEDS_CARE = /^[=+\-@\t\r]|[",\r\n]/;
+
 /** One contract file as CSV text (also what slash commands upload). CRLF line ends. */
 export function renderCsv(report: KpiReport, file: ReportFile): string {
   const cols = REPORT_FILES[file] as readonly string[];
-  const lines = [cols.join(',')];
-  for (const r of rowsOf(report, file)) lines.push(cols.map((c) => csvField(formatCell(c, r[c]))).join(','));
+  const fmts = cols.map(cellFormatter);
+  const rows = rowsOf(report, file);
+  const lines = new Array<string>(rows.length + 1);
+  lines[0] = cols.join(',');
+  const cells = new Array<string>(cols.length);
+  for (let j = 0; j < rows.length; j++) {
+    const r = rows[j];
+    for (let i = 0; i < cols.length; i++) {
+      const v = r[cols[i]];
+      // Most text needs neither neutralising nor quoting: one test decides.
+      cells[i] = typeof v === 'string' ? (NEEDS_CARE.test(v) ? csvField(neutralise(v)) : v) : fmts[i](v);
+    }
+    lines[j + 1] = cells.join(',');
+  }
   return `${lines.join('\r\n')}\r\n`;
 }
 
