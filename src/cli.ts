@@ -3,6 +3,7 @@
  * `kpi`: the command line. `kpi run` runs the pipeline once; `kpi seed-demo` (re)creates
  * the demo data; `kpi serve` starts the Slack app and its schedules.
  */
+import './prestart';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
