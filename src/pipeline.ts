@@ -129,6 +129,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     timings.total = performance.now() - t0;
     report.timings = timings;
     settle.resolve(report);
+    // Freeing the engine overlaps the history insert.
+    if (!opts.keepData) engine.close();
     if (history) {
       stage('history');
       const warning = await history;

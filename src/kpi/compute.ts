@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { exec, isoSeconds, lit, query, queryJson } from '../store/engine';
 import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL, tsLit } from './normalise';
-import { caseRowsSql, markDuplicatesSql, tzOffsetsSql } from './models/caseMetrics';
+import { CASE_VIEW_COLUMNS, caseRowsSql, markDuplicatesSql, tzOffsetsSql } from './models/caseMetrics';
 import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
 import { slaSummarySql } from './models/slaSummary';
 import { backlogSummarySql } from './models/backlogSummary';
@@ -123,8 +123,8 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   });
   const targets = Object.fromEntries(PRIORITIES.map((p) => {
     const tg = params.targets[p];
-    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9), Number(tg.resolutionHours)]];
-  })) as Record<string, [number, number, number]>;
+    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
+  })) as Record<string, [number, number]>;
   // The session time zone is the source time zone while the source is read: casts of
   // naive values to TIMESTAMPTZ read them in that zone (see normalise.ts).
   await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
@@ -170,7 +170,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
       // m: the cases the reports count (survivors that can be placed in time, open at
       // some time in the window) in the slice.
       await exec(conn, `
-        CREATE OR REPLACE TEMP VIEW m AS SELECT * FROM case_rows
+        CREATE OR REPLACE TEMP VIEW m AS SELECT *, ${CASE_VIEW_COLUMNS} FROM case_rows
         WHERE NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
           AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)}) ${f.where}`);
       return conn;

@@ -10,7 +10,7 @@ SELECT case_id, CAST(priority AS VARCHAR) AS priority, region, team, assignee, s
   strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS created_at, strftime(due_at, '%Y-%m-%dT%H:%M:%SZ') AS due_at,
   round(target_hours, 2) AS sla_target_hours,
   round((epoch_us(p.as_of) - epoch_us(created_at)) / 3600e6, 2) AS elapsed_hours,
-  round(sla_elapsed_pct, 1) AS sla_elapsed_pct,
+  round((epoch_us(p.as_of) - epoch_us(created_at)) * 100.0 / (epoch_us(due_at) - epoch_us(created_at)), 1) AS sla_elapsed_pct,
   round((epoch_us(due_at) - epoch_us(p.as_of)) / 3600e6, 2) AS hours_to_breach,
   CASE WHEN outcome = 'breached' THEN 'breached' ELSE 'at_risk' END AS risk_level
 FROM m, p

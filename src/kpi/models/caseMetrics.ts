@@ -6,24 +6,24 @@
  *
  * Columns: case_id, created_at, eff_resolved_at (resolved at or before as_of),
  * updated_at, priority / priority_label, ghost (closed status, no resolved_at: counted in
- * created volume only), is_open, bad_order (resolved before created), has_sla,
- * target_hours, due_at, resolution_hours, sla_elapsed_pct, outcome, fr_outcome, at_risk,
- * risk_listed (listed in sla_at_risk_cases: open, past the risk threshold, breached or
- * not), created_day / resolved_day (calendar days in report_tz), dq_missing, dq_invalid,
- * duplicate (set by the survivor rule afterwards), and the text columns status, region,
- * team, assignee: only for listed rows, unless `keepText` (slash-command filters need
- * region and team on every row). Strings are the costly part of the table, so text is
- * copied only where a report shows it.
+ * created volume only), bad_order (resolved before created), due_at, outcome and
+ * fr_outcome (NULL: no SLA applies), risk_listed (listed in sla_at_risk_cases: open,
+ * past the risk threshold, breached or not), created_day / resolved_day (calendar days
+ * in report_tz), dq_missing, dq_invalid, duplicate (set by the survivor rule afterwards),
+ * and the text columns status, region, team, assignee: only for listed rows, unless
+ * `keepText` (slash-command filters need region and team on every row). Strings are the
+ * costly part of the table, so text is copied only where a report shows it; what follows
+ * from the stored columns is derived in the `m` view (CASE_VIEW_COLUMNS) instead of stored.
  * Times are compared in whole microseconds, so a case exactly at its target has met it.
  */
 export interface RunLiterals {
   asOf: string;
   riskThresholdPct: number;
-  /** priority -> [resolution us, response us, resolution hours] */
-  targets: Record<string, [number, number, number]>;
+  /** priority -> [resolution us, response us] */
+  targets: Record<string, [number, number]>;
 }
 
-const byPriority = (t: RunLiterals['targets'], i: 0 | 1 | 2, type: string) =>
+const byPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
   `CASE priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
 
 export const caseRowsSql = (cleaned: string, utcDays: boolean, r: RunLiterals, keepText: boolean) => `
@@ -35,8 +35,7 @@ WITH cleaned AS (${cleaned}
     CASE WHEN first_response_at <= ${r.asOf} THEN first_response_at END AS eff_first_response_at,
     (resolved_at IS NULL AND coalesce(status_family = 'closed', false)) AS ghost,
     ${byPriority(r.targets, 0, 'BIGINT')} AS resolution_us,
-    ${byPriority(r.targets, 1, 'BIGINT')} AS response_us,
-    ${byPriority(r.targets, 2, 'DOUBLE')} AS target_hours
+    ${byPriority(r.targets, 1, 'BIGINT')} AS response_us
   FROM cleaned
 ), k AS (
   SELECT *,
@@ -56,11 +55,8 @@ WITH cleaned AS (${cleaned}
   FROM o
 )
 SELECT
-  case_id, created_at, eff_resolved_at, updated_at, priority, priority_label,
-  ghost, is_open, bad_order, has_sla, target_hours,
+  case_id, created_at, eff_resolved_at, updated_at, priority, priority_label, ghost, bad_order,
   CASE WHEN resolution_us IS NOT NULL THEN created_at + to_microseconds(resolution_us) END AS due_at,
-  CASE WHEN has_sla AND eff_resolved_at IS NOT NULL THEN elapsed_us / 3600e6 END AS resolution_hours,
-  sla_elapsed_pct,
   CASE
     WHEN NOT has_sla THEN NULL
     WHEN eff_resolved_at IS NOT NULL THEN CASE WHEN elapsed_us <= resolution_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
@@ -75,7 +71,6 @@ SELECT
     WHEN epoch_us(${r.asOf}) - created_us > response_us THEN 'breached'::kpi_outcome
     ELSE 'pending'::kpi_outcome
   END AS fr_outcome,
-  risk_listed AND elapsed_us <= resolution_us AS at_risk,
   risk_listed,
   ${utcDays ? 'CAST(created_at AS DATE)' : localDay('created_at')} AS created_day,
   ${utcDays ? 'CAST(eff_resolved_at AS DATE)' : localDay('eff_resolved_at')} AS resolved_day,
@@ -85,6 +80,18 @@ SELECT
   ${keepText ? '' : 'CASE WHEN risk_listed THEN '}nullif(team_raw, '')${keepText ? '' : ' END'} AS team,
   CASE WHEN risk_listed THEN nullif(assignee_raw, '') END AS assignee
 FROM l`;
+
+/**
+ * Per-case KPIs derived from case_rows' columns in the `m` view: is_open, has_sla,
+ * at_risk (listed and not yet breached), resolution_hours (resolved cases with an SLA),
+ * target_hours.
+ */
+export const CASE_VIEW_COLUMNS = `
+  eff_resolved_at IS NULL AND NOT ghost AS is_open,
+  outcome IS NOT NULL AS has_sla,
+  risk_listed AND outcome = 'pending' AS at_risk,
+  CASE WHEN outcome IS NOT NULL AND eff_resolved_at IS NOT NULL THEN (epoch_us(eff_resolved_at) - epoch_us(created_at)) / 3600e6 END AS resolution_hours,
+  (epoch_us(due_at) - epoch_us(created_at)) / 3600e6 AS target_hours`;
 
 /**
  * Duplicates (contract 3): the survivor is the row with the latest updated_at, among
