@@ -18,6 +18,8 @@ export const CONTRACT_COLUMNS = [
   'region', 'channel', 'team', 'assignee', 'customer_tier', 'updated_at',
 ] as const;
 export type ContractColumn = (typeof CONTRACT_COLUMNS)[number];
+/** Input columns no report uses: a source may have them, the run does not read them. */
+export const UNUSED_COLUMNS: readonly ContractColumn[] = ['channel', 'customer_tier'];
 export const REQUIRED_COLUMNS: ContractColumn[] = ['case_id', 'created_at', 'status', 'priority'];
 
 export class ConfigError extends Error {

@@ -124,6 +124,9 @@ test('Snowflake extract and CSV export of the same fixture give the same report 
     '1': { type: 'TEXT', value: '2026-11-23 04:00:00.000' }, // as_of as New York wall clock (NTZ)
     '2': { type: 'TEXT', value: '2026-10-24T09:00:00.000Z' }, // window start as an instant (TZ)
   });
+  // Columns no report uses are not fetched.
+  expect(extract.sqlText).not.toMatch(/CHANNEL|CUSTOMER_TIER/);
+  expect(extract.sqlText).toMatch(/"ASSIGNEE"/);
   const fileRows = readFileSync(join(dir, 'cases.csv'), 'utf8').trim().split('\n').length - 1;
   expect(sfRun.report.meta.rowsRead).toBeLessThan(fileRows);
   expect(csvRun.report.meta.rowsRead).toBeNull();

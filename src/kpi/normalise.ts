@@ -18,8 +18,8 @@ import { ident, lit, query } from '../store/engine';
 
 export const TIMESTAMP_COLUMNS = ['created_at', 'first_response_at', 'resolved_at', 'updated_at'] as const;
 type TsColumn = (typeof TIMESTAMP_COLUMNS)[number];
-// channel and customer_tier are part of the input contract but no report uses them, so
-// they are not carried through the run (fewer strings to copy).
+// channel and customer_tier (UNUSED_COLUMNS) are part of the input contract but no report
+// uses them, so they are not read (fewer strings to copy).
 
 export const OPEN_STATUSES = ['new', 'open', 'pending', 'on_hold', 'on-hold', 'hold', 'active', 'in_progress'];
 export const OPEN_PREFIXES = ['awaiting', 'waiting'];

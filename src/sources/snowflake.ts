@@ -59,7 +59,7 @@
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import type { Column, Connection, ConnectionOptions, RowStatement } from 'snowflake-sdk';
-import type { ContractColumn, Settings } from '../config';
+import { UNUSED_COLUMNS, type ContractColumn, type Settings } from '../config';
 import type { Logger } from '../log';
 import { redact, registerSecrets } from '../log';
 import { exec, ident, lit } from '../store/engine';
@@ -300,6 +300,8 @@ export class SnowflakeSource implements CaseSource {
     const { select } = mapColumns(names, this.settings.columnMap, `Snowflake table ${this.table}`);
     const plan: Plan[] = [];
     for (const [contract, source] of Object.entries(select) as [ContractColumn, string][]) {
+      // Not fetched at all: every value costs network, parsing and memory.
+      if (UNUSED_COLUMNS.includes(contract)) continue;
       const col = columns.find((c) => c.getName() === source)!;
       const sfType = String(col.getType()).toLowerCase();
       let kind: Kind = 'text';
