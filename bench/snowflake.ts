@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/snowflake.ts [rows]        (or BENCH_ROWS=...)
  *
- * Targets: >= 100,000 rows/s and peak RSS < 500 MB whatever the row count. The fake runs in
+ * Targets: >= 100,000 rows/s and peak RSS < 500 MB whatever the row count (try 3000000). The fake runs in
  * a child process (it stands in for Snowflake's servers). A 100-row warm-up load runs first
  * (the driver's modules load once per process). Besides wall-clock rows/s, the main thread's
  * CPU time is reported: on a shared, loaded machine rows per CPU second is the stable figure.
@@ -44,6 +44,8 @@ async function main(): Promise<void> {
     child.once('exit', (code) => reject(new Error(`fake Snowflake exited (${code})`)));
   });
 
+  // The fake must not outlive a failed run (it would keep this process alive).
+  process.once('exit', () => child.kill());
   const settingsEnv = {
     KPI_SOURCE: 'snowflake',
     KPI_SOURCE_TZ: 'America/New_York',

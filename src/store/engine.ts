@@ -3,12 +3,15 @@
  * Values are normalised at this edge: BIGINT -> number, timestamps -> ISO UTC strings,
  * NULL -> null, so the rest of the code never sees driver value classes.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 
 export type Row = Record<string, unknown>;
 export type Params = Record<string, DuckDBValue> | DuckDBValue[];
 
 let prestarted: Promise<DuckDBInstance> | undefined;
+let engines = 0;
 
 /**
  * Starts creating an in-memory database now, on a worker thread (about 35 ms), for a
@@ -26,7 +29,9 @@ export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; co
   prestarted = undefined;
   const instance = await (early ?? DuckDBInstance.create(':memory:'));
   const conn = await instance.connect();
-  await conn.run(`SET TimeZone = 'UTC'`);
+  // Spilled data (over the memory limit) goes to the system temp folder, one folder per
+  // engine, not to DuckDB's default `.tmp` in the working directory.
+  await conn.run(`SET TimeZone = 'UTC'; SET temp_directory = ${lit(join(tmpdir(), `automate-kpi-calc-${process.pid}-${++engines}`))}`);
   return {
     instance,
     conn,
