@@ -34,6 +34,13 @@ function runOnce(args: string[]): Sample {
   return { wallMs, stages: j.timingsMs, rssMb: j.peakRssMb, cases: j.summary.cases_in_window };
 }
 
+/** Wall time of a fixed CPU-bound loop in a fresh process: how fast the machine is right now. */
+function calibrate(): number {
+  const t = process.hrtime.bigint();
+  spawnSync(process.execPath, ['-e', 'let x = 0; for (let i = 0; i < 1e8; i++) x += i;']);
+  return Math.round(Number(process.hrtime.bigint() - t) / 1e6);
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
     const r = spawnSync(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), script, ...process.argv.slice(3)], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
+  console.log(`CPU check: a 100M-iteration loop takes ${calibrate()} ms now (this VM's CPU speed varies by a third over minutes; compare runs with it)`);
   const sizes = arg('cases', '1000000').split(',').map((s) => Number(s.replace(/_/g, '')));
   const runs = Number(arg('runs', '3'));
   mkdirSync(OUT, { recursive: true });
@@ -67,7 +75,7 @@ async function main(): Promise<void> {
         Math.round(s.stages.history ?? 0).toString(), `${Math.max(...samples.map((x) => x.rssMb))}`]);
     }
   }
-  const head = ['source', 'rows', 'cases in window', 'wall ms (median)', 'read+clean ms', 'kpis ms', 'write ms', 'history ms', 'peak RSS MB'];
+  const head = ['source', 'rows', 'cases in window', 'wall ms (median)', 'read+clean ms', 'kpis ms', 'write ms', 'history ms*', 'peak RSS MB'];
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(w[i])).join(' | ')} |`;
   console.log(`\n${line(head)}\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n${rows.map(line).join('\n')}`);
@@ -78,6 +86,8 @@ async function main(): Promise<void> {
       console.log(`${src}: ${sizes[sizes.length - 1] / sizes[0]}x the rows took ${(z / a).toFixed(2)}x the time`);
     }
   }
+  console.log(`CPU check after: ${calibrate()} ms`);
+  console.log('* history: from opening the history store (while the KPIs run) to the row inserted; it overlaps kpis and write.');
   console.log(`\nnode ${process.version}, ${require('node:os').cpus().length} cores; runs=${runs}; as_of ${AS_OF}`);
 }
 
