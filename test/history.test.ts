@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordRun, previousRun, lastRun } from '../src/store/history';
 import { makeReport } from './fixtures/report';
+import { loadSettings } from '../src/config';
+import { runPipeline } from '../src/pipeline';
 
 describe('run history', () => {
   let dir: string;
@@ -36,5 +38,33 @@ describe('run history', () => {
     expect(yesterday).toMatchObject({ run_id: 'r2', open_backlog: 110, started_at: '2026-11-22T08:00:01Z', data_quality_score: 97.4, backlog_spike: false });
     expect(yesterday!.timings).toEqual({ total: 120 });
     expect(await previousRun(db, '2026-11-21T08:00:00Z')).toBeNull();
+  });
+});
+
+describe('run history of a pipeline run', () => {
+  const fixture = join(__dirname, 'fixtures', 'cases_small.csv');
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'hist-run-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const settingsFor = (db: string) => loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: fixture, KPI_DB_PATH: db, KPI_LOG_DIR: join(dir, 'logs') });
+
+  test('a run that fails after its history store opened records the failure only, and leaves the store usable', async () => {
+    // The history store opens while the reports are computed; here the write then fails
+    // (the output folder is a file).
+    const db = join(dir, 'kpi.duckdb');
+    const notADir = join(dir, 'output');
+    writeFileSync(notADir, 'a file, not a folder');
+    await expect(runPipeline({ settings: settingsFor(db), asOf: new Date('2026-11-23T12:00:00Z'), outDir: notADir, trigger: 'test' }))
+      .rejects.toThrow(/EEXIST|ENOTDIR|not a directory/i);
+    const failed = await lastRun(db);
+    expect(failed).toMatchObject({ ok: false, trigger: 'test' });
+    expect(await lastRun(db, { okOnly: true })).toBeNull();
+
+    // The store is not left locked: the next run records itself.
+    const ok = await runPipeline({ settings: settingsFor(db), asOf: new Date('2026-11-23T12:00:00Z'), outDir: join(dir, 'out'), trigger: 'test' });
+    const last = await lastRun(db);
+    expect(last).toMatchObject({ run_id: ok.report.meta.runId, ok: true });
+    expect(last!.timings).toMatchObject({ write: expect.any(Number), kpis: expect.any(Number) });
   });
 });
