@@ -32,6 +32,29 @@ describe('ReportService', () => {
     expect(pipe.closed).toBe(2);
   });
 
+  test("a run made elsewhere (the digest's) is adopted: /kpi answers from it while fresh, its cases are closed when replaced", async () => {
+    const pipe = fakePipeline();
+    const c = clock();
+    const svc = new ReportService({ settings: testSettings({ KPI_CACHE_MINUTES: '10' }), runPipeline: pipe.run, now: c.now });
+    const digestRun = await pipe.run({ settings: testSettings(), trigger: 'schedule', keepData: true });
+    svc.adopt(digestRun, 1234);
+    expect(svc.isFresh()).toBe(true);
+    const a = await svc.get({ filter: { priority: 'P1' } });
+    expect(a.cached).toBe(true);
+    expect(a.run).toMatchObject({ runId: 'run-1', durationMs: 1234 });
+    expect(pipe.runs).toHaveLength(1); // only the digest's own run
+    expect(pipe.computes).toEqual([{ filter: { priority: 'P1' }, windowDays: undefined }]);
+    c.advance(11 * 60_000);
+    const b = await svc.get();
+    expect(b.cached).toBe(false);
+    expect(pipe.closed).toBe(1); // the adopted cases, once replaced
+    await svc.close();
+    expect(pipe.closed).toBe(2);
+    // While shutting down, an adopted run's cases are closed at once.
+    svc.adopt(await pipe.run({ settings: testSettings(), trigger: 'schedule', keepData: true }));
+    expect(pipe.closed).toBe(3);
+  });
+
   test('concurrent requests share one in-flight run (no stampede)', async () => {
     const pipe = fakePipeline(50);
     const svc = new ReportService({ settings: testSettings(), runPipeline: pipe.run });

@@ -50,6 +50,30 @@ describe('serve()', () => {
     await expect(fetch(`http://127.0.0.1:${handle.port}/healthz`)).rejects.toThrow();
   });
 
+  test("the digest's run answers the /kpi commands after it (no second run)", async () => {
+    const pipe = fakePipeline();
+    const settings = testSettings({
+      SLACK_API_URL: fake.url, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'out'),
+      // Due every day at 00:00 UTC: the catch-up on start sends today's digest.
+      KPI_DIGEST_CHANNEL: '#kpi-daily', KPI_DIGEST_CRON: '0 0 * * *', KPI_TZ: 'UTC', KPI_CACHE_MINUTES: '60',
+    });
+    const handle = await serve(settings, { log: silentLogger(), port: 0 }, {
+      runPipeline: pipe.run, retryConfig: { retries: 1, factor: 1, minTimeout: 10, maxTimeout: 20 }, respondOptions: { baseDelayMs: 10 },
+    });
+    try {
+      await fake.waitFor('chat.postMessage', 1, 10_000);
+      expect(pipe.runs).toHaveLength(1);
+      expect(pipe.runs[0]).toMatchObject({ trigger: 'schedule', keepData: true });
+      await postSlash(`http://127.0.0.1:${handle.port}/slack/events`, slashBody({ text: 'sla priority=P1', response_url: fake.responseUrl('s') }));
+      await fake.waitFor('respond', 1, 5000);
+      expect(pipe.runs).toHaveLength(1); // answered from the digest's run
+      expect(pipe.computes).toEqual([{ filter: { priority: 'P1' }, windowDays: undefined }]);
+    } finally {
+      await handle.stop();
+    }
+    expect(pipe.closed).toBe(1); // the adopted cases are released on stop
+  });
+
   test('a bad bot token fails start with Slack\'s error, and nothing is left listening', async () => {
     const settings = testSettings({ SLACK_API_URL: fake.url, SLACK_BOT_TOKEN: 'xoxb-wrong-token', KPI_ALERTS_ENABLED: 'false' });
     await expect(serve(settings, { log: silentLogger(), port: 0 }, { runPipeline: fakePipeline().run, retryConfig: { retries: 0 } }))

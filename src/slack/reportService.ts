@@ -185,6 +185,37 @@ export class ReportService {
   }
 
   /**
+   * Takes a run made elsewhere in this process (the digest job) as the latest run, so the
+   * /kpi commands after the digest answer from it while it is fresh instead of running the
+   * pipeline again. From then on the service owns the run's kept cases (it closes them when
+   * the run is replaced, or at once while shutting down).
+   */
+  adopt(result: RunResult, durationMs?: number): void {
+    this.noteRun({ ok: true, report: result.report, durationMs });
+    if (!result.data) return;
+    if (this.closing) {
+      result.data.close();
+      return;
+    }
+    const entry: CachedRun = {
+      report: result.report,
+      data: result.data,
+      finishedAtMs: this.now(),
+      durationMs: durationMs ?? Math.round(result.report.timings.total ?? 0),
+      users: 0,
+      retired: false,
+      closed: false,
+      slices: new Map(),
+    };
+    const previous = this.latest;
+    this.latest = entry;
+    if (previous) {
+      previous.retired = true;
+      this.maybeClose(previous);
+    }
+  }
+
+  /**
    * Reads the newest run_history row (runs by other processes or jobs: CLI, digest, alerts),
    * at most once per `maxAgeMs`, giving up after `timeoutMs` when the file is busy.
    */

@@ -54,12 +54,14 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
   let digest: ScheduleHandle | undefined;
   let digestJob: ReturnType<typeof createDigestJob> | undefined;
   if (withSchedules && settings.KPI_DIGEST_CHANNEL) {
-    // The digest's runs also tell /kpi status and /healthz how the last run went.
+    // The digest's runs also tell /kpi status and /healthz how the last run went, and the
+    // /kpi commands after the digest answer from its run (the cache takes its kept cases).
     const run = async (o: RunOptions): Promise<RunResult> => {
+      const started = Date.now();
       try {
-        const r = await pipeline(o);
-        reports.noteRun({ ok: true, report: r.report });
-        return r;
+        const r = await pipeline({ ...o, keepData: true });
+        reports.adopt(r, Date.now() - started);
+        return { report: r.report, files: r.files };
       } catch (e) {
         reports.noteRun({ ok: false, error: e });
         throw e;
