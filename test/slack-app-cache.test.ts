@@ -55,6 +55,21 @@ describe('ReportService', () => {
     expect(pipe.closed).toBe(3);
   });
 
+  test('a run no longer fresh releases its kept cases even when no newer run replaces it', async () => {
+    const pipe = fakePipeline();
+    const svc = new ReportService({ settings: testSettings({ KPI_CACHE_MINUTES: '0.001' }), runPipeline: pipe.run });
+    await svc.get();
+    expect(pipe.closed).toBe(0);
+    await new Promise((ok) => setTimeout(ok, 1200));
+    expect(pipe.closed).toBe(1);
+    expect(svc.isFresh()).toBe(false);
+    const again = await svc.get();
+    expect(again.cached).toBe(false);
+    expect(pipe.runs).toHaveLength(2);
+    await svc.close();
+    expect(pipe.closed).toBe(2);
+  });
+
   test('concurrent requests share one in-flight run (no stampede)', async () => {
     const pipe = fakePipeline(50);
     const svc = new ReportService({ settings: testSettings(), runPipeline: pipe.run });

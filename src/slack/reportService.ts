@@ -209,6 +209,7 @@ export class ReportService {
     };
     const previous = this.latest;
     this.latest = entry;
+    this.expireLater(entry);
     if (previous) {
       previous.retired = true;
       this.maybeClose(previous);
@@ -339,6 +340,7 @@ export class ReportService {
         };
         const previous = this.latest;
         this.latest = entry;
+        this.expireLater(entry);
         if (previous) {
           previous.retired = true;
           this.maybeClose(previous);
@@ -357,6 +359,20 @@ export class ReportService {
     })());
     this.flight = flight;
     return flight;
+  }
+
+  /**
+   * Once a run is no longer fresh, its kept cases (the run's whole in-memory database) are
+   * released even if no newer run replaces it: an idle bot does not hold them all day.
+   */
+  private expireLater(entry: CachedRun): void {
+    const timer = setTimeout(() => {
+      if (this.latest !== entry || this.fresh(entry)) return;
+      this.latest = undefined;
+      entry.retired = true;
+      this.maybeClose(entry);
+    }, this.cacheMs + 1000);
+    timer.unref();
   }
 
   private release(entry: CachedRun): void {
