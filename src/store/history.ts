@@ -132,7 +132,7 @@ export async function previousRun(dbPath: string, beforeAsOf: Date | string, opt
     where.push(`trigger IN (${ph.join(', ')})`);
   }
   const rows = await withStore(dbPath, (c) => query(c,
-    `SELECT ${SELECT_COLS} FROM run_history WHERE ${where.join(' AND ')} ORDER BY as_of DESC, started_at DESC LIMIT 1`,
+    `SELECT ${SELECT_COLS} FROM run_history WHERE ${where.join(' AND ')} ORDER BY as_of DESC, started_at DESC, rowid DESC LIMIT 1`,
     params));
   return rows.length ? toRow(rows[0]) : null;
 }
@@ -140,6 +140,6 @@ export async function previousRun(dbPath: string, beforeAsOf: Date | string, opt
 /** The newest recorded run (successful or not), or null. */
 export async function lastRun(dbPath: string, opts: { okOnly?: boolean } = {}): Promise<RunHistoryRow | null> {
   const rows = await withStore(dbPath, (c) => query(c,
-    `SELECT ${SELECT_COLS} FROM run_history ${opts.okOnly ? 'WHERE ok' : ''} ORDER BY started_at DESC LIMIT 1`));
+    `SELECT ${SELECT_COLS} FROM run_history ${opts.okOnly ? 'WHERE ok' : ''} ORDER BY started_at DESC, rowid DESC LIMIT 1`));
   return rows.length ? toRow(rows[0]) : null;
 }
