@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { exec, isoSeconds, lit, query, queryJson } from '../store/engine';
 import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL, tsLit } from './normalise';
-import { CASE_VIEW_COLUMNS, caseRowsSql, markDuplicatesSql, tzOffsetsSql } from './models/caseMetrics';
+import { CASE_VIEW_COLUMNS, caseRowsSql, markDuplicatesSql, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './models/caseMetrics';
 import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
 import { slaSummarySql } from './models/slaSummary';
 import { backlogSummarySql } from './models/backlogSummary';
@@ -116,8 +116,12 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   };
   const { params } = o;
   await exec(conn, `${ENUM_TYPES_SQL}\nDROP TABLE IF EXISTS case_rows;${paramsTableSql(params)}`);
-  const utcDays = params.reportTz === 'UTC';
-  if (!utcDays) await exec(conn, tzOffsetsSql);
+  let zone: ZoneSegment[] | null = null;
+  if (params.reportTz !== 'UTC') {
+    await exec(conn, tzOffsetsSql);
+    zone = (await query<{ start: string; offset_us: number }>(conn, zoneSegmentsSql))
+      .map((z) => ({ start: `TIMESTAMP '${z.start}'`, offsetUs: Number(z.offset_us) }));
+  }
   const cleaned = await cleanedRowsSql(conn, {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
   });
@@ -129,7 +133,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   // naive values to TIMESTAMPTZ read them in that zone (see normalise.ts).
   await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
   try {
-    await step('case_rows', caseRowsSql(cleaned, utcDays, { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets }, o.keepText ?? false));
+    await step('case_rows', caseRowsSql(cleaned, zone, { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets }, o.keepText ?? false));
   } finally {
     await exec(conn, `SET TimeZone = 'UTC'`);
   }

@@ -26,7 +26,7 @@ export interface RunLiterals {
 const byPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
   `CASE priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
 
-export const caseRowsSql = (cleaned: string, utcDays: boolean, r: RunLiterals, keepText: boolean) => `
+export const caseRowsSql = (cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean) => `
 CREATE TABLE case_rows AS
 WITH cleaned AS (${cleaned}
 ), base AS (
@@ -72,8 +72,8 @@ SELECT
     ELSE 'pending'::kpi_outcome
   END AS fr_outcome,
   risk_listed,
-  ${utcDays ? 'CAST(created_at AS DATE)' : localDay('created_at')} AS created_day,
-  ${utcDays ? 'CAST(eff_resolved_at AS DATE)' : localDay('eff_resolved_at')} AS resolved_day,
+  ${zone ? localDay('created_at', zone) : 'CAST(created_at AS DATE)'} AS created_day,
+  ${zone ? localDay('eff_resolved_at', zone) : 'CAST(eff_resolved_at AS DATE)'} AS resolved_day,
   dq_missing, dq_invalid, false AS duplicate,
   CASE WHEN risk_listed THEN nullif(trim(status_raw), '') END AS status,
   ${keepText ? '' : 'CASE WHEN risk_listed THEN '}nullif(region_raw, '')${keepText ? '' : ' END'} AS region,
@@ -106,16 +106,36 @@ FROM case_rows WHERE case_id IN (SELECT case_id FROM repeated) GROUP BY case_id;
 UPDATE case_rows SET duplicate = true
 FROM duplicate_ids d WHERE case_rows.case_id = d.case_id AND case_rows.rowid <> d.survivor_rowid;`;
 
-/**
- * Calendar day in report_tz, through tz_offsets (the zone's UTC offset for every quarter
- * hour from the day before the trend's first day to as_of: exact across DST changes,
- * which happen on quarter hours). Earlier times fall before the trend: day 0001-01-01.
- */
-const localDay = (col: string) => `CASE WHEN ${col} IS NULL THEN NULL
-    WHEN ${col} < (SELECT min(bucket_start) FROM tz_offsets) THEN DATE '0001-01-01'
-    ELSE CAST(${col} + to_microseconds((SELECT offset_us FROM tz_offsets z WHERE z.bucket = epoch_us(${col}) // 900000000)) AS DATE) END`;
+/** A stretch of time with one UTC offset in report_tz: from `start` (naive UTC) on. */
+export interface ZoneSegment {
+  start: string;
+  offsetUs: number;
+}
 
-/** Quarter-hour offsets of report_tz, for localDay(). Reads the run's parameters from `p`. */
+/**
+ * Calendar day in report_tz: the time plus the zone's UTC offset at that time, from the
+ * offset segments of the trend's span (zoneSegments: a few, split at DST changes). Earlier
+ * times fall before the trend: day 0001-01-01. A CASE on literals, no join per row.
+ */
+const localDay = (col: string, zone: ZoneSegment[]) => {
+  const parts = [`WHEN ${col} IS NULL THEN NULL`, `WHEN ${col} < ${zone[0].start} THEN DATE '0001-01-01'`];
+  for (let i = 1; i < zone.length; i++) {
+    parts.push(`WHEN ${col} < ${zone[i].start} THEN CAST(${col} + to_microseconds(${zone[i - 1].offsetUs}::BIGINT) AS DATE)`);
+  }
+  parts.push(`ELSE CAST(${col} + to_microseconds(${zone[zone.length - 1].offsetUs}::BIGINT) AS DATE)`);
+  return `CASE ${parts.join('\n    ')} END`;
+};
+
+/** The offset segments of tz_offsets, oldest first (each quarter hour's offset, merged). */
+export const zoneSegmentsSql = `
+SELECT strftime(min(bucket_start), '%Y-%m-%d %H:%M:%S') AS start, offset_us
+FROM (SELECT *, bucket - row_number() OVER (PARTITION BY offset_us ORDER BY bucket) AS island FROM tz_offsets)
+GROUP BY offset_us, island ORDER BY min(bucket)`;
+
+/**
+ * The zone's UTC offset for every quarter hour from the day before the trend's first day
+ * to as_of (exact across DST changes, which happen on quarter hours). Reads `p`.
+ */
 export const tzOffsetsSql = `
 CREATE OR REPLACE TEMP TABLE tz_offsets AS
 WITH b AS (
