@@ -197,23 +197,7 @@ export class ReportService {
       result.data.close();
       return;
     }
-    const entry: CachedRun = {
-      report: result.report,
-      data: result.data,
-      finishedAtMs: this.now(),
-      durationMs: durationMs ?? Math.round(result.report.timings.total ?? 0),
-      users: 0,
-      retired: false,
-      closed: false,
-      slices: new Map(),
-    };
-    const previous = this.latest;
-    this.latest = entry;
-    this.expireLater(entry);
-    if (previous) {
-      previous.retired = true;
-      this.maybeClose(previous);
-    }
+    this.install(result, this.now(), durationMs ?? Math.round(result.report.timings.total ?? 0), 0);
   }
 
   /**
@@ -328,23 +312,7 @@ export class ReportService {
           keepData: true,
         });
         const finished = this.now();
-        const entry: CachedRun = {
-          report: result.report,
-          data: result.data,
-          finishedAtMs: finished,
-          durationMs: finished - started,
-          users: flight.waiters,
-          retired: false,
-          closed: false,
-          slices: new Map(),
-        };
-        const previous = this.latest;
-        this.latest = entry;
-        this.expireLater(entry);
-        if (previous) {
-          previous.retired = true;
-          this.maybeClose(previous);
-        }
+        const entry = this.install(result, finished, finished - started, flight.waiters);
         this.noteRun({ ok: true, report: result.report, durationMs: entry.durationMs });
         if (this.closing) {
           entry.retired = true;
@@ -359,6 +327,22 @@ export class ReportService {
     })());
     this.flight = flight;
     return flight;
+  }
+
+  /** Makes a run the latest (retiring the one before) and schedules its release. */
+  private install(result: RunResult, finishedAtMs: number, durationMs: number, users: number): CachedRun {
+    const entry: CachedRun = {
+      report: result.report, data: result.data, finishedAtMs, durationMs, users,
+      retired: false, closed: false, slices: new Map(),
+    };
+    const previous = this.latest;
+    this.latest = entry;
+    this.expireLater(entry);
+    if (previous) {
+      previous.retired = true;
+      this.maybeClose(previous);
+    }
+    return entry;
   }
 
   /**
