@@ -407,7 +407,7 @@ export class SnowflakeSource implements CaseSource {
 const STAGE_MEMORY_LIMIT = '128MB';
 /** JS heap in use above which a full collection runs while rows stream in. */
 const HEAP_BUDGET_BYTES = 128 * 1024 * 1024;
-let fullGc: (() => void) | undefined;
+let fullGc: (() => void) | null | undefined;
 
 /**
  * The driver turns each result chunk into row objects at once; they outlive a few young
@@ -417,10 +417,15 @@ let fullGc: (() => void) | undefined;
  * without, about 420 MB with; about 8 collections of 50 ms).
  */
 function boundHeap(): void {
-  if (getHeapStatistics().used_heap_size < HEAP_BUDGET_BYTES) return;
+  if (fullGc === null || getHeapStatistics().used_heap_size < HEAP_BUDGET_BYTES) return;
   if (!fullGc) {
-    setFlagsFromString('--expose-gc');
-    fullGc = runInNewContext('gc') as () => void;
+    try {
+      setFlagsFromString('--expose-gc');
+      fullGc = runInNewContext('gc') as () => void;
+    } catch {
+      fullGc = null; // a runtime without it: V8's own schedule then (more memory, same rows)
+      return;
+    }
   }
   fullGc();
 }
