@@ -67,8 +67,8 @@ export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityS
 }
 
 /**
- * The slice's conditions on `m`. Values are bound parameters, kept in a one-row temp table
- * (slice_filter) so that the `m` view can read them.
+ * The slice's conditions on case_rows. Values are bound parameters, kept in a one-row temp
+ * table (slice_filter) that the conditions read.
  */
 function filterClause(filter: CaseFilter | undefined): { where: string; params: Record<string, string> } {
   const parts: string[] = [];
@@ -77,6 +77,65 @@ function filterClause(filter: CaseFilter | undefined): { where: string; params: 
   if (filter?.region) { parts.push(`lower(region) = (SELECT region FROM slice_filter)`); params.f_region = filter.region; }
   if (filter?.team) { parts.push(`lower(team) = (SELECT team FROM slice_filter)`); params.f_team = filter.team; }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
+}
+
+/** The reports' queries on three connections ("lanes") reading `m` over `source`. */
+async function runLanes(instance: DuckDBInstance, params: RunParams, source: string, t: <T>(stage: string, f: () => Promise<T>) => Promise<T>) {
+  const lane = async (): Promise<DuckDBConnection> => {
+    const conn = await instance.connect();
+    try {
+      await exec(conn, `SET TimeZone = 'UTC';${paramsTableSql(params)}`);
+      await exec(conn, `CREATE OR REPLACE TEMP VIEW m AS SELECT *, ${CASE_VIEW_COLUMNS} FROM ${source}`);
+      return conn;
+    } catch (e) {
+      conn.closeSync();
+      throw e;
+    }
+  };
+  // Every lane settles before the connections close, even when one fails.
+  const opened = await Promise.allSettled([lane(), lane(), lane()]);
+  const lanes = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  try {
+    const [a, b, c] = opened.map(settledValue);
+    const trend = (async () => {
+      const volume = await t('aggregates', async () => {
+        await exec(a, daysSql);
+        await exec(a, dailyByPrioritySql);
+        return query<VolumeTrendRow & { chain_adjustment: number }>(a, volumeTrendSql);
+      });
+      const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, backlogSpikeSql));
+      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a,
+        `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
+      return { volume, backlogSpike, byPriority };
+    })();
+    const summaries = (async () => {
+      const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, slaSummarySql));
+      const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, backlogSummarySql));
+      const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, `
+        SELECT count(*) AS cases_in_window,
+          count(*) FILTER (WHERE is_open) AS open_backlog,
+          count(*) FILTER (WHERE at_risk) AS at_risk_cases,
+          count(*) FILTER (WHERE is_open AND outcome = 'breached') AS breached_open_cases,
+          max(created_at) AS newest
+        FROM m`));
+      return { slaSummary, backlogSummary, facts };
+    })();
+    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, atRiskCasesSql, AT_RISK_ORDER));
+    return await Promise.allSettled([trend, summaries, risk]);
+  } finally {
+    for (const l of lanes) l.closeSync();
+  }
+}
+
+let slices = 0;
+
+async function dropTable(instance: DuckDBInstance, table: string): Promise<void> {
+  const conn = await instance.connect();
+  try {
+    await exec(conn, `DROP TABLE IF EXISTS ${table}`);
+  } finally {
+    conn.closeSync();
+  }
 }
 
 function settledValue<T>(r: PromiseSettledResult<T>): T {
@@ -150,8 +209,8 @@ export interface ComputeContext {
 /**
  * Computes every report from `case_rows` (see prepareCases). The reports are independent
  * aggregates, so they run at once on three connections of the engine ("lanes"); each lane
- * has its own temp objects (p, m, days, daily, slice_filter), so several computations
- * (slash-command slices) can also run at once.
+ * has its own temp objects (p, m, days, daily) and a slice its own table, so several
+ * computations (slash-command slices) can also run at once.
  */
 export async function computeReport(instance: DuckDBInstance, params: RunParams, ctx: ComputeContext, filter?: CaseFilter): Promise<KpiReport> {
   const timings: Record<string, number> = {};
@@ -162,59 +221,31 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   const windowStart = windowStartOf(params);
   const asOfDate = localDate(params.asOf, params.reportTz);
   const f = filterClause(filter);
-  const lane = async (): Promise<DuckDBConnection> => {
-    const conn = await instance.connect();
-    try {
-      await exec(conn, `SET TimeZone = 'UTC';${paramsTableSql(params)}`);
-      if (f.where) {
-        await exec(conn, `CREATE OR REPLACE TEMP TABLE slice_filter AS
-          SELECT $f_priority::VARCHAR AS priority, lower($f_region::VARCHAR) AS region, lower($f_team::VARCHAR) AS team`,
-        { f_priority: null, f_region: null, f_team: null, ...f.params } as never);
-      }
-      // m: the cases the reports count (survivors that can be placed in time, open at
-      // some time in the window) in the slice.
-      await exec(conn, `
-        CREATE OR REPLACE TEMP VIEW m AS SELECT *, ${CASE_VIEW_COLUMNS} FROM case_rows
-        WHERE NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
-          AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)}) ${f.where}`);
-      return conn;
-    } catch (e) {
-      conn.closeSync();
-      throw e;
-    }
-  };
-  const lanes = await t('cases', () => Promise.all([lane(), lane(), lane()]));
-  const [a, b, c] = lanes;
+  // The cases the reports count: survivors that can be placed in time, open at some time
+  // in the window. A slice (slash-command filter) is copied once into its own table, so
+  // the reports scan only its rows and the filter runs once, not in every report.
+  const counted = `NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
+    AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)})`;
+  let source = `case_rows WHERE ${counted}`;
+  let sliceTable: string | undefined;
   let results;
   try {
-    const trend = (async () => {
-      const volume = await t('aggregates', async () => {
-        await exec(a, daysSql);
-        await exec(a, dailyByPrioritySql);
-        return query<VolumeTrendRow & { chain_adjustment: number }>(a, volumeTrendSql);
-      });
-      const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, backlogSpikeSql));
-      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a,
-        `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
-      return { volume, backlogSpike, byPriority };
-    })();
-    const summaries = (async () => {
-      const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, slaSummarySql));
-      const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, backlogSummarySql));
-      const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, `
-        SELECT count(*) AS cases_in_window,
-          count(*) FILTER (WHERE is_open) AS open_backlog,
-          count(*) FILTER (WHERE at_risk) AS at_risk_cases,
-          count(*) FILTER (WHERE is_open AND outcome = 'breached') AS breached_open_cases,
-          max(created_at) AS newest
-        FROM m`));
-      return { slaSummary, backlogSummary, facts };
-    })();
-    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, atRiskCasesSql, AT_RISK_ORDER));
-    // Every lane settles before the connections close, even when one fails.
-    results = await Promise.allSettled([trend, summaries, risk]);
+    if (f.where) {
+      sliceTable = `slice_${process.pid}_${++slices}`;
+      const conn = await instance.connect();
+      try {
+        await exec(conn, `CREATE TEMP TABLE slice_filter AS
+          SELECT $f_priority::VARCHAR AS priority, lower($f_region::VARCHAR) AS region, lower($f_team::VARCHAR) AS team`,
+        { f_priority: null, f_region: null, f_team: null, ...f.params } as never);
+        await t('cases', () => exec(conn, `CREATE TABLE ${sliceTable} AS SELECT * FROM case_rows WHERE ${counted} ${f.where}`));
+      } finally {
+        conn.closeSync();
+      }
+      source = sliceTable;
+    }
+    results = await runLanes(instance, params, source, t);
   } finally {
-    for (const l of lanes) l.closeSync();
+    if (sliceTable) await dropTable(instance, sliceTable);
   }
   const [{ volume, backlogSpike, byPriority }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
     settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
