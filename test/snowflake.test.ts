@@ -134,17 +134,21 @@ async function loadError(s: Settings): Promise<SourceError> {
   throw new Error('load did not fail');
 }
 
+/** DuckDB's memory limit on the run's connection (the extract lowers it while it streams). */
+async function memoryLimit(conn: DuckDBConnection): Promise<unknown> {
+  return (await conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows()[0][0];
+}
+
 describe('Snowflake source (real driver, fake server)', () => {
   test('key pair: a really signed JWT, UTC session, one parameterised query, rows typed and converted', async () => {
     const s = settings();
     const db = await engine();
     try {
-      const limit = async () => (await db.conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows()[0][0];
-      const before = await limit();
+      const before = await memoryLimit(db.conn);
       const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
       expect(loaded.rowsRead).toBe(4);
       // The extract's memory cap (rows beyond it spill to the temp folder) is lifted afterwards.
-      expect(await limit()).toBe(before);
+      expect(await memoryLimit(db.conn)).toBe(before);
       // The fake verified the RS256 signature against the registered public key and iss/sub.
       expect(fake.logins).toHaveLength(1);
       expect(fake.logins[0]).toMatchObject({ ok: true, data: { AUTHENTICATOR: 'SNOWFLAKE_JWT', LOGIN_NAME: USER.toLowerCase() } });
@@ -306,12 +310,11 @@ describe('Snowflake source (real driver, fake server)', () => {
     const s = settings({ SNOWFLAKE_RETRIES: '2' });
     const db = await engine();
     try {
-      const limit = async () => (await db.conn.runAndReadAll(`SELECT current_setting('memory_limit')`)).getRows()[0][0];
-      const before = await limit();
+      const before = await memoryLimit(db.conn);
       const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
       expect(loaded.rowsRead).toBe(4);
       // The extract's memory cap (rows beyond it spill to the temp folder) is lifted afterwards.
-      expect(await limit()).toBe(before);
+      expect(await memoryLimit(db.conn)).toBe(before);
       await loaded.close();
     } finally {
       db.close();

@@ -66,16 +66,13 @@ export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityS
   };
 }
 
-/**
- * The slice's conditions on case_rows. Values are bound parameters, kept in a one-row temp
- * table (slice_filter) that the conditions read.
- */
+/** The slice's conditions on case_rows; values are bound parameters. */
 function filterClause(filter: CaseFilter | undefined): { where: string; params: Record<string, string> } {
   const parts: string[] = [];
   const params: Record<string, string> = {};
-  if (filter?.priority) { parts.push(`CAST(priority AS VARCHAR) = (SELECT priority FROM slice_filter)`); params.f_priority = filter.priority; }
-  if (filter?.region) { parts.push(`lower(region) = (SELECT region FROM slice_filter)`); params.f_region = filter.region; }
-  if (filter?.team) { parts.push(`lower(team) = (SELECT team FROM slice_filter)`); params.f_team = filter.team; }
+  if (filter?.priority) { parts.push(`CAST(priority AS VARCHAR) = $f_priority`); params.f_priority = filter.priority; }
+  if (filter?.region) { parts.push(`lower(region) = lower($f_region)`); params.f_region = filter.region; }
+  if (filter?.team) { parts.push(`lower(team) = lower($f_team)`); params.f_team = filter.team; }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
 
@@ -231,13 +228,10 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   let results;
   try {
     if (f.where) {
-      sliceTable = `slice_${process.pid}_${++slices}`;
+      sliceTable = `slice_${++slices}`;
       const conn = await instance.connect();
       try {
-        await exec(conn, `CREATE TEMP TABLE slice_filter AS
-          SELECT $f_priority::VARCHAR AS priority, lower($f_region::VARCHAR) AS region, lower($f_team::VARCHAR) AS team`,
-        { f_priority: null, f_region: null, f_team: null, ...f.params } as never);
-        await t('cases', () => exec(conn, `CREATE TABLE ${sliceTable} AS SELECT * FROM case_rows WHERE ${counted} ${f.where}`));
+        await t('cases', () => exec(conn, `CREATE TABLE ${sliceTable} AS SELECT * FROM case_rows WHERE ${counted} ${f.where}`, f.params));
       } finally {
         conn.closeSync();
       }

@@ -45,7 +45,6 @@ export function tsLit(d: Date): string {
   return `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
 }
 
-
 /**
  * Vocabulary lookups are list lookups (not IN lists, which the optimizer may turn into
  * joins), and the exact spelling is tried first: lower-casing and trimming copy the
@@ -124,10 +123,11 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   const types = await describeRelation(conn, o.relation);
   const colRef = (c: ContractColumn) => (types.has(c) ? ident([...types.keys()].find((k) => k === c)!) : 'NULL');
   const textRef = (c: ContractColumn) => (!types.has(c) ? 'CAST(NULL AS VARCHAR)' : types.get(c) === 'VARCHAR' ? colRef(c) : `CAST(${colRef(c)} AS VARCHAR)`);
-  // Three levels, each expression computed once: `parsed` reads the source (timestamps
+  // Nested levels, each expression computed once: `parsed` reads the source (timestamps
   // parsed, text as it is) and is filtered to the run's scope; `keyed` looks up the
-  // vocabularies and flags unparseable timestamps; the outer level derives the row's
-  // data-quality defects. Text is only trimmed where it is used (see caseRowsSql).
+  // vocabularies and flags unparseable timestamps; the next derives status families and
+  // blanks; the outer one the row's data-quality defects. Text is only trimmed where it
+  // is used (see caseRowsSql).
   const parsed: string[] = [`${textRef('case_id')} AS case_id_raw`];
   for (const c of ['status', 'priority', 'region', 'team', 'assignee'] as const) parsed.push(`${textRef(c)} AS ${c}_raw`);
   const keyed: string[] = [];

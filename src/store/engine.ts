@@ -68,6 +68,7 @@ export async function query<T = Row>(conn: DuckDBConnection, sql: string, params
 export async function queryJson<T = Row>(conn: DuckDBConnection, sql: string, orderBy: string, params?: Params): Promise<T[]> {
   const prepared = await conn.prepare(sql);
   const names = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+  prepared.destroySync();
   const reader = await conn.runAndReadAll(
     `SELECT string_agg(CAST(json_array(*COLUMNS(*)) AS VARCHAR), ',' ORDER BY ${orderBy}) AS j FROM (${sql}) t`, params as never);
   const json = reader.getColumnsJS()[0]?.[0] as string | null | undefined;
