@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `kpi`: the command line. `kpi run` runs the pipeline once; `kpi seed-demo` (re)creates
  * the demo data; `kpi serve` starts the Slack app and its schedules.
@@ -135,6 +134,7 @@ export function buildCli(): Command {
   return program;
 }
 
-if (require.main === module) {
-  buildCli().parseAsync(process.argv).catch(fail);
+/** Runs the command line (src/bin.ts, the `kpi` bin's entry, calls this). */
+export function main(argv: string[] = process.argv): void {
+  buildCli().parseAsync(argv).catch(fail);
 }

@@ -1,0 +1,42 @@
+/**
+ * `npm run build` (after tsc): bundles the `kpi` command (src/bin.ts and everything it
+ * imports, commander, zod, pino and @duckdb/node-api's JavaScript) into one file,
+ * dist/kpi.bundle.js, which bin/kpi.js loads. One file instead of about 250 loads much
+ * faster: module resolution and compilation were a third of a small run's time.
+ *
+ * Left outside (loaded from node_modules as usual, and only when used): DuckDB's native
+ * binding, and the Slack, Snowflake and chart libraries, which load files of their own.
+ *
+ * Usage: node scripts/bundle.js [outfile]
+ */
+const { join, resolve } = require('node:path');
+const esbuild = require('esbuild');
+
+const ROOT = resolve(__dirname, '..');
+
+const EXTERNAL = ['@duckdb/node-bindings-*', '@slack/*', 'snowflake-sdk', '@resvg/*', 'node-cron', 'pino'];
+
+/** Builds the bundle to outfile (default dist/kpi.bundle.js). */
+async function bundle(outfile = join(ROOT, 'dist', 'kpi.bundle.js')) {
+  await esbuild.build({
+    entryPoints: [join(ROOT, 'src', 'bin.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: EXTERNAL,
+    sourcemap: true,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+module.exports = { bundle, EXTERNAL };
+
+if (require.main === module) {
+  bundle(process.argv[2] && resolve(process.argv[2])).catch((e) => {
+    process.stderr.write(`bundle: ${e.message}\n`);
+    process.exit(1);
+  });
+}
