@@ -4,6 +4,9 @@ import { retryAfterOf } from '../src/alerts/deliver';
 import { scheduleAlerts } from '../src/jobs/alerts';
 import { loadSettings } from '../src/config';
 import { WebClient } from '@slack/web-api';
+import { join } from 'node:path';
+import { startFakeSlack } from './fakes/slackServer';
+import { tmpDir } from './helpers/kpi';
 
 test('sparkline scales min..max to eight bars', () => {
   expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe('▁▂▃▄▅▆▇█');
@@ -45,15 +48,40 @@ test('retryAfterOf recognises rate limits in every shape WebClient reports them'
   expect(retryAfterOf(new Error('boom'))).toBeNull();
 });
 
-test('scheduleAlerts: nothing scheduled when off or without a channel; the handle stops', () => {
+test('scheduleAlerts: nothing scheduled when off or without a channel; the handle stops', async () => {
   const client = new WebClient('xoxb-x');
   const off = scheduleAlerts(loadSettings({ KPI_ALERTS_ENABLED: 'false', KPI_ALERT_CHANNEL: 'C0ALERTS01' }), { client });
   expect(off.job).toBeNull();
-  off.stop();
+  await off.stop();
   const none = scheduleAlerts(loadSettings({}), { client });
   expect(none.job).toBeNull();
   const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_DB_PATH: '/tmp/never-opened.duckdb' }), { client });
   expect(on.job).not.toBeNull();
-  on();
-  on.stop();
+  await on();
+});
+
+test('scheduleAlerts: stopping waits for the sweep in flight (real node-cron, every second)', async () => {
+  const fake = await startFakeSlack({ token: 'xoxb-x' });
+  const dir = tmpDir('kpi-alert-stop-');
+  try {
+    const client = new WebClient('xoxb-x', { slackApiUrl: fake.url, retryConfig: { retries: 0 } });
+    let started!: () => void;
+    const sweepStarted = new Promise<void>((r) => { started = r; });
+    let fail!: () => void;
+    const report = new Promise<never>((_, reject) => { fail = () => reject(new Error('source unavailable')); });
+    const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_ALERT_CRON: '* * * * * *', KPI_DB_PATH: join(dir, 'kpi.duckdb') }), {
+      client, paceMs: 0, getReport: () => { started(); return report; },
+    });
+    await sweepStarted;
+    let stopped = false;
+    const stopping = on.stop().then(() => { stopped = true; });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(stopped).toBe(false); // the sweep is still waiting for its report
+    fail();
+    await stopping;
+    // The sweep finished before stop() resolved: the failed run's ops alert is posted.
+    expect(fake.messagesIn('C0ALERTS01').map((m) => m.text).join('\n')).toMatch(/fail/i);
+  } finally {
+    await fake.close();
+  }
 });

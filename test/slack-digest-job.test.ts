@@ -157,7 +157,40 @@ describe('digest job', () => {
     const rows = await readDigestLog(db);
     expect(rows).toHaveLength(1);
     expect(rows[0].ts).toBe(fake.messagesIn(CHANNEL)[0].ts);
-    j.stop();
+    await j.stop();
+  });
+
+  test('stop() waits for the run in flight: the digest is posted and its ts stored before it resolves', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    run.mockImplementationOnce(async () => { await gate; return { report: makeReport(), files: [] }; });
+    const j = job();
+    const sending = j.runOnce('schedule');
+    await new Promise((r) => setTimeout(r, 100));
+    let stopped = false;
+    const stopping = j.stop().then(() => { stopped = true; });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(stopped).toBe(false);
+    release();
+    await stopping;
+    expect(fake.messagesIn(CHANNEL)).toHaveLength(1);
+    expect((await readDigestLog(db))[0].ts).toBe(fake.messagesIn(CHANNEL)[0].ts);
+    expect(await sending).toMatchObject({ status: 'sent' });
+    expect(await j.runOnce('manual')).toMatchObject({ status: 'skipped', reason: 'stopped' });
+  });
+
+  test('stop() gives up waiting after its timeout and says so', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    run.mockImplementationOnce(async () => { await gate; throw new Error('source unavailable'); });
+    const warn = jest.spyOn(log, 'warn');
+    const j = job();
+    const sending = j.runOnce('schedule');
+    await new Promise((r) => setTimeout(r, 50));
+    await j.stop(50);
+    expect(warn).toHaveBeenCalledWith(expect.objectContaining({ job: 'digest', waitedMs: 50 }), expect.stringMatching(/still running at shutdown/));
+    release();
+    expect(await sending).toMatchObject({ status: 'failed', stage: 'run' });
   });
 
   test('a failed pipeline run posts nothing and releases the claim', async () => {

@@ -23,6 +23,7 @@ import { ChannelPacer } from '../alerts/pacer';
 import { formatTime } from '../alerts/render';
 import { claimReminders, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
 import { applyCheck, describeFailure, recordSweep, staleness } from './health';
+import { STOP_WAIT_MS, waitForInFlight } from './inFlight';
 
 export interface AlertJobDeps {
   settings: Settings;
@@ -161,7 +162,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
   return { sweep, pacer };
 }
 
-export type AlertSchedule = (() => void) & { stop(): void; job: AlertJob | null };
+export type AlertSchedule = (() => Promise<void>) & { stop(): Promise<void>; job: AlertJob | null };
 
 /**
  * Runs sweeps on KPI_ALERT_CRON (in KPI_TZ), never two at once. Returns a handle that is
@@ -170,7 +171,8 @@ export type AlertSchedule = (() => void) & { stop(): void; job: AlertJob | null 
  */
 export function scheduleAlerts(settings: Settings, deps: Omit<AlertJobDeps, 'settings'>): AlertSchedule {
   const log = deps.log ?? silentLogger();
-  const noop = Object.assign(() => undefined, { stop: () => undefined, job: null }) as AlertSchedule;
+  const none = async () => undefined;
+  const noop = Object.assign(none, { stop: none, job: null }) as AlertSchedule;
   if (!settings.KPI_ALERTS_ENABLED) {
     log.info('on-call alerts are off (KPI_ALERTS_ENABLED=false)');
     return noop;
@@ -180,14 +182,23 @@ export function scheduleAlerts(settings: Settings, deps: Omit<AlertJobDeps, 'set
     return noop;
   }
   const job = createAlertJob({ ...deps, settings });
-  const task = cron.schedule(settings.KPI_ALERT_CRON, async () => {
-    try {
-      await job.sweep();
-    } catch (e) {
-      log.error({ cause: describeFailure(e) }, 'alert sweep failed; its claimed messages are retried by the next sweep');
-    }
+  let running: Promise<void> = Promise.resolve();
+  const task = cron.schedule(settings.KPI_ALERT_CRON, () => {
+    running = (async () => {
+      try {
+        await job.sweep();
+      } catch (e) {
+        log.error({ cause: describeFailure(e) }, 'alert sweep failed; its claimed messages are retried by the next sweep');
+      }
+    })();
+    return running;
   }, { name: 'kpi-alerts', timezone: settings.KPI_TZ, noOverlap: true });
   log.info({ cron: settings.KPI_ALERT_CRON, channel: settings.KPI_ALERT_CHANNEL }, 'on-call alerts scheduled');
-  const stop = () => { void task.stop(); void task.destroy(); };
+  // Stopping waits for a sweep in flight (bounded): its claimed messages are then posted.
+  const stop = async () => {
+    await task.stop();
+    await task.destroy();
+    if (!(await waitForInFlight(running))) log.warn({ waitedMs: STOP_WAIT_MS }, 'alert sweep still running at shutdown; stopping without waiting longer (the next sweep retries its claimed messages)');
+  };
   return Object.assign(stop, { stop, job }) as AlertSchedule;
 }

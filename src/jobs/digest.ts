@@ -31,6 +31,7 @@ import { renderDigest, localTime } from '../slack/digest';
 import { renderTrendChart } from '../slack/chart';
 import { uploadFiles, type UploadFile } from '../slack/client';
 import { localDate, previousFireTime } from './cronTime';
+import { STOP_WAIT_MS, waitForInFlight } from './inFlight';
 
 export type RunFn = (opts: RunOptions) => Promise<RunResult>;
 export type DigestReason = 'schedule' | 'catch-up' | 'retry' | 'manual';
@@ -65,8 +66,11 @@ export type DigestOutcome =
 export interface DigestJob {
   runOnce(reason?: DigestReason): Promise<DigestOutcome>;
   catchUpOnStart(): Promise<DigestOutcome>;
-  /** Cancels pending retries; runs in flight finish. */
-  stop(): void;
+  /**
+   * Cancels pending retries and refuses new runs; resolves once the run in flight (if any)
+   * has finished, or after STOP_WAIT_MS (default), whichever comes first.
+   */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 /* ---- digest_log claims ---------------------------------------------------------- */
@@ -312,10 +316,13 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
   return {
     runOnce,
     catchUpOnStart,
-    stop() {
+    async stop(timeoutMs = STOP_WAIT_MS) {
       stopped = true;
       for (const t of retryTimers) clearTimeout(t);
       retryTimers.clear();
+      if (!(await waitForInFlight(chain, timeoutMs))) {
+        log.warn({ job: 'digest', waitedMs: timeoutMs }, 'digest still running at shutdown; stopping without waiting longer');
+      }
     },
   };
 }
@@ -344,9 +351,9 @@ export function scheduleDigest(
   log.info({ job: 'digest', cron: settings.KPI_DIGEST_CRON, tz: settings.KPI_TZ }, 'digest scheduled');
   return {
     async stop() {
-      job.stop();
       await task.stop();
       await task.destroy();
+      await job.stop();
     },
   };
 }

@@ -80,7 +80,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
     ({ port } = await kapp.start(opts.port ?? settings.PORT));
   } catch (e) {
     await digest?.stop();
-    alerts?.stop();
+    await alerts?.stop();
     await kapp.stop().catch(() => undefined);
     throw new Error(`The Slack app could not start: ${shortError(e)}`);
   }
@@ -101,7 +101,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
       if (stopped) return;
       stopped = true;
       await digest?.stop();
-      alerts?.stop();
+      await alerts?.stop();
       await kapp.stop();
       log.info('Slack app stopped');
     },
