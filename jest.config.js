@@ -7,4 +7,7 @@ module.exports = {
   testTimeout: 30000,
   // DuckDB and loopback servers are real: keep workers few on a 2-core machine.
   maxWorkers: 2,
+  // One temp folder per test run, removed at the end (test/setup/tmpRoot.js).
+  globalSetup: '<rootDir>/test/setup/globalSetup.js',
+  globalTeardown: '<rootDir>/test/setup/globalTeardown.js',
 };
