@@ -32,6 +32,7 @@ export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): D
 
 /** Calendar date of an instant in a time zone, YYYY-MM-DD. */
 export function localDate(d: Date, tz: string): string {
+  if (tz === 'UTC') return d.toISOString().slice(0, 10);
   const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d);
   const get = (t: string) => parts.find((p) => p.type === t)!.value;
   return `${get('year')}-${get('month')}-${get('day')}`;
