@@ -119,27 +119,34 @@ export async function describeRelation(conn: DuckDBConnection, relation: string)
  * the priority or UNKNOWN), status_family (kpi_status_family),
  * dq_missing and dq_invalid (the row's data-quality defects, contract 5).
  */
-export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<string> {
+export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<CleanedRows> {
   const types = await describeRelation(conn, o.relation);
   const colRef = (c: ContractColumn) => (types.has(c) ? ident([...types.keys()].find((k) => k === c)!) : 'NULL');
   const textRef = (c: ContractColumn) => (!types.has(c) ? 'CAST(NULL AS VARCHAR)' : types.get(c) === 'VARCHAR' ? colRef(c) : `CAST(${colRef(c)} AS VARCHAR)`);
-  // Nested levels, each expression computed once: `parsed` reads the source (timestamps
-  // parsed, text as it is) and is filtered to the run's scope; `keyed` looks up the
+  // Nested levels, each expression computed once: `parsed` reads the source (the two
+  // timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
+  // `keyed` parses the other two timestamps (only for rows in scope), looks up the
   // vocabularies and flags unparseable timestamps; the next derives status families and
   // blanks; the outer one the row's data-quality defects. Text is only trimmed where it
   // is used (see caseRowsSql).
   const parsed: string[] = [`${textRef('case_id')} AS case_id_raw`];
   for (const c of ['status', 'priority', 'region', 'team', 'assignee'] as const) parsed.push(`${textRef(c)} AS ${c}_raw`);
   const keyed: string[] = [];
+  const flags: string[] = [];
   const bad: string[] = [];
+  let parsesText = false;
   for (const c of TIMESTAMP_COLUMNS as readonly TsColumn[]) {
-    if (!types.has(c)) { parsed.push(`CAST(NULL AS TIMESTAMP) AS ${c}`); continue; }
-    const e = timestampExpr(colRef(c), types.get(c)!, o);
-    parsed.push(`${e.value} AS ${c}`);
+    const level = SCOPE_COLUMNS.has(c) ? parsed : keyed;
+    if (!types.has(c)) { level.push(`CAST(NULL AS TIMESTAMP) AS ${c}`); continue; }
+    const source = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
+    if (!SCOPE_COLUMNS.has(c)) parsed.push(`${colRef(c)} AS ${c}_src`);
+    const e = timestampExpr(source, types.get(c)!, o);
+    level.push(`${e.value} AS ${c}`);
     if (e.raw) {
+      parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
-      parsed.push(`${e.raw} AS ${c}_raw`);
-      keyed.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN trim(${c}_raw) <> '' ELSE false END AS ${c}_bad`);
+      level.push(`${e.raw} AS ${c}_raw`);
+      flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN trim(${c}_raw) <> '' ELSE false END AS ${c}_bad`);
       bad.push(`${c}_bad`);
     }
   }
@@ -151,11 +158,12 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   const prefixes = OPEN_PREFIXES.map((p) => `starts_with(lower(trim(status_raw)), ${lit(p)})`).join(' OR ');
   const createdBad = bad.includes('created_at_bad') ? 'created_at_bad' : 'false';
   // Contract 2: a row is in scope when its case was open at some time in the window; rows
-  // that cannot be placed in time stay, so that data quality sees them. The optimizer
-  // moves this filter into the source scan with each column replaced by its parse: as a
-  // CASE, each timestamp is parsed about once per row (an OR form parsed them up to six
-  // times: measured 650 ms against 430 ms at 1M rows of CSV).
-  return `
+  // that cannot be placed in time stay, so that data quality sees them. Written as a CASE:
+  // DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
+  // them up to six times (measured 650 ms against 430 ms at 1M rows of CSV). When
+  // timestamps are parsed from text, run this with filter pushdown off (textTimestamps):
+  // the filter then reads the parses of `parsed` instead of parsing again.
+  const sql = `
     SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,
       created_at, first_response_at, resolved_at, updated_at,
       ${valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority')} AS priority,
@@ -167,7 +175,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
         OR first_response_at < created_at
         OR (status_family = 'closed' AND resolved_at IS NULL)${bad.map((b) => `\n        OR ${b}`).join('')}, false) AS dq_invalid
     FROM (
-      SELECT *,
+      SELECT *,${flags.map((f) => `\n        ${f},`).join('')}
         ${blankExpr('status_raw', 'status_pos')} AS status_blank,
         ${blankExpr('priority_raw', 'priority_pos')} AS priority_blank,
         CASE WHEN status_raw IS NULL THEN NULL
@@ -181,7 +189,17 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
           ELSE coalesce(resolved_at >= ${tsLit(o.windowStart)}, true) END
       )
     )`;
+  return { sql, textTimestamps: parsesText };
 }
+
+/** The cleaned rows' SELECT, and whether it parses timestamps from text. */
+export interface CleanedRows {
+  sql: string;
+  textTimestamps: boolean;
+}
+
+/** The timestamps the run's scope is decided on: parsed before the scope filter. */
+const SCOPE_COLUMNS: ReadonlySet<TsColumn> = new Set(['created_at', 'resolved_at']);
 
 /** Data quality over case_rows (contract 5, data_quality_score.csv), unrounded counts. */
 export const DATA_QUALITY_SQL = `
