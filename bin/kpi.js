@@ -61,10 +61,16 @@ if (cacheFile && !usable) {
   process.once('exit', () => {
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.accessSync(dir, fs.constants.W_OK);
       const tmp = `${cacheFile}.${process.pid}.tmp`;
       fs.writeFileSync(tmp, script.createCachedData(), { mode: 0o600 });
       fs.renameSync(tmp, cacheFile);
       debug('code cache written: %s', cacheFile);
+      // Files of earlier bundles or Node versions for this command are of no further use.
+      const suffix = `-${command()}.v8cache`;
+      for (const f of fs.readdirSync(dir)) {
+        if (f.startsWith('kpi-') && f.endsWith(suffix) && path.join(dir, f) !== cacheFile) fs.rmSync(path.join(dir, f), { force: true });
+      }
     } catch (e) {
       debug('code cache not written: %s', e.message);
     }

@@ -4,7 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { FIXTURES, runCli } from './helpers/cli';
 import { tmpDir } from './helpers/kpi';
@@ -59,6 +59,21 @@ describe('bin/kpi.js with the bundle', () => {
     expect(second.stdout.trim()).toBe(VERSION);
     expect(second.stderr).toMatch(/: used/);
     expect(second.stderr).not.toMatch(/written/);
+  });
+
+  test("a new bundle's cache replaces the files of the earlier one for the same command", () => {
+    mkdirSync(cache, { recursive: true });
+    writeFileSync(join(cache, 'kpi-0123456789abcdef0123-help.v8cache'), 'from an earlier bundle');
+    writeFileSync(join(cache, 'kpi-0123456789abcdef0123-other.v8cache'), 'from an earlier bundle');
+    writeFileSync(join(cache, 'unrelated.txt'), 'kept');
+    const r = kpi(['help']);
+    expect(r.stdout).toContain('Usage: kpi');
+    expect(r.stderr).toMatch(/code cache written/);
+    const files = readdirSync(cache);
+    expect(files).not.toContain('kpi-0123456789abcdef0123-help.v8cache');
+    expect(files).toContain('kpi-0123456789abcdef0123-other.v8cache');
+    expect(files).toContain('unrelated.txt');
+    rmSync(join(cache, 'kpi-0123456789abcdef0123-other.v8cache'));
   });
 
   test('a damaged cache file is rejected by V8, the command still works, and the file is rewritten', () => {
