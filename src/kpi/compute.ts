@@ -111,9 +111,9 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
       const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, backlogSummarySql));
       const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, `
         SELECT count(*) AS cases_in_window,
-          count(*) FILTER (WHERE is_open) AS open_backlog,
-          count(*) FILTER (WHERE at_risk) AS at_risk_cases,
-          count(*) FILTER (WHERE is_open AND outcome = 'breached') AS breached_open_cases,
+          coalesce(count_if(is_open), 0) AS open_backlog,
+          coalesce(count_if(at_risk), 0) AS at_risk_cases,
+          coalesce(count_if(is_open AND outcome = 'breached'), 0) AS breached_open_cases,
           max(created_at) AS newest
         FROM m`));
       return { slaSummary, backlogSummary, facts };

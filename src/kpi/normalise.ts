@@ -205,7 +205,7 @@ const SCOPE_COLUMNS: ReadonlySet<TsColumn> = new Set(['created_at', 'resolved_at
 export const DATA_QUALITY_SQL = `
 SELECT
   count(*) AS total_rows,
-  count(*) FILTER (WHERE dq_missing) AS missing_rows,
-  count(*) FILTER (WHERE duplicate) AS duplicate_rows,
-  count(*) FILTER (WHERE dq_invalid) AS invalid_sla_rows
+  coalesce(count_if(dq_missing), 0) AS missing_rows,
+  coalesce(count_if(duplicate), 0) AS duplicate_rows,
+  coalesce(count_if(dq_invalid), 0) AS invalid_sla_rows
 FROM case_rows`;

@@ -6,13 +6,13 @@ export const backlogSummarySql = `
 WITH g AS (
   SELECT coalesce(priority_label, 'ALL') AS priority, grouping(priority_label) AS is_all,
     count(*) AS open_cases,
-    count(*) FILTER (WHERE at_risk) AS at_risk,
-    count(*) FILTER (WHERE outcome = 'breached') AS breached,
+    coalesce(count_if(at_risk), 0) AS at_risk,
+    coalesce(count_if(outcome = 'breached'), 0) AS breached,
     avg(age_hours) AS avg_age, max(age_hours) AS max_age,
-    count(*) FILTER (WHERE age_hours < 24) AS age_0_1d,
-    count(*) FILTER (WHERE age_hours >= 24 AND age_hours < 72) AS age_1_3d,
-    count(*) FILTER (WHERE age_hours >= 72 AND age_hours < 168) AS age_3_7d,
-    count(*) FILTER (WHERE age_hours >= 168) AS age_7d_plus
+    coalesce(count_if(age_hours < 24), 0) AS age_0_1d,
+    coalesce(count_if(age_hours >= 24 AND age_hours < 72), 0) AS age_1_3d,
+    coalesce(count_if(age_hours >= 72 AND age_hours < 168), 0) AS age_3_7d,
+    coalesce(count_if(age_hours >= 168), 0) AS age_7d_plus
   FROM (SELECT *, (epoch_us(p.as_of) - epoch_us(created_at)) / 3600e6 AS age_hours FROM m, p WHERE is_open)
   GROUP BY GROUPING SETS ((priority_label), ())
 )

@@ -18,12 +18,12 @@ CREATE OR REPLACE TEMP TABLE daily AS
 WITH first AS (SELECT min(day) AS d0 FROM days),
 by_created AS MATERIALIZED (
   SELECT priority_label, created_day AS day, count(*) AS created,
-    count(*) FILTER (WHERE ghost OR bad_order) AS created_outside
+    coalesce(count_if(ghost OR bad_order), 0) AS created_outside
   FROM m GROUP BY ALL
 ),
 by_resolved AS MATERIALIZED (
   SELECT priority_label, resolved_day AS day, count(*) AS resolved,
-    count(*) FILTER (WHERE bad_order) AS resolved_outside
+    coalesce(count_if(bad_order), 0) AS resolved_outside
   FROM m WHERE eff_resolved_at IS NOT NULL GROUP BY ALL
 ),
 -- +1 on the created day, -1 on the resolved day, for cases that can be in a backlog;

@@ -8,15 +8,15 @@ WITH w AS (SELECT m.* FROM m, p WHERE m.created_at >= p.window_start AND m.prior
 g AS (
   SELECT coalesce(priority, 'ALL') AS priority, grouping(priority) AS is_all,
     count(*) AS total_cases,
-    count(*) FILTER (WHERE eff_resolved_at IS NOT NULL) AS resolved_cases,
-    count(*) FILTER (WHERE is_open) AS open_cases,
-    count(*) FILTER (WHERE outcome = 'met') AS met,
-    count(*) FILTER (WHERE outcome = 'breached') AS breached,
-    count(*) FILTER (WHERE outcome = 'pending') AS pending,
+    coalesce(count_if(eff_resolved_at IS NOT NULL), 0) AS resolved_cases,
+    coalesce(count_if(is_open), 0) AS open_cases,
+    coalesce(count_if(outcome = 'met'), 0) AS met,
+    coalesce(count_if(outcome = 'breached'), 0) AS breached,
+    coalesce(count_if(outcome = 'pending'), 0) AS pending,
     avg(resolution_hours) AS avg_h,
     quantile_cont(resolution_hours, [0.5, 0.9]) AS q_h,
-    count(*) FILTER (WHERE fr_outcome = 'met') AS fr_met,
-    count(*) FILTER (WHERE fr_outcome = 'breached') AS fr_breached
+    coalesce(count_if(fr_outcome = 'met'), 0) AS fr_met,
+    coalesce(count_if(fr_outcome = 'breached'), 0) AS fr_breached
   FROM w GROUP BY GROUPING SETS ((priority), ())
 )
 SELECT priority, total_cases, resolved_cases, open_cases, met, breached, pending,
