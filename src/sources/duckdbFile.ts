@@ -44,8 +44,11 @@ export class DuckDbFileSource implements CaseSource {
     };
     try {
       const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
-      const cols = await query<{ column_name: string }>(ctx.conn,
-        `SELECT column_name FROM duckdb_columns() WHERE database_name = 'src' AND schema_name = ${lit(schema)} AND table_name = ${lit(table)} ORDER BY column_index`);
+      // DESCRIBE, not duckdb_columns(): the latter lists every catalog's columns (about 20 ms).
+      const cols = await query<{ column_name: string }>(ctx.conn, `DESCRIBE src.${ident(schema)}.${ident(table)}`).catch((e: Error) => {
+        if (/Catalog Error/i.test(e.message)) return [];
+        throw e;
+      });
       if (cols.length === 0) {
         throw new SourceError(`DuckDB source ${this.path} has no table ${this.table} (set KPI_DUCKDB_TABLE, or run \`kpi seed-demo --db ${this.path}\`)`);
       }
