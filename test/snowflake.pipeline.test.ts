@@ -37,8 +37,9 @@ function fixture(): Row[] {
     ['A-12', '2026-10-24 08:59:59', null, '2026-10-24T13:00:00Z', 'closed', 'P4', 'EMEA', 'web', 'T2', null, null, null],
     ['A-13', '2026-06-01 00:00:00', null, '2026-10-20T00:00:00Z', 'closed', 'P4', 'EMEA', 'web', 'T2', null, null, null],
   ];
-  // Some volume: deterministic cases over the window.
-  for (let i = 0; i < 300; i++) {
+  // Some volume: deterministic cases over the window (two full data chunks of 2048 rows
+  // and a partial one on the way into DuckDB).
+  for (let i = 0; i < 4500; i++) {
     const created = Date.parse('2026-10-20T00:00:00Z') + ((i * 7919) % (34 * 86400)) * 1000;
     const wall = new Date(created).toISOString().slice(0, 19).replace('T', ' ');
     const resolved = i % 4 === 0 ? null : new Date(created + (1 + (i % 40)) * 3600_000).toISOString().replace('.000Z', 'Z');

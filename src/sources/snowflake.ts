@@ -64,6 +64,7 @@ import { runInNewContext } from 'node:vm';
 import { UNUSED_COLUMNS, type ContractColumn, type Settings } from '../config';
 import type { Logger } from '../log';
 import { redact, registerSecrets } from '../log';
+import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
 import { exec, ident, lit } from '../store/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
@@ -357,11 +358,37 @@ export class SnowflakeSource implements CaseSource {
     }
   }
 
+  /**
+   * Appends the streamed rows in data chunks of DuckDB's vector size (2048 rows): numbers
+   * go into the chunk's typed arrays, and there is one call into DuckDB per text value and
+   * per chunk, instead of one per value and per row with the row appender. At 1M rows the
+   * main thread's CPU went from 6.7-8.1 s to 6.3-7.7 s (3 runs each, alternating).
+   */
   private async append(statement: RowStatement, plan: Plan[], ctx: SourceContext, rawTable: string, activity: { cancel?: () => void }): Promise<number> {
     const appender = await ctx.conn.createAppender(rawTable);
     const width = plan.length;
     const numeric = plan.map((p) => p.kind !== 'text');
+    const types = numeric.map((n) => (n ? DOUBLE : VARCHAR));
+    const size = CHUNK_ROWS;
+    const columns: (number | string | null)[][] = plan.map(() => new Array(size));
+    let n = 0;
     let rows = 0;
+    // One chunk, reset after each append: its memory is DuckDB's, freed only when the JS
+    // object is collected, so a new chunk per batch held more (3M rows: 485 MB peak).
+    const chunk = DuckDBDataChunk.create(types);
+    const flush = () => {
+      if (n === 0) return;
+      chunk.reset();
+      chunk.rowCount = n;
+      for (let c = 0; c < width; c++) {
+        const vector = chunk.getColumnVector(c);
+        const values = columns[c];
+        for (let r = 0; r < n; r++) vector.setItem(r, values[r] as never);
+        vector.flush();
+      }
+      appender.appendDataChunk(chunk);
+      n = 0;
+    };
     try {
       await new Promise<void>((resolve, reject) => {
         const stream = statement.streamRows();
@@ -373,12 +400,13 @@ export class SnowflakeSource implements CaseSource {
           try {
             for (let i = 0; i < width; i++) {
               const v = row[i];
-              if (v === null || v === undefined) appender.appendNull();
-              else if (numeric[i]) appender.appendDouble(+(v as string));
-              else appender.appendVarchar(typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v));
+              columns[i][n] = v === null || v === undefined ? null
+                : numeric[i] ? +(v as string)
+                : typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
             }
-            appender.endRow();
+            n++;
             rows++;
+            if (n === size) flush();
             if (rows % 10_000 === 0) boundHeap();
           } catch (err) {
             stream.destroy();
@@ -386,7 +414,14 @@ export class SnowflakeSource implements CaseSource {
           }
         });
         stream.on('error', reject);
-        stream.on('end', resolve);
+        stream.on('end', () => {
+          try {
+            flush();
+            resolve();
+          } catch (err) {
+            reject(err);
+          }
+        });
       });
       appender.closeSync();
       return rows;
@@ -403,6 +438,8 @@ export class SnowflakeSource implements CaseSource {
   }
 }
 
+/** Rows per appended data chunk: DuckDB's vector size, the most a chunk holds. */
+const CHUNK_ROWS = 2048;
 /** DuckDB's memory limit while rows stream in (the rest goes to its temp folder). */
 const STAGE_MEMORY_LIMIT = '128MB';
 /** JS heap in use above which a full collection runs while rows stream in. */
