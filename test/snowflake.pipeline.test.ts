@@ -46,7 +46,9 @@ function fixture(): Row[] {
     const first = i % 5 === 0 ? null : new Date(created + (i % 9) * 600_000 + 5 * 3600_000).toISOString().replace('.000Z', 'Z');
     rows.push([
       `B-${i}`, wall, first, resolved, resolved ? 'solved' : ['open', 'pending', 'waiting on customer'][i % 3],
-      ['P1', 'P2', 'P3', 'P4', 'normal'][i % 5], ['AMER', 'EMEA', 'APAC'][i % 3], ['chat', 'email'][i % 2], `T${i % 4}`, `agent${i % 7}`, ['pro', 'free', null][i % 3], wall,
+      ['P1', 'P2', 'P3', 'P4', 'normal'][i % 5], ['AMER', 'EMEA', 'APAC'][i % 3], ['chat', 'email'][i % 2],
+      // A team name that needs quoting; thousands of distinct assignees.
+      i % 50 === 0 ? `O'Neil "night" team` : `T${i % 4}`, i % 2 === 0 ? `agent${i}` : `agent${i % 7}`, ['pro', 'free', null][i % 3], wall,
     ]);
   }
   return rows;
