@@ -79,8 +79,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
   try {
     ({ port } = await kapp.start(opts.port ?? settings.PORT));
   } catch (e) {
-    await digest?.stop();
-    await alerts?.stop();
+    await Promise.all([digest?.stop(), alerts?.stop()]);
     await kapp.stop().catch(() => undefined);
     throw new Error(`The Slack app could not start: ${shortError(e)}`);
   }
@@ -100,8 +99,8 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
     async stop() {
       if (stopped) return;
       stopped = true;
-      await digest?.stop();
-      await alerts?.stop();
+      // Each waits (bounded) for its run in flight; together, not one after the other.
+      await Promise.all([digest?.stop(), alerts?.stop()]);
       await kapp.stop();
       log.info('Slack app stopped');
     },
