@@ -29,8 +29,12 @@ function cacheDir() {
   const v = process.env.KPI_CODE_CACHE;
   if (v === 'off' || v === '0' || v === 'false') return null;
   if (v) return path.resolve(v);
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'automate-kpi-calc');
+  try {
+    const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+    return path.join(base, 'automate-kpi-calc');
+  } catch {
+    return null; // no home folder: no cache
+  }
 }
 
 function command() {
