@@ -4,7 +4,7 @@
  *   source relation (contract-named columns, any of VARCHAR / TIMESTAMP / TIMESTAMPTZ)
  *     -> cleanedRowsSql: every row in the run's scope, typed, timestamps as naive UTC,
  *        priority and status families, and the row's data-quality defects
- *     -> case_rows (models/caseRows.ts): the same rows with their per-case KPIs, one table
+ *     -> case_rows (caseRowsSql, models/caseMetrics.ts): the same rows with their per-case KPIs, one table
  *        built in one pass; `duplicate` marks rows that are not the survivor of their case_id
  *
  * Timestamps: an offset in the text wins; text without one is read in the source time
@@ -125,8 +125,8 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   const textRef = (c: ContractColumn) => (!types.has(c) ? 'CAST(NULL AS VARCHAR)' : types.get(c) === 'VARCHAR' ? colRef(c) : `CAST(${colRef(c)} AS VARCHAR)`);
   // Nested levels, each expression computed once: `parsed` reads the source (the two
   // timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
-  // `keyed` parses the other two timestamps (only for rows in scope), looks up the
-  // vocabularies and flags unparseable timestamps; the next derives status families and
+  // `keyed` parses the other two timestamps (only for rows in scope) and looks up the
+  // vocabularies; the next flags unparseable timestamps and derives status families and
   // blanks; the outer one the row's data-quality defects. Text is only trimmed where it
   // is used (see caseRowsSql).
   const parsed: string[] = [`${textRef('case_id')} AS case_id_raw`];

@@ -59,12 +59,12 @@
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import type { Column, Connection, ConnectionOptions, RowStatement } from 'snowflake-sdk';
+import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { UNUSED_COLUMNS, type ContractColumn, type Settings } from '../config';
 import type { Logger } from '../log';
 import { redact, registerSecrets } from '../log';
-import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
 import { exec, ident, lit } from '../store/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';

@@ -102,12 +102,12 @@ async function insertRun(c: DuckDBConnection, report: KpiReport | null, opts: Re
   placeholders[2] = 'CAST($3 AS TIMESTAMP)';
   placeholders[3] = 'CAST($4 AS DATE)';
   await c.run(
-      `INSERT INTO run_history (run_id, started_at, as_of, as_of_date, source, trigger, ok, error,
-         cases_in_window, created_today, resolved_today, open_backlog, at_risk_cases, breached_open_cases,
-         sla_compliance_pct, first_response_compliance_pct, backlog_growth_pct, backlog_spike,
-         data_quality_score, warnings, total_ms, timings)
-       VALUES (${placeholders.join(', ')})
-       ON CONFLICT (run_id) DO NOTHING`,
+    `INSERT INTO run_history (run_id, started_at, as_of, as_of_date, source, trigger, ok, error,
+       cases_in_window, created_today, resolved_today, open_backlog, at_risk_cases, breached_open_cases,
+       sla_compliance_pct, first_response_compliance_pct, backlog_growth_pct, backlog_spike,
+       data_quality_score, warnings, total_ms, timings)
+     VALUES (${placeholders.join(', ')})
+     ON CONFLICT (run_id) DO NOTHING`,
     values as never,
   );
 }
