@@ -25,6 +25,41 @@ describe('cleaning', () => {
     expect(sla(r, 'P3')).toMatchObject({ total_cases: 1, resolved_cases: 1, met: 1 });
     expect(sla(r, 'P1')).toMatchObject({ total_cases: 1, open_cases: 1 });
     expect(r.slaSummary.find((x) => x.priority === 'P2')).toBeUndefined();
+    // B's rows differ and share their updated_at: only the read order decides, so the
+    // table was built again in read order.
+    expect(r.timings.case_rows_ordered).toBeGreaterThan(0);
+  });
+
+  test('duplicates equal in every column the reports use need no read order', async () => {
+    const a = row({ id: 'A', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', updated: '2026-11-23T09:00:00Z' });
+    const r = await runCsv([
+      a,
+      row({ id: 'B', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P2', updated: '2026-11-23T09:00:00Z', channel: 'chat' }),
+      a,
+      // Differs only in channel, which no report reads.
+      row({ id: 'B', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P2', updated: '2026-11-23T09:00:00Z', channel: 'email' }),
+    ], AS_OF);
+    expect(r.dataQuality.duplicate_rows).toBe(2);
+    expect(r.dailyOps.cases_in_window).toBe(2);
+    expect(r.timings.case_rows_ordered).toBeUndefined();
+  });
+
+  test('duplicates far apart in a large file: the one read last survives', async () => {
+    // More rows than one DuckDB row group holds; the two C-1 rows share their updated_at
+    // and differ in priority, at the start and the end of the file. (At 1M rows with 3,000
+    // such pairs, a build without the read order picked other survivors.)
+    const lines: string[] = [];
+    const tie = (priority: string) => row({ id: 'C-1', created: '2026-11-23T08:00:00Z', status: 'open', priority, updated: '2026-11-23T09:00:00Z' });
+    lines.push(tie('P4'));
+    for (let i = 0; i < 200_000; i++) {
+      lines.push(row({ id: `N-${i}`, created: '2026-11-22T08:00:00Z', resolved: '2026-11-22T09:00:00Z', status: 'solved', priority: 'P2', updated: '2026-11-22T09:00:00Z' }));
+    }
+    lines.push(tie('P1'));
+    const r = await runCsv(lines, AS_OF);
+    expect(r.dataQuality.duplicate_rows).toBe(1);
+    expect(sla(r, 'P1')).toMatchObject({ total_cases: 1, open_cases: 1 });
+    expect(r.slaSummary.find((x) => x.priority === 'P4')).toBeUndefined();
+    expect(r.timings.case_rows_ordered).toBeGreaterThan(0);
   });
 
   test('empty and unparseable timestamps are counted, never a crash', async () => {

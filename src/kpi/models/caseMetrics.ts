@@ -95,14 +95,39 @@ export const CASE_VIEW_COLUMNS = `
 
 /**
  * Duplicates (contract 3): the survivor is the row with the latest updated_at, among
- * equals the one read last (rowid is the read order). Only ids that occur more than once
- * are ranked: finding them is a plain count, ranking them is a small job.
+ * equals the one read last. Only ids that occur more than once are ranked: finding them
+ * is a plain count, ranking them is a small job. `tied`: several rows share the latest
+ * updated_at.
+ *
+ * case_rows is built without keeping the read order (see prepareCases), so rowid is the
+ * read order only when the table was built in order. Tied rows that are equal in every
+ * stored column give the same reports whichever of them survives; when tied rows differ
+ * (AMBIGUOUS_DUPLICATES_SQL), the read order decides, and the table is built again in
+ * read order.
  */
-export const markDuplicatesSql = `
+export const duplicateIdsSql = `
 CREATE OR REPLACE TEMP TABLE duplicate_ids AS
-WITH repeated AS (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL GROUP BY case_id HAVING count(*) > 1)
-SELECT case_id, max_by(rowid, (coalesce(epoch_us(updated_at), -9223372036854775807), rowid)) AS survivor_rowid
-FROM case_rows WHERE case_id IN (SELECT case_id FROM repeated) GROUP BY case_id;
+WITH repeated AS (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL GROUP BY case_id HAVING count(*) > 1),
+candidates AS (
+  SELECT rowid AS row_id, case_id, coalesce(epoch_us(updated_at), -9223372036854775807) AS version
+  FROM case_rows WHERE case_id IN (SELECT case_id FROM repeated)
+),
+ranked AS (SELECT *, max(version) OVER (PARTITION BY case_id) AS latest FROM candidates)
+SELECT case_id, max_by(row_id, (version, row_id)) AS survivor_rowid, max(latest) AS latest,
+  count_if(version = latest) > 1 AS tied
+FROM ranked GROUP BY case_id`;
+
+/** Ids with tied rows (see duplicateIdsSql). */
+export const TIED_DUPLICATES_SQL = `SELECT count_if(tied) AS n FROM duplicate_ids`;
+
+/** Ids whose tied rows differ in some stored column: only the read order decides. */
+export const AMBIGUOUS_DUPLICATES_SQL = `
+WITH t AS (SELECT case_id, latest FROM duplicate_ids WHERE tied),
+c AS (SELECT * EXCLUDE (duplicate) FROM case_rows WHERE case_id IN (SELECT case_id FROM t)),
+k AS (SELECT c.* FROM c JOIN t USING (case_id) WHERE coalesce(epoch_us(c.updated_at), -9223372036854775807) = t.latest)
+SELECT count_if(variants > 1) AS n FROM (SELECT case_id, count(DISTINCT row(*COLUMNS(*))) AS variants FROM k GROUP BY case_id)`;
+
+export const markDuplicatesSql = `
 UPDATE case_rows SET duplicate = true
 FROM duplicate_ids d WHERE case_rows.case_id = d.case_id AND case_rows.rowid <> d.survivor_rowid;`;
 
