@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { withStore } from '../src/store/store';
-import { query } from '../src/store/engine';
+import { openMemoryEngine, query } from '../src/store/engine';
 import { tmpDir } from './helpers/kpi';
 
 describe('the shared database file', () => {
@@ -26,5 +26,20 @@ describe('the shared database file', () => {
       return withStore(db, async (inner) => (await query<{ v: number }>(inner, 'SELECT v FROM x'))[0].v);
     });
     expect(n).toBe(1);
+  });
+});
+
+describe('the in-memory engine of a run', () => {
+  test('runs in UTC and never checkpoints on its own', async () => {
+    const engine = await openMemoryEngine();
+    try {
+      const [r] = await query<{ tz: string; threshold: string }>(engine.conn,
+        `SELECT current_setting('TimeZone') AS tz, current_setting('checkpoint_threshold') AS threshold`);
+      expect(r.tz).toBe('UTC');
+      // A checkpoint makes nothing durable in memory and took 400-540 ms at 1M cases.
+      expect(r.threshold).toBe('1.0 TiB');
+    } finally {
+      engine.close();
+    }
   });
 });
