@@ -34,7 +34,7 @@ export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; co
   // No automatic checkpoints: in memory they make nothing durable. DuckDB runs one at a
   // commit once the changes since the last pass 16 MB (checkpoint_threshold); a case_rows
   // built without the read order counts in full, so the first slash-command slice of a
-  // cached 1M-case run paid for one: 400-540 ms instead of about 100 for its table.
+  // cached 1M-case run paid for one: 350-550 ms instead of about 100 for its table.
   await conn.run(`SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TiB'; SET temp_directory = ${lit(join(tmpdir(), `automate-kpi-calc-${process.pid}-${++engines}`))}`);
   return {
     instance,
