@@ -2,7 +2,11 @@
  * Every rule of the KPI contract, with hand-computed expectations, through the real
  * pipeline (CSV source -> DuckDB -> typed report).
  */
-import { runCsv, row } from './helpers/kpi';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadSettings } from '../src/config';
+import { runPipeline } from '../src/pipeline';
+import { HEADER, runCsv, row, tmpDir } from './helpers/kpi';
 
 const AS_OF = '2026-11-23T12:00:00Z';
 const sla = (r: Awaited<ReturnType<typeof runCsv>>, p: string) => r.slaSummary.find((x) => x.priority === p)!;
@@ -53,13 +57,37 @@ describe('cleaning', () => {
     lines.push(tie('P4'));
     for (let i = 0; i < 200_000; i++) {
       lines.push(row({ id: `N-${i}`, created: '2026-11-22T08:00:00Z', resolved: '2026-11-22T09:00:00Z', status: 'solved', priority: 'P2', updated: '2026-11-22T09:00:00Z' }));
+      // An older version of C-1 in the middle: it loses on updated_at.
+      if (i === 100_000) lines.push(row({ id: 'C-1', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', updated: '2026-11-23T08:30:00Z' }));
     }
     lines.push(tie('P1'));
     const r = await runCsv(lines, AS_OF);
-    expect(r.dataQuality.duplicate_rows).toBe(1);
+    expect(r.dataQuality.total_rows).toBe(200_003);
+    expect(r.dataQuality.duplicate_rows).toBe(2);
     expect(sla(r, 'P1')).toMatchObject({ total_cases: 1, open_cases: 1 });
     expect(r.slaSummary.find((x) => x.priority === 'P4')).toBeUndefined();
+    expect(sla(r, 'P3')).toBeUndefined();
     expect(r.timings.case_rows_ordered).toBeGreaterThan(0);
+  });
+
+  test('slices (slash-command filters) keep region and team: a tie that differs only there is decided by the read order', async () => {
+    const dir = tmpDir();
+    const csv = join(dir, 'cases.csv');
+    writeFileSync(csv, [HEADER,
+      row({ id: 'D', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', region: 'EMEA', updated: '2026-11-23T09:00:00Z' }),
+      row({ id: 'E', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', region: 'EMEA', updated: '2026-11-23T09:00:00Z' }),
+      row({ id: 'D', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', region: 'AMER', updated: '2026-11-23T09:00:00Z' }),
+    ].join('\n') + '\n');
+    const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_DB_PATH: join(dir, 'kpi.duckdb') });
+    const { report, data } = await runPipeline({ settings, asOf: new Date(AS_OF), outDir: null, recordHistory: false, keepData: true });
+    try {
+      expect(report.dataQuality.duplicate_rows).toBe(1);
+      expect(report.timings.case_rows_ordered).toBeGreaterThan(0);
+      expect((await data!.compute({ region: 'amer' })).dailyOps.cases_in_window).toBe(1);
+      expect((await data!.compute({ region: 'emea' })).dailyOps.cases_in_window).toBe(1);
+    } finally {
+      await data!.close();
+    }
   });
 
   test('empty and unparseable timestamps are counted, never a crash', async () => {
