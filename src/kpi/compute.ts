@@ -8,7 +8,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { exec, isoSeconds, lit, query, queryJson } from '../store/engine';
 import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL, tsLit } from './normalise';
 import {
-  AMBIGUOUS_DUPLICATES_SQL, CASE_VIEW_COLUMNS, caseRowsSql, duplicateIdsSql, markDuplicatesSql, TIED_DUPLICATES_SQL, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './models/caseMetrics';
+  AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, CASE_VIEW_COLUMNS, caseRowsSql, duplicateIdsSql, markDuplicatesSql, maybeAmbiguous, REREAD_SQL, TIED_DUPLICATES_SQL, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './models/caseMetrics';
 import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
 import { slaSummarySql } from './models/slaSummary';
 import { backlogSummarySql } from './models/backlogSummary';
@@ -180,30 +180,32 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     zone = (await query<{ start: string; offset_us: number }>(conn, zoneSegmentsSql))
       .map((z) => ({ start: `TIMESTAMP '${z.start}'`, offsetUs: Number(z.offset_us) }));
   }
-  const cleaned = await cleanedRowsSql(conn, {
+  const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
-  });
+  };
+  const cleaned = await cleanedRowsSql(conn, normaliseOptions);
   const targets = Object.fromEntries(PRIORITIES.map((p) => {
     const tg = params.targets[p];
     return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
   })) as Record<string, [number, number]>;
+  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets };
   // The session time zone is the source time zone while the source is read: casts of
   // naive values to TIMESTAMPTZ read them in that zone (see normalise.ts). Text timestamps
   // are parsed once each with filter pushdown off (see cleanedRowsSql): at 1M CSV rows,
   // case_rows took 1185 ms against 1260 ms (medians of 6, interleaved).
-  // The table is first built without keeping the read order: DuckDB then writes each
-  // thread's rows as they come instead of merging them back into read order (at 1M rows,
-  // 942 against 1111 ms from CSV, 377 against 521 ms from DuckDB; medians of 9 and 7,
+  // case_rows is built without keeping the read order: DuckDB then writes each thread's
+  // rows as they come instead of merging them back into read order (at 1M rows, 942
+  // against 1111 ms from CSV, 377 against 521 ms from DuckDB; medians of 9 and 7,
   // interleaved). The read order only decides between duplicates that differ and share
-  // their latest updated_at; when there are such, the table is built again in read order.
-  const build = async (ordered: boolean) => {
+  // their latest updated_at: the rows of such ids are read again, in order (see
+  // duplicateIdsSql).
+  const build = async (name: string, sql: string, ordered: boolean) => {
     const settings = [`SET TimeZone = ${lit(o.sourceTz)}`];
     if (cleaned.textTimestamps) settings.push(`SET disabled_optimizers = 'filter_pushdown'`);
     if (!ordered) settings.push('SET preserve_insertion_order = false');
-    await exec(conn, `${settings.join('; ')}; DROP TABLE IF EXISTS case_rows`);
+    await exec(conn, settings.join('; '));
     try {
-      await step(ordered ? 'case_rows_ordered' : 'case_rows',
-        caseRowsSql(cleaned.sql, zone, { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets }, o.keepText ?? false));
+      await step(name, sql);
     } finally {
       await exec(conn, `SET TimeZone = 'UTC'; RESET disabled_optimizers; RESET preserve_insertion_order`);
     }
@@ -214,11 +216,17 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     timings.duplicates += performance.now() - t;
     return n ?? 0;
   };
-  await build(false);
+  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false)}`, false);
   await step('duplicates', duplicateIdsSql);
-  if (await count(TIED_DUPLICATES_SQL) > 0 && await count(AMBIGUOUS_DUPLICATES_SQL) > 0) {
-    await build(true);
-    await step('duplicates', duplicateIdsSql);
+  if (await count(TIED_DUPLICATES_SQL) > 0) {
+    await step('duplicates', AMBIGUOUS_IDS_SQL);
+    if (await count('SELECT count(*) AS n FROM ambiguous_ids') > 0) {
+      const reread = await cleanedRowsSql(conn, { ...normaliseOptions, caseIdFilter: maybeAmbiguous });
+      await step('case_rows_reread', AMBIGUOUS_BITS_SQL);
+      await build('case_rows_reread', `DROP TABLE IF EXISTS reread_rows; ${caseRowsSql(reread.sql, zone, literals, o.keepText ?? false, 'reread_rows')}`, true);
+      await step('case_rows_reread', REREAD_SQL);
+      await step('duplicates', duplicateIdsSql);
+    }
   }
   await step('duplicates', markDuplicatesSql);
 }

@@ -38,6 +38,16 @@ export interface NormaliseOptions {
   timestampFormat?: string;
   asOf: Date;
   windowStart: Date;
+  /**
+   * Only rows whose case_id passes this test (an SQL condition on `case_id`, the cleaned
+   * id), applied to the source's rows before anything is parsed.
+   */
+  caseIdFilter?: (caseId: string) => string;
+}
+
+/** The case id as the reports see it: trimmed only when it needs it, empty is NULL. */
+function cleanCaseId(raw: string): string {
+  return `nullif(CASE WHEN starts_with(${raw}, ' ') OR ends_with(${raw}, ' ') THEN trim(${raw}) ELSE ${raw} END, '')`;
 }
 
 /** `TIMESTAMP '2026-11-23 09:00:00'` (naive UTC) for an instant. */
@@ -152,7 +162,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   }
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
-  keyed.push(`nullif(CASE WHEN starts_with(case_id_raw, ' ') OR ends_with(case_id_raw, ' ') THEN trim(case_id_raw) ELSE case_id_raw END, '') AS case_id`);
+  keyed.push(`${cleanCaseId('case_id_raw')} AS case_id`);
   keyed.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
   keyed.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
   const prefixes = OPEN_PREFIXES.map((p) => `starts_with(lower(trim(status_raw)), ${lit(p)})`).join(' OR ');
@@ -184,7 +194,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
           ELSE 'other'::kpi_status_family END AS status_family
       FROM (
         SELECT *, ${keyed.join(',\n          ')}
-        FROM (SELECT ${parsed.join(',\n          ')} FROM ${o.relation})
+        FROM (SELECT ${parsed.join(',\n          ')} FROM ${o.relation}${o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : ''})
         WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > ${tsLit(o.asOf)} THEN false
           ELSE coalesce(resolved_at >= ${tsLit(o.windowStart)}, true) END
       )

@@ -26,8 +26,8 @@ export interface RunLiterals {
 const byPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
   `CASE priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
 
-export const caseRowsSql = (cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean) => `
-CREATE TABLE case_rows AS
+export const caseRowsSql = (cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean, table = 'case_rows') => `
+CREATE TABLE ${table} AS
 WITH cleaned AS (${cleaned}
 ), base AS (
   SELECT *,
@@ -99,11 +99,11 @@ export const CASE_VIEW_COLUMNS = `
  * is a plain count, ranking them is a small job. `tied`: several rows share the latest
  * updated_at.
  *
- * case_rows is built without keeping the read order (see prepareCases), so rowid is the
- * read order only when the table was built in order. Tied rows that are equal in every
- * stored column give the same reports whichever of them survives; when tied rows differ
- * (AMBIGUOUS_DUPLICATES_SQL), the read order decides, and the table is built again in
- * read order.
+ * case_rows is built without keeping the read order (see prepareCases), so its rowid is
+ * not the read order. Tied rows that are equal in every stored column give the same
+ * reports whichever of them survives. The rows of ids whose tied rows differ
+ * (AMBIGUOUS_IDS_SQL) are read again and put back in read order (REREAD_SQL), so that
+ * among them a higher rowid is a later read.
  */
 export const duplicateIdsSql = `
 CREATE OR REPLACE TEMP TABLE duplicate_ids AS
@@ -120,12 +120,36 @@ FROM ranked GROUP BY case_id`;
 /** Ids with tied rows (see duplicateIdsSql). */
 export const TIED_DUPLICATES_SQL = `SELECT count_if(tied) AS n FROM duplicate_ids`;
 
-/** Ids whose tied rows differ in some stored column: only the read order decides. */
-export const AMBIGUOUS_DUPLICATES_SQL = `
+/** The ids whose tied rows differ in some stored column: only the read order decides. */
+export const AMBIGUOUS_IDS_SQL = `
+CREATE OR REPLACE TEMP TABLE ambiguous_ids AS
 WITH t AS (SELECT case_id, latest FROM duplicate_ids WHERE tied),
 c AS (SELECT * EXCLUDE (duplicate) FROM case_rows WHERE case_id IN (SELECT case_id FROM t)),
-k AS (SELECT c.* FROM c JOIN t USING (case_id) WHERE coalesce(epoch_us(c.updated_at), -9223372036854775807) = t.latest)
-SELECT count_if(variants > 1) AS n FROM (SELECT case_id, count(DISTINCT row(*COLUMNS(*))) AS variants FROM k GROUP BY case_id)`;
+k AS (SELECT c.* FROM c JOIN t USING (case_id) WHERE coalesce(epoch_us(c.updated_at), -9223372036854775807) = t.latest),
+v AS (SELECT case_id, count(DISTINCT row(*COLUMNS(*))) AS variants FROM k GROUP BY case_id)
+SELECT case_id FROM v WHERE variants > 1`;
+
+/**
+ * For the re-read of the ambiguous ids' rows: a bit set of their ids' hashes in the
+ * variable kpi_ambiguous, and the test of a case id against it. The test lets through
+ * the ambiguous ids and a few others (hash collisions): the source is read again in
+ * order, but only these rows are parsed (into reread_rows, see caseRowsSql).
+ */
+const REREAD_BITS = 1 << 20;
+export const AMBIGUOUS_BITS_SQL = `SET VARIABLE kpi_ambiguous = (
+  SELECT bitstring_agg((hash(case_id) % ${REREAD_BITS})::BIGINT, 0, ${REREAD_BITS - 1}) FROM ambiguous_ids)`;
+export const maybeAmbiguous = (caseId: string) => `get_bit(getvariable('kpi_ambiguous'), (hash(${caseId}) % ${REREAD_BITS})::INTEGER) = 1`;
+
+/**
+ * The ambiguous ids' rows of case_rows replaced by the same rows in read order: the
+ * ORDER BY keeps reread_rows' order, which is the read order (it was built in order, by
+ * a plan without joins).
+ */
+export const REREAD_SQL = `
+DELETE FROM case_rows WHERE case_id IN (SELECT case_id FROM ambiguous_ids);
+INSERT INTO case_rows SELECT r.* FROM reread_rows r WHERE r.case_id IN (SELECT case_id FROM ambiguous_ids) ORDER BY r.rowid;
+DROP TABLE reread_rows;
+RESET VARIABLE kpi_ambiguous;`;
 
 export const markDuplicatesSql = `
 UPDATE case_rows SET duplicate = true
