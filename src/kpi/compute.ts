@@ -173,7 +173,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     timings[name] = (timings[name] ?? 0) + performance.now() - t;
   };
   const { params } = o;
-  await exec(conn, `${ENUM_TYPES_SQL}\nDROP TABLE IF EXISTS case_rows;${paramsTableSql(params)}`);
+  await exec(conn, `${ENUM_TYPES_SQL}\n${paramsTableSql(params)}`);
   let zone: ZoneSegment[] | null = null;
   if (params.reportTz !== 'UTC') {
     await exec(conn, tzOffsetsSql);

@@ -105,11 +105,14 @@ export const CASE_VIEW_COLUMNS = `
  * (AMBIGUOUS_IDS_SQL) are read again and put back in read order (REREAD_SQL), so that
  * among them a higher rowid is a later read.
  */
+/** A row's rank among its duplicates: its updated_at, a missing one lowest. */
+const version = (updatedAt: string) => `coalesce(epoch_us(${updatedAt}), -9223372036854775807)`;
+
 export const duplicateIdsSql = `
 CREATE OR REPLACE TEMP TABLE duplicate_ids AS
 WITH repeated AS (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL GROUP BY case_id HAVING count(*) > 1),
 candidates AS (
-  SELECT rowid AS row_id, case_id, coalesce(epoch_us(updated_at), -9223372036854775807) AS version
+  SELECT rowid AS row_id, case_id, ${version('updated_at')} AS version
   FROM case_rows WHERE case_id IN (SELECT case_id FROM repeated)
 ),
 ranked AS (SELECT *, max(version) OVER (PARTITION BY case_id) AS latest FROM candidates)
@@ -125,7 +128,7 @@ export const AMBIGUOUS_IDS_SQL = `
 CREATE OR REPLACE TEMP TABLE ambiguous_ids AS
 WITH t AS (SELECT case_id, latest FROM duplicate_ids WHERE tied),
 c AS (SELECT * EXCLUDE (duplicate) FROM case_rows WHERE case_id IN (SELECT case_id FROM t)),
-k AS (SELECT c.* FROM c JOIN t USING (case_id) WHERE coalesce(epoch_us(c.updated_at), -9223372036854775807) = t.latest),
+k AS (SELECT c.* FROM c JOIN t USING (case_id) WHERE ${version('c.updated_at')} = t.latest),
 v AS (SELECT case_id, count(DISTINCT row(*COLUMNS(*))) AS variants FROM k GROUP BY case_id)
 SELECT case_id FROM v WHERE variants > 1`;
 
