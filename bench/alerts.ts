@@ -14,8 +14,8 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSettings } from '../src/config';
-import type { AtRiskCase, KpiReport, Priority } from '../src/kpi/types';
+import { loadSettings } from '../src/config/settings';
+import type { AtRiskCase, KpiReport, Priority } from '../src/contract/report';
 import { createAlertJob } from '../src/jobs/alerts';
 import { alertTx } from '../src/alerts/db';
 import { diffCases } from '../src/alerts/state';

@@ -7,11 +7,11 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadSettings } from '../src/config';
-import { silentLogger } from '../src/log';
-import { runPipeline } from '../src/pipeline';
-import { seedDemo } from '../src/demo/seed';
-import { createSlackClient } from '../src/slack/client';
+import { loadSettings } from '../src/config/settings';
+import { silentLogger } from '../src/support/log';
+import { runPipeline } from '../src/pipeline/run';
+import { seedDemo } from '../src/sources/demo/seed';
+import { createSlackClient } from '../src/slack-api/client';
 import { createDigestJob } from '../src/jobs/digest';
 import { startFakeSlack } from '../test/fakes/slackServer';
 

@@ -11,7 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { seedDemo, writeDemoCsv } from '../src/demo/seed';
+import { seedDemo, writeDemoCsv } from '../src/sources/demo/seed';
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, 'bench/out');

@@ -18,11 +18,11 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSettings } from '../src/config';
-import { seedDemo } from '../src/demo/seed';
-import { createApp } from '../src/slack/app';
-import { writeAtomic } from '../src/output/csv';
-import { withStore } from '../src/store/store';
+import { loadSettings } from '../src/config/settings';
+import { seedDemo } from '../src/sources/demo/seed';
+import { createApp } from '../src/bot/app';
+import { writeAtomic } from '../src/render/files/csv';
+import { withStore } from '../src/db/stateStore';
 import { startFakeSlack } from '../test/fakes/slackServer';
 import { BOT_TOKEN, SIGNING_SECRET, postSlash, slashBody } from '../test/slack-app.helpers';
 

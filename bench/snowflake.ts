@@ -16,9 +16,9 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSettings } from '../src/config';
-import { openMemoryEngine, query } from '../src/store/engine';
-import { silentLogger } from '../src/log';
+import { loadSettings } from '../src/config/settings';
+import { openMemoryEngine, query } from '../src/db/engine';
+import { silentLogger } from '../src/support/log';
 import { createSnowflakeSource } from '../src/sources/snowflake';
 import { startFakeSnowflake, type FakeTable } from '../test/fakes/snowflakeServer';
 

@@ -1,5 +1,5 @@
 /**
- * `npm run build` (after tsc): bundles the `kpi` command (src/bin.ts and everything it
+ * `npm run build` (after tsc): bundles the `kpi` command (src/app/bin.ts and everything it
  * imports, commander, zod, pino and @duckdb/node-api's JavaScript) into one file,
  * dist/kpi.bundle.js, which bin/kpi.js loads. One file instead of about 250 loads much
  * faster: module resolution and compilation were a third of a small run's time.
@@ -22,7 +22,7 @@ const EXTERNAL = ['@duckdb/node-bindings-*', '@slack/*', 'snowflake-sdk', '@resv
 /** Builds the bundle to outfile (default dist/kpi.bundle.js). */
 async function bundle(outfile = join(ROOT, 'dist', 'kpi.bundle.js')) {
   await esbuild.build({
-    entryPoints: [join(ROOT, 'src', 'bin.ts')],
+    entryPoints: [join(ROOT, 'src', 'app', 'bin.ts')],
     outfile,
     bundle: true,
     platform: 'node',

@@ -5,10 +5,10 @@
 import { WebClient } from '@slack/web-api';
 import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob, type AlertJobDeps } from '../src/jobs/alerts';
-import { createSlackClient } from '../src/slack/client';
-import { silentLogger } from '../src/log';
+import { createSlackClient } from '../src/slack-api/client';
+import { silentLogger } from '../src/support/log';
 import { alertTx } from '../src/alerts/db';
-import { ChannelPacer } from '../src/alerts/pacer';
+import { ChannelPacer } from '../src/slack-api/pacer';
 import {
   ALERT_CHANNEL, Clock, ReportFeed, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, T0, useAlertEnv, type TempDb,
 } from './fixtures/alertReports';

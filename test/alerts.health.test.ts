@@ -4,8 +4,8 @@
  */
 import type { FakeSlack } from './fakes/slackServer';
 import { createAlertJob } from '../src/jobs/alerts';
-import { getHealth } from '../src/jobs/health';
-import { registerSecrets } from '../src/log';
+import { getHealth } from '../src/alerts/health';
+import { registerSecrets } from '../src/support/log';
 import { SourceError } from '../src/sources/types';
 import {
   ALERT_CHANNEL, Clock, OPS_CHANNEL, ReportFeed, alertSettings, fakeSleep, fastClient, posted, riskCase, T0, minutesAfter, useAlertEnv, type TempDb,

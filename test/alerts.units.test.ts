@@ -1,8 +1,8 @@
-import { ChannelPacer } from '../src/alerts/pacer';
-import { casesHeadline, formatDuration, sparkline, formatTime, esc } from '../src/alerts/render';
+import { ChannelPacer } from '../src/slack-api/pacer';
+import { casesHeadline, formatDuration, sparkline, formatTime, esc } from '../src/render/slack/alerts';
 import { retryAfterOf } from '../src/alerts/deliver';
 import { scheduleAlerts } from '../src/jobs/alerts';
-import { loadSettings } from '../src/config';
+import { loadSettings } from '../src/config/settings';
 import { WebClient } from '@slack/web-api';
 import { join } from 'node:path';
 import { startFakeSlack } from './fakes/slackServer';

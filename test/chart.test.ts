@@ -1,4 +1,4 @@
-import { renderTrendChart, trendChartSvg, niceScale, alignedScale, shortDate } from '../src/slack/chart';
+import { renderTrendChart, trendChartSvg, niceScale, alignedScale, shortDate } from '../src/render/slack/chart';
 import { makeReport } from './fixtures/report';
 
 function pngSize(png: Buffer): { w: number; h: number } {

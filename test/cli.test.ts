@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FIXTURES, runCli } from './helpers/cli';
 import { tmpDir } from './helpers/kpi';
-import { REPORT_FILES } from '../src/output/csv';
+import { REPORT_FILES } from '../src/render/files/csv';
 
 const read = (dir: string, f: string) => readFileSync(join(dir, f), 'utf8');
 const table = (dir: string, f: string) => parse(read(dir, f), { columns: true }) as Record<string, string>[];

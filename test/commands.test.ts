@@ -1,13 +1,13 @@
 /** /kpi parsing, access rules, and the listener callback with stand-in ack/client (no server). */
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { parseKpiCommand, tokenize } from '../src/commands/parse';
-import { csvFileName, handleKpiCommand, kpiCommandListener, type KpiCommandDeps } from '../src/commands/kpi';
-import { accessPolicy, checkAccess } from '../src/slack/access';
-import { ReportService } from '../src/slack/reportService';
-import { silentLogger } from '../src/log';
-import { renderHelp, renderStatus } from '../src/slack/blocks/messages';
-import { renderReport } from '../src/slack/blocks/reports';
+import { parseKpiCommand, tokenize } from '../src/bot/listeners/commands/parse';
+import { csvFileName, handleKpiCommand, kpiCommandListener, type KpiCommandDeps } from '../src/bot/listeners/commands/kpi';
+import { accessPolicy, checkAccess } from '../src/bot/access';
+import { ReportService } from '../src/pipeline/runCache';
+import { silentLogger } from '../src/support/log';
+import { renderHelp, renderStatus } from '../src/render/slack/status';
+import { renderReport } from '../src/render/slack/replies';
 import { fakePipeline, sampleReport, testSettings } from './slack-app.helpers';
 
 describe('parseKpiCommand', () => {
@@ -190,7 +190,7 @@ describe('kpi listener callback (stand-ins, like the starter template tests)', (
 
 describe('delivery limiter', () => {
   test('runs at most N at once, first come first served, and survives failures', async () => {
-    const { createLimiter } = await import('../src/commands/limit');
+    const { createLimiter } = await import('../src/support/limit');
     const lim = createLimiter(2);
     let active = 0;
     let peak = 0;

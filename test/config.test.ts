@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, loadSettings, parseAsOf } from '../src/config';
+import { ConfigError, loadSettings, parseAsOf } from '../src/config/settings';
 
 describe('settings', () => {
   test('defaults match the contract', () => {
@@ -45,7 +45,7 @@ describe('settings', () => {
 
   test('.env.example lists every setting the code reads', () => {
     const example = readFileSync(join(__dirname, '../.env.example'), 'utf8');
-    const src = readFileSync(join(__dirname, '../src/config.ts'), 'utf8');
+    const src = readFileSync(join(__dirname, '../src/config/settings.ts'), 'utf8');
     const keys = new Set([...src.matchAll(/^\s+((?:KPI|SLACK|SNOWFLAKE)_[A-Z0-9_]+|PORT):/gm)].map((m) => m[1]));
     for (const p of ['P1', 'P2', 'P3', 'P4']) { keys.add(`KPI_SLA_${p}_RESPONSE_HOURS`); keys.add(`KPI_SLA_${p}_RESOLUTION_HOURS`); }
     expect(keys.size).toBeGreaterThan(50);

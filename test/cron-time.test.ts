@@ -1,5 +1,5 @@
 import { createTask } from 'node-cron';
-import { previousFireTime, nextFireTime, localDate, zonedTime } from '../src/jobs/cronTime';
+import { previousFireTime, nextFireTime, localDate, zonedTime } from '../src/support/cronTime';
 
 describe('cron prev/next with an injected clock', () => {
   test('daily 08:00 in a zone', () => {

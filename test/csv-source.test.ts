@@ -28,10 +28,10 @@ describe('CSV header dialect', () => {
 
 describe('text timestamps in prepareCases', () => {
   test('parsed with filter pushdown off for case_rows only; the setting is back afterwards', async () => {
-    const { openMemoryEngine, query } = await import('../src/store/engine');
+    const { openMemoryEngine, query } = await import('../src/db/engine');
     const { prepareCases } = await import('../src/kpi/compute');
-    const { loadSettings } = await import('../src/config');
-    const { runParams } = await import('../src/pipeline');
+    const { loadSettings } = await import('../src/config/settings');
+    const { runParams } = await import('../src/pipeline/run');
     const e = await openMemoryEngine();
     try {
       await e.conn.run(`CREATE TEMP VIEW src AS SELECT * FROM (VALUES

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { loadSettings } from '../src/config';
-import { runPipeline } from '../src/pipeline';
-import { demoSeededAt, seedDemo } from '../src/demo/seed';
-import { withStore } from '../src/store/store';
-import { query } from '../src/store/engine';
-import { recordRun } from '../src/store/history';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
+import { demoSeededAt, seedDemo } from '../src/sources/demo/seed';
+import { withStore } from '../src/db/stateStore';
+import { query } from '../src/db/engine';
+import { recordRun } from '../src/pipeline/runHistory';
 import { tmpDir } from './helpers/kpi';
 
 describe('demo data', () => {

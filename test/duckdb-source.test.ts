@@ -1,8 +1,8 @@
 /** The DuckDB file source on real files: its table found by name, a missing one named. */
 import { join } from 'node:path';
-import { loadSettings } from '../src/config';
-import { runPipeline } from '../src/pipeline';
-import { withStore } from '../src/store/store';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
+import { withStore } from '../src/db/stateStore';
 import { tmpDir } from './helpers/kpi';
 
 const AS_OF = new Date('2026-11-23T12:00:00Z');

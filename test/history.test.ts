@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { recordRun, previousRun, lastRun } from '../src/store/history';
+import { recordRun, previousRun, lastRun } from '../src/pipeline/runHistory';
 import { makeReport } from './fixtures/report';
-import { loadSettings } from '../src/config';
-import { runPipeline } from '../src/pipeline';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
 
 describe('run history', () => {
   let dir: string;

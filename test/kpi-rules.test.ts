@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSettings } from '../src/config';
-import { runPipeline } from '../src/pipeline';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
 import { HEADER, runCsv, row, tmpDir } from './helpers/kpi';
 
 const AS_OF = '2026-11-23T12:00:00Z';

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { csvField, formatCell, neutralise, renderCsv, writeAtomic, writeReportFiles } from '../src/output/csv';
+import { csvField, formatCell, neutralise, renderCsv, writeAtomic, writeReportFiles } from '../src/render/files/csv';
 import { makeReport } from './fixtures/report';
 import { tmpDir } from './helpers/kpi';
 

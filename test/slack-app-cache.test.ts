@@ -1,5 +1,5 @@
 /** ReportService: freshness, one shared run, slices, closing replaced case sets, failures. */
-import { ReportService } from '../src/slack/reportService';
+import { ReportService } from '../src/pipeline/runCache';
 import { fakePipeline, testSettings } from './slack-app.helpers';
 
 function clock(start = Date.parse('2026-11-23T09:00:00Z')) {

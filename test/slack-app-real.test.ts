@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createApp, type KpiApp } from '../src/slack/app';
-import { runPipeline } from '../src/pipeline';
-import { seedDemo } from '../src/demo/seed';
-import { renderCsv } from '../src/output/csv';
+import { createApp, type KpiApp } from '../src/bot/app';
+import { runPipeline } from '../src/pipeline/run';
+import { seedDemo } from '../src/sources/demo/seed';
+import { renderCsv } from '../src/render/files/csv';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import { BOT_TOKEN, postSlash, slashBody, testSettings } from './slack-app.helpers';
 

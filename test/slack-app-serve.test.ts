@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serve } from '../src/slack/server';
-import { silentLogger } from '../src/log';
+import { serve } from '../src/app/serve';
+import { silentLogger } from '../src/support/log';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import { BOT_TOKEN, fakePipeline, postSlash, slashBody, testSettings } from './slack-app.helpers';
 

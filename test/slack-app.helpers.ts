@@ -4,9 +4,9 @@
  * Slack request signing.
  */
 import { createHmac } from 'node:crypto';
-import { loadSettings, type Settings } from '../src/config';
-import type { CaseFilter, KpiReport } from '../src/kpi/types';
-import type { CaseSet, RunOptions, RunResult } from '../src/pipeline';
+import { loadSettings, type Settings } from '../src/config/settings';
+import type { CaseFilter, KpiReport } from '../src/contract/report';
+import type { CaseSet, RunOptions, RunResult } from '../src/pipeline/run';
 
 export const BOT_TOKEN = 'xoxb-1111-2222-testtoken';
 export const SIGNING_SECRET = 'test-signing-secret-0123456789';

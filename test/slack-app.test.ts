@@ -2,9 +2,9 @@
  * The real Bolt app in HTTP mode on a loopback port, pointed at the fake Slack Web API.
  * Slash commands are posted signed, as Slack does; the report source is a fake pipeline.
  */
-import { createApp, type KpiApp } from '../src/slack/app';
-import { ReportService } from '../src/slack/reportService';
-import { renderCsv } from '../src/output/csv';
+import { createApp, type KpiApp } from '../src/bot/app';
+import { ReportService } from '../src/pipeline/runCache';
+import { renderCsv } from '../src/render/files/csv';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import {
   BOT_TOKEN, SIGNING_SECRET, fakePipeline, postSlash, sampleReport, sign, sliceOf, slashBody, testSettings, type FakePipeline,

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { createSlackClient, uploadFiles } from '../src/slack/client';
+import { createSlackClient, uploadFiles } from '../src/slack-api/client';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 
 const TOKEN = 'xoxb-1111-2222-secretvalue';

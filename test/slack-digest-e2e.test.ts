@@ -6,14 +6,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSettings } from '../src/config';
-import { silentLogger } from '../src/log';
-import { runPipeline } from '../src/pipeline';
-import { seedDemo } from '../src/demo/seed';
-import { createSlackClient } from '../src/slack/client';
+import { loadSettings } from '../src/config/settings';
+import { silentLogger } from '../src/support/log';
+import { runPipeline } from '../src/pipeline/run';
+import { seedDemo } from '../src/sources/demo/seed';
+import { createSlackClient } from '../src/slack-api/client';
 import { createDigestJob, readDigestLog } from '../src/jobs/digest';
-import { lastRun } from '../src/store/history';
-import { REPORT_FILES } from '../src/output/csv';
+import { lastRun } from '../src/pipeline/runHistory';
+import { REPORT_FILES } from '../src/render/files/csv';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import { expectWithinLimits } from './fixtures/blockLimits';
 

@@ -1,5 +1,5 @@
-import { renderDigest, delta, truncate, localTime, longDate, type Block } from '../src/slack/digest';
-import type { RunHistoryRow } from '../src/store/history';
+import { renderDigest, delta, truncate, localTime, longDate, type Block } from '../src/render/slack/digest';
+import type { RunHistoryRow } from '../src/contract/runHistory';
 import { makeReport, hugeReport } from './fixtures/report';
 import { expectWithinLimits } from './fixtures/blockLimits';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeSlackPreview } from '../src/slack/preview';
+import { writeSlackPreview } from '../src/app/preview';
 import { makeReport } from './fixtures/report';
 import { expectWithinLimits } from './fixtures/blockLimits';
 

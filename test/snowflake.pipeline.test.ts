@@ -6,8 +6,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSettings } from '../src/config';
-import { runPipeline } from '../src/pipeline';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
 import { createSnowflakeSource } from '../src/sources/snowflake';
 import { startFakeSnowflake, type FakeSnowflake } from './fakes/snowflakeServer';
 

@@ -4,8 +4,8 @@
  * receives a slash_commands envelope, acks it over the socket, then answers through the
  * response_url and uploads the CSV, as in HTTP mode.
  */
-import { createApp, type KpiApp } from '../src/slack/app';
-import { renderCsv } from '../src/output/csv';
+import { createApp, type KpiApp } from '../src/bot/app';
+import { renderCsv } from '../src/render/files/csv';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import { startFakeSocketMode, type FakeSocketMode } from './fakes/socketServer';
 import { APP_TOKEN, fakePipeline, sampleReport, testSettings } from './slack-app.helpers';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { withStore } from '../src/store/store';
-import { openMemoryEngine, query } from '../src/store/engine';
+import { withStore } from '../src/db/stateStore';
+import { openMemoryEngine, query } from '../src/db/engine';
 import { tmpDir } from './helpers/kpi';
 
 describe('the shared database file', () => {

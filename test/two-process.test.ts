@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { runCli } from './helpers/cli';
 import { tmpDir } from './helpers/kpi';
-import { seedDemo } from '../src/demo/seed';
-import { withStore } from '../src/store/store';
-import { query } from '../src/store/engine';
+import { seedDemo } from '../src/sources/demo/seed';
+import { withStore } from '../src/db/stateStore';
+import { query } from '../src/db/engine';
 
 const ROOT = resolve(__dirname, '..');
 

@@ -7,10 +7,10 @@
  */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';
-import { silentLogger, type Logger } from '../log';
+import { silentLogger, type Logger } from '../support/log';
 import { alertTx } from './db';
-import type { ChannelPacer } from './pacer';
-import { ACK_ACTION, SNOOZE_ACTION, SNOOZE_MS, renderCaseReply, type CaseRow } from './render';
+import type { ChannelPacer } from '../slack-api/pacer';
+import { ACK_ACTION, SNOOZE_ACTION, SNOOZE_MS, renderCaseReply, type CaseRow } from '../render/slack/alerts';
 
 export interface AlertActionDeps {
   dbPath: string;

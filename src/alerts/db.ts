@@ -8,8 +8,8 @@
  * overlapping sweeps or an interaction handler never hold the file at the same time.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { withStore, type StoreOptions } from '../store/store';
-import { exec, query, type Params, type Row } from '../store/engine';
+import { withStore, type StoreOptions } from '../db/stateStore';
+import { exec, query, type Params, type Row } from '../db/engine';
 import { ALERT_SCHEMA_SQL } from './schema';
 
 const queues = new Map<string, Promise<unknown>>();

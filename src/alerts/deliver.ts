@@ -18,11 +18,11 @@
  *   dropped.
  */
 import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
-import type { Logger } from '../log';
-import { uploadFiles, type UploadRequest, type UploadedFile } from '../slack/client';
+import type { Logger } from '../support/log';
+import { uploadFiles, type UploadRequest, type UploadedFile } from '../slack-api/client';
 import { alertTx } from './db';
-import type { ChannelPacer } from './pacer';
-import { renderCaseReply, renderCasesCsv, renderThreadParent, type CaseRow, type RenderedMessage, type ThreadRow } from './render';
+import type { ChannelPacer } from '../slack-api/pacer';
+import { renderCaseReply, renderCasesCsv, renderThreadParent, type CaseRow, type RenderedMessage, type ThreadRow } from '../render/slack/alerts';
 
 export const METADATA_EVENT = 'kpi_alert';
 

@@ -22,7 +22,7 @@
  * changes, `shown_version` the version Slack shows; a row with version > shown_version is
  * re-rendered and updated.
  */
-import { ensureSchema } from '../store/store';
+import { ensureSchema } from '../db/stateStore';
 
 export const ALERT_SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS alert_thread (

@@ -7,9 +7,9 @@
  * rows in well under a second); the comparison is a pair of hash anti-joins in SQL.
  */
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { AtRiskCase, KpiReport, Priority } from '../kpi/types';
+import type { AtRiskCase, KpiReport, Priority } from '../contract/report';
 import type { Tx } from './db';
-import { reminderText, sparkline, spikeClearedText, type SpikePayload } from './render';
+import { reminderText, sparkline, spikeClearedText, type SpikePayload } from '../render/slack/alerts';
 
 export interface SweepContext {
   /** ISO, whole seconds. */

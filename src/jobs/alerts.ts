@@ -12,18 +12,18 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import cron from 'node-cron';
 import type { WebClient } from '@slack/web-api';
-import type { Settings } from '../config';
-import type { KpiReport } from '../kpi/types';
-import { silentLogger, type Logger } from '../log';
-import { runPipeline } from '../pipeline';
-import type { UploadRequest, UploadedFile } from '../slack/client';
+import type { Settings } from '../config/settings';
+import type { KpiReport } from '../contract/report';
+import { silentLogger, type Logger } from '../support/log';
+import { runPipeline } from '../pipeline/run';
+import type { UploadRequest, UploadedFile } from '../slack-api/client';
 import { alertTx } from '../alerts/db';
 import { Deliverer, type DeliveryStats } from '../alerts/deliver';
-import { ChannelPacer } from '../alerts/pacer';
-import { formatTime } from '../alerts/render';
+import { ChannelPacer } from '../slack-api/pacer';
+import { formatTime } from '../render/slack/alerts';
 import { claimReminders, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
-import { applyCheck, describeFailure, recordSweep, staleness } from './health';
-import { STOP_WAIT_MS, waitForInFlight } from './inFlight';
+import { applyCheck, describeFailure, recordSweep, staleness } from '../alerts/health';
+import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 
 export interface AlertJobDeps {
   settings: Settings;

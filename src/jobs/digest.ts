@@ -19,19 +19,20 @@
  */
 import { schedule as cronSchedule } from 'node-cron';
 import type { WebClient } from '@slack/web-api';
-import type { Settings } from '../config';
-import type { KpiReport } from '../kpi/types';
-import type { Logger } from '../log';
-import type { RunOptions, RunResult, Trigger } from '../pipeline';
-import { REPORT_FILES, renderCsv, type ReportFile } from '../output/csv';
-import { query } from '../store/engine';
-import { withStore } from '../store/store';
-import { previousRun, type RunHistoryRow } from '../store/history';
-import { renderDigest, localTime } from '../slack/digest';
-import { renderTrendChart } from '../slack/chart';
-import { uploadFiles, type UploadFile } from '../slack/client';
-import { localDate, previousFireTime } from './cronTime';
-import { STOP_WAIT_MS, waitForInFlight } from './inFlight';
+import type { Settings } from '../config/settings';
+import type { KpiReport } from '../contract/report';
+import type { Logger } from '../support/log';
+import type { RunOptions, RunResult, Trigger } from '../pipeline/run';
+import { REPORT_FILES, renderCsv, type ReportFile } from '../render/files/csv';
+import { query } from '../db/engine';
+import { withStore } from '../db/stateStore';
+import { previousRun } from '../pipeline/runHistory';
+import { renderDigest, localTime } from '../render/slack/digest';
+import { renderTrendChart } from '../render/slack/chart';
+import { uploadFiles, type UploadFile } from '../slack-api/client';
+import { localDate, previousFireTime } from '../support/cronTime';
+import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
+import { type RunHistoryRow } from '../contract/runHistory';
 
 export type RunFn = (opts: RunOptions) => Promise<RunResult>;
 export type DigestReason = 'schedule' | 'catch-up' | 'retry' | 'manual';

@@ -5,20 +5,17 @@
  * Slack, no clock (as_of is a parameter).
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { exec, isoSeconds, lit, query, queryJson } from '../store/engine';
-import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL, tsLit } from './normalise';
-import {
-  AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, CASE_VIEW_COLUMNS, caseRowsSql, duplicateIdsSql, markDuplicatesSql, maybeAmbiguous, REREAD_SQL, TIED_DUPLICATES_SQL, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './models/caseMetrics';
+import { exec, isoSeconds, lit, query, queryJson } from '../db/engine';
+import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL } from './staging/clean';
+import { AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, CASE_VIEW_COLUMNS, caseRowsSql, duplicateIdsSql, markDuplicatesSql, maybeAmbiguous, REREAD_SQL, TIED_DUPLICATES_SQL, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './staging/caseRows';
 import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
 import { slaSummarySql } from './models/slaSummary';
 import { backlogSummarySql } from './models/backlogSummary';
 import { AT_RISK_ORDER, atRiskCasesSql } from './models/atRiskCases';
 import { backlogSpikeSql } from './models/backlogSpike';
-import {
-  PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
-  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
-} from './types';
+import { PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter, type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow } from '../contract/report';
 import { validateReport } from './validate';
+import { tsLit } from '../db/engine';
 
 export interface DataQualityCounts {
   total_rows: number;

@@ -2,7 +2,7 @@
  * Validation after each run: the numbers must reconcile. Problems become warnings (logged,
  * listed in the JSON summary); they never fail the run.
  */
-import type { KpiReport } from './types';
+import type { KpiReport } from '../contract/report';
 
 export function validateReport(r: KpiReport): string[] {
   const w: string[] = [];

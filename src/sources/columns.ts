@@ -3,8 +3,8 @@
  * then a case-insensitive match on the contract name. Missing required columns produce one
  * message listing them and the mapping that would fix it.
  */
-import { CONTRACT_COLUMNS, REQUIRED_COLUMNS, type ContractColumn } from '../config';
 import { SourceError } from './types';
+import { CONTRACT_COLUMNS, REQUIRED_COLUMNS, type ContractColumn } from '../contract/columns';
 
 export interface ColumnMapping {
   /** contract column -> source column */

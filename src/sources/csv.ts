@@ -4,8 +4,8 @@
  * mapped with KPI_COLUMN_MAP.
  */
 import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
-import type { Settings } from '../config';
-import { ident, lit, query } from '../store/engine';
+import type { Settings } from '../config/settings';
+import { ident, lit, query } from '../db/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
 

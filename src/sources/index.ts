@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import type { Settings, SourceKind } from '../config';
+import type { Settings, SourceKind } from '../config/settings';
 import { createCsvSource } from './csv';
-import { DuckDbFileSource } from './duckdbFile';
+import { DuckDbFileSource } from './duckdb';
 import { SourceError, type CaseSource } from './types';
-import { seedDemo, demoSeededAt } from '../demo/seed';
+import { seedDemo, demoSeededAt } from './demo/seed';
 
 export interface SourceOverrides {
   kind?: SourceKind;

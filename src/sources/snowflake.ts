@@ -62,12 +62,13 @@ import type { Column, Connection, ConnectionOptions, RowStatement } from 'snowfl
 import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { UNUSED_COLUMNS, type ContractColumn, type Settings } from '../config';
-import type { Logger } from '../log';
-import { redact, registerSecrets } from '../log';
-import { exec, ident, lit } from '../store/engine';
+import { type Settings } from '../config/settings';
+import type { Logger } from '../support/log';
+import { redact, registerSecrets } from '../support/log';
+import { exec, ident, lit } from '../db/engine';
 import { mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
+import { UNUSED_COLUMNS, type ContractColumn } from '../contract/columns';
 
 type Sdk = typeof import('snowflake-sdk');
 type Authenticator = 'SNOWFLAKE_JWT' | 'PROGRAMMATIC_ACCESS_TOKEN' | 'OAUTH' | 'SNOWFLAKE';

@@ -9,8 +9,8 @@
  * Everything after that - cleaning, KPIs - is the same SQL for every source.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Settings, SourceKind } from '../config';
-import type { Logger } from '../log';
+import type { Settings, SourceKind } from '../config/settings';
+import type { Logger } from '../support/log';
 
 export interface SourceScope {
   asOf: Date;

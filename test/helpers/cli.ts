@@ -6,10 +6,10 @@ const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 
-/** Runs `kpi <args>` (src/bin.ts through tsx) in cwd, with a clean environment plus env. */
+/** Runs `kpi <args>` (src/app/bin.ts through tsx) in cwd, with a clean environment plus env. */
 export function runCli(args: string[], cwd: string, env: Record<string, string> = {}): CliResult {
   const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' };
-  const r = spawnSync(process.execPath, [TSX, join(ROOT, 'src/bin.ts'), ...args], {
+  const r = spawnSync(process.execPath, [TSX, join(ROOT, 'src/app/bin.ts'), ...args], {
     cwd, env: { ...base, ...env }, encoding: 'utf8', timeout: 120_000,
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

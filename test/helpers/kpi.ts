@@ -1,9 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSettings } from '../../src/config';
-import { runPipeline } from '../../src/pipeline';
-import type { KpiReport } from '../../src/kpi/types';
+import { loadSettings } from '../../src/config/settings';
+import { runPipeline } from '../../src/pipeline/run';
+import type { KpiReport } from '../../src/contract/report';
 
 export const HEADER = 'case_id,created_at,first_response_at,resolved_at,status,priority,region,channel,team,assignee,customer_tier,updated_at';
 

@@ -1,0 +1,44 @@
+/**
+ * `npm start`: with Slack settings, starts the Slack app (same as `kpi serve`). Without
+ * them, runs the pipeline once on the configured source (the embedded demo data by
+ * default), writes output/ and output/slack/ (the digest's Block Kit preview), and prints
+ * the daily ops summary.
+ */
+import { defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
+import { createLogger, redact, registerSecrets } from '../support/log';
+import { runPipeline } from '../pipeline/run';
+import { renderDailyOpsText } from '../render/files/text';
+import { previousRun } from '../pipeline/runHistory';
+
+async function main(): Promise<void> {
+  const settings = loadSettings(defaultEnv());
+  registerSecrets(secretValues(settings));
+  if (hasSlackSettings(settings)) {
+    const { serve } = await import('./serve');
+    const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL, stderr: true });
+    const handle = await serve(settings, { log });
+    const stop = () => { void handle.stop().finally(() => process.exit(0)); };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return;
+  }
+  const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
+  process.stderr.write(`No Slack settings: running the pipeline once on the ${settings.KPI_SOURCE} source (see README to connect Slack).\n`);
+  const { report, files } = await runPipeline({ settings, log, trigger: 'start' });
+  const previous = await previousRun(settings.KPI_DB_PATH, report.meta.asOf).catch(() => null);
+  let preview = '';
+  try {
+    const { writeSlackPreview } = await import('./preview');
+    const written = writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN });
+    preview = `, and the Slack digest preview to ${written.blocksPath} (paste into Block Kit Builder) and ${written.chartPath}`;
+  } catch (e) {
+    log.warn({ stage: 'preview' }, `Slack preview not written: ${(e as Error).message}`);
+  }
+  process.stdout.write(renderDailyOpsText(report));
+  process.stdout.write(`\nWrote ${files.length} files to ${settings.KPI_OUTPUT_DIR}/${preview}.\n`);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`kpi: ${redact(e instanceof Error ? e.message : String(e)).split('\n')[0]}\n`);
+  process.exit(1);
+});

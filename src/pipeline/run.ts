@@ -1,0 +1,172 @@
+/**
+ * One pipeline run: source -> clean + per-case KPIs (SQL, one pass) -> reports (SQL) -> one typed report
+ * -> validation -> writers (output/) -> run history. Slack and the CLI call this.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseAsOf, type Settings } from '../config/settings';
+import { redact, silentLogger, type Logger } from '../support/log';
+import type { CaseSource } from '../sources/types';
+import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
+import { createSource } from '../sources';
+import { openMemoryEngine } from '../db/engine';
+import { computeReport, dataQualityCounts, prepareCases, windowStartOf } from '../kpi/compute';
+import { writeReportFiles } from '../render/files/csv';
+import { recordRun } from './runHistory';
+
+export type Trigger = 'cli' | 'start' | 'schedule' | 'slack' | 'alert' | 'bench' | 'test';
+
+export interface RunOptions {
+  settings: Settings;
+  log?: Logger;
+  /** Default: createSource(settings). */
+  source?: CaseSource;
+  /** Default: settings.KPI_AS_OF, else now (whole seconds). */
+  asOf?: Date;
+  /** Default: settings.KPI_OUTPUT_DIR; null writes no files. */
+  outDir?: string | null;
+  trigger?: Trigger;
+  /** Record the run in run_history (default true). */
+  recordHistory?: boolean;
+  /** Keep the cleaned cases in memory for filtered re-computation (slash commands). */
+  keepData?: boolean;
+  /** Called as each stage starts (progress display). */
+  onStage?: (stage: string) => void;
+}
+
+/** The cleaned cases of a run, kept in memory: recompute any report slice without re-reading the source. */
+export interface CaseSet {
+  compute(filter?: CaseFilter, overrides?: { windowDays?: number }): Promise<KpiReport>;
+  close(): void;
+}
+
+export interface RunResult {
+  report: KpiReport;
+  /** Paths written. */
+  files: string[];
+  /** Present when keepData was set; the caller must close() it. */
+  data?: CaseSet;
+}
+
+export function runParams(settings: Settings, asOf: Date): RunParams {
+  return {
+    asOf,
+    windowDays: settings.KPI_WINDOW_DAYS,
+    reportTz: settings.KPI_TZ,
+    riskThresholdPct: settings.KPI_RISK_THRESHOLD_PCT,
+    spikeThresholdPct: settings.KPI_SPIKE_THRESHOLD_PCT,
+    spikeBaselineDays: settings.KPI_SPIKE_BASELINE_DAYS,
+    targets: settings.slaTargets,
+  };
+}
+
+export function resolveAsOf(settings: Settings, asOf?: Date): Date {
+  if (asOf) return new Date(Math.floor(asOf.getTime() / 1000) * 1000);
+  if (settings.KPI_AS_OF) return parseAsOf(settings.KPI_AS_OF, 'KPI_AS_OF');
+  return new Date(Math.floor(Date.now() / 1000) * 1000);
+}
+
+/**
+ * Runs the pipeline once. On failure nothing in outDir is touched (files are written only
+ * after every report is computed, each atomically), the failure is recorded in run
+ * history, and the error is rethrown with secrets removed.
+ */
+export async function runPipeline(opts: RunOptions): Promise<RunResult> {
+  const { settings } = opts;
+  const log = opts.log ?? silentLogger();
+  const trigger = opts.trigger ?? 'cli';
+  const asOf = resolveAsOf(settings, opts.asOf);
+  const params = runParams(settings, asOf);
+  const windowStart = windowStartOf(params);
+  const runId = randomUUID();
+  const startedAt = new Date();
+  const stage = (name: string) => { opts.onStage?.(name); log.info({ runId, stage: name }, `stage ${name}`); };
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    stage(name);
+    const s = performance.now();
+    try { return await f(); } finally { timings[name] = performance.now() - s; }
+  };
+  const engine = await openMemoryEngine();
+  let settle!: { resolve: (r: KpiReport) => void; reject: (e: unknown) => void };
+  const finalReport = new Promise<KpiReport>((resolve, reject) => { settle = { resolve, reject }; });
+  finalReport.catch(() => undefined);
+  let history: Promise<string | undefined> | undefined;
+  let failed = false;
+  let keep = false;
+  let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
+  try {
+    const source = opts.source ?? createSource(settings);
+    sourceName = source.describe();
+    log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
+    const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
+    const rowsRead = loaded.rowsRead ?? null;
+    await timed('normalise', async () => {
+      try {
+        return await prepareCases(engine.conn, {
+          relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
+        }, timings);
+      } finally {
+        await loaded.close();
+      }
+    });
+    // The history store opens while the reports are computed and written; the run is
+    // recorded once the report (with its timings) is final.
+    if (opts.recordHistory !== false) {
+      const start = performance.now();
+      history = recordRun(settings.KPI_DB_PATH, finalReport, { trigger, ok: true, startedAt })
+        .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${redact((e as Error).message)}`))
+        .finally(() => { timings.history = performance.now() - start; });
+    }
+    const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
+    log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
+    const ctx = { source: sourceName, rowsRead, runId, dq };
+    const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
+    for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+    for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);
+    const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
+    const files = outDir ? await timed('write', async () => writeReportFiles(report, outDir)) : [];
+    timings.total = performance.now() - t0;
+    report.timings = timings;
+    settle.resolve(report);
+    // Freeing the engine overlaps the history insert.
+    if (!opts.keepData) engine.close();
+    if (history) {
+      stage('history');
+      const warning = await history;
+      if (warning) report.warnings.push(warning);
+      timings.total = performance.now() - t0;
+    }
+    log.info({ runId, stage: 'done', ms: Math.round(timings.total), cases: report.dailyOps.cases_in_window, openBacklog: report.dailyOps.open_backlog, atRisk: report.dailyOps.at_risk_cases, breached: report.dailyOps.breached_open_cases, quality: report.dataQuality.quality_score, warnings: report.warnings.length }, 'run finished');
+    if (report.dailyOps.backlog_spike) log.warn({ runId, stage: 'alert', growthPct: report.dailyOps.backlog_growth_pct }, 'backlog spike');
+    if (report.dailyOps.breached_open_cases > 0) log.warn({ runId, stage: 'alert', breached: report.dailyOps.breached_open_cases, atRisk: report.dailyOps.at_risk_cases }, 'open cases breached SLA');
+    let data: CaseSet | undefined;
+    if (opts.keepData) {
+      keep = true;
+      data = {
+        compute: async (filter, overrides) => {
+          const p = { ...params, windowDays: overrides?.windowDays ?? params.windowDays };
+          return computeReport(engine.instance, p, ctx, filter);
+        },
+        close: () => engine.close(),
+      };
+    }
+    return { report, files, data };
+  } catch (e) {
+    failed = true;
+    settle.reject(e);
+    await history;
+    const message = redact(e instanceof Error ? e.message : String(e));
+    log.error({ runId, stage: 'failed', source: sourceName }, message);
+    if (opts.recordHistory !== false) {
+      await recordRun(settings.KPI_DB_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
+    }
+    if (e instanceof Error) {
+      e.message = message;
+      throw e;
+    }
+    throw new Error(message);
+  } finally {
+    if (!keep) engine.close();
+  }
+}

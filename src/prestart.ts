@@ -1,7 +1,0 @@
-/**
- * Imported first by the CLI: for `kpi run`, the run's in-memory database is created on a
- * worker thread while the remaining modules load (saves its ~35 ms from every run).
- */
-import { prestartMemoryEngine } from './store/engine';
-
-if (process.argv[2] === 'run') prestartMemoryEngine();

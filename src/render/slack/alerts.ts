@@ -1,0 +1,252 @@
+/**
+ * Slack messages of the on-call alerts: plain text (notifications, screen readers) plus
+ * Block Kit. Pure functions of the stored state, so a message posted late, or edited after
+ * an acknowledgement or a resolution, always shows the current truth.
+ */
+import type { KnownBlock } from '@slack/web-api';
+import type { AtRiskCase, KpiReport, Priority } from '../../contract/report';
+import { renderCsv } from '../files/csv';
+
+export const ACK_ACTION = 'kpi_alert_ack';
+export const SNOOZE_ACTION = 'kpi_alert_snooze';
+export const SNOOZE_MS = 60 * 60 * 1000;
+
+export interface CaseRow {
+  case_id: string;
+  level: 'at_risk' | 'breached';
+  thread_id: string;
+  rank: number;
+  has_reply: boolean;
+  priority: Priority | null;
+  region: string | null;
+  team: string | null;
+  assignee: string | null;
+  status: string | null;
+  created_at: string | null;
+  due_at: string | null;
+  sla_target_hours: number | null;
+  elapsed_hours: number | null;
+  sla_elapsed_pct: number | null;
+  hours_to_breach: number | null;
+  alerted_at: string;
+  resolved_at: string | null;
+  acked_by: string | null;
+  acked_at: string | null;
+  snoozed_by: string | null;
+  snoozed_until: string | null;
+  version: number;
+}
+
+export interface ThreadRow {
+  thread_id: string;
+  kind: 'cases' | 'spike' | 'health';
+  channel: string;
+  created_at: string;
+  n_at_risk: number;
+  n_breached: number;
+  total: number;
+  n_resolved: number;
+  replies: number;
+  resolved_at: string | null;
+  payload: string | null;
+  version: number;
+}
+
+export interface RenderedMessage {
+  text: string;
+  blocks?: KnownBlock[];
+}
+
+/** Escapes user data for Slack mrkdwn. */
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** `2026-11-23 09:00 UTC` in the report time zone. */
+export function formatTime(iso: string, tz: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+    }).formatToParts(d).map((p) => [p.type, p.value]),
+  );
+  const hour = parts.hour === '24' ? '00' : parts.hour;
+  return `${parts.year}-${parts.month}-${parts.day} ${hour}:${parts.minute} ${tz}`;
+}
+
+/** A time each reader sees in their own zone; the fallback is in the report zone. */
+export function slackTime(iso: string, tz: string): string {
+  const unix = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(unix)) return esc(iso);
+  return `<!date^${unix}^{date_short_pretty} {time}|${formatTime(iso, tz)}>`;
+}
+
+/** `1h 30m`, `45m`, `2d 3h`. */
+export function formatDuration(hours: number): string {
+  const mins = Math.round(Math.abs(hours) * 60);
+  if (mins < 60) return `${mins}m`;
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  if (h >= 48) return `${Math.floor(h / 24)}d ${h % 24}h`;
+  return m ? `${h}h ${m}m` : `${h}h`;
+}
+
+const BARS = '▁▂▃▄▅▆▇█';
+
+/** Unicode sparkline, min..max scaled to eight bar heights. */
+export function sparkline(values: number[]): string {
+  if (values.length === 0) return '';
+  const min = Math.min(...values);
+  const max = Math.max(...values);
+  if (max === min) return BARS[3].repeat(values.length);
+  return values.map((v) => BARS[Math.min(7, Math.floor(((v - min) / (max - min)) * 7 + 0.5))]).join('');
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** `4 cases newly at risk, 1 newly breached: P1 2, P2 3` */
+export function casesHeadline(nAtRisk: number, nBreached: number, byPriority: Record<string, number>): string {
+  const parts: string[] = [];
+  const total = nAtRisk + nBreached;
+  if (nAtRisk > 0) parts.push(`${plural(nAtRisk, 'case')} newly at risk`);
+  if (nBreached > 0) parts.push(nAtRisk > 0 ? `${nBreached} newly breached` : `${plural(nBreached, 'case')} newly breached`);
+  const prio = Object.entries(byPriority).sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p} ${n}`).join(', ');
+  return `${parts.join(', ') || plural(total, 'case')}${prio ? `: ${prio}` : ''}`;
+}
+
+interface CasesPayload { byPriority: Record<string, number> }
+
+export function renderCasesParent(t: ThreadRow): RenderedMessage {
+  const p = (t.payload ? JSON.parse(t.payload) : { byPriority: {} }) as CasesPayload;
+  const headline = casesHeadline(t.n_at_risk, t.n_breached, p.byPriority);
+  const allResolved = t.total > 0 && t.n_resolved >= t.total;
+  const icon = allResolved ? ':white_check_mark:' : t.n_breached > 0 ? ':rotating_light:' : ':warning:';
+  const title = `${icon} ${allResolved ? 'Resolved: ' : ''}${headline}`;
+  const lines: string[] = [];
+  if (t.total > t.replies) lines.push(`The ${t.replies} most urgent are in the thread; all ${t.total} in the CSV there.`);
+  let progress = '';
+  if (allResolved) progress = `All ${t.total} resolved`;
+  else if (t.n_resolved > 0) progress = `${t.n_resolved} of ${t.total} resolved`;
+  const text = [title, ...lines, progress].filter(Boolean).join('\n');
+  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*${lines.length ? `\n${lines.join('\n')}` : ''}` } }];
+  if (progress) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: progress }] });
+  return { text, blocks };
+}
+
+export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
+  const step = c.level === 'breached' ? 'breached' : 'at risk';
+  const icon = c.resolved_at ? ':white_check_mark:' : c.level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
+  const head = `${icon} *${c.priority ?? '?'}* \`${esc(c.case_id)}\` newly ${step}`;
+  const h = c.hours_to_breach ?? 0;
+  const ttb = h < 0 ? `breached ${formatDuration(h)} ago` : `${formatDuration(h)} to breach`;
+  const due = c.due_at ? slackTime(c.due_at, tz) : 'unknown';
+  const details = [
+    `Due ${due} · ${ttb} (at ${formatTime(c.alerted_at, tz)})`,
+    `Status: ${esc(c.status ?? 'unknown')} · Assignee: ${esc(c.assignee ?? 'unassigned')} · Team: ${esc(c.team ?? 'none')} · Region: ${esc(c.region ?? 'none')}`,
+  ];
+  const notes: string[] = [];
+  if (c.resolved_at) notes.push(`:white_check_mark: Resolved: no longer open and at risk (seen ${formatTime(c.resolved_at, tz)})`);
+  if (c.acked_by) notes.push(`:eyes: Acknowledged by <@${esc(c.acked_by)}>${c.acked_at ? ` at ${formatTime(c.acked_at, tz)}` : ''}`);
+  if (c.snoozed_until && !c.acked_by && !c.resolved_at) notes.push(`:zzz: Reminders snoozed until ${formatTime(c.snoozed_until, tz)}${c.snoozed_by ? ` by <@${esc(c.snoozed_by)}>` : ''}`);
+  const plainHead = `${c.priority ?? '?'} ${c.case_id} newly ${step}`;
+  const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...notes]
+    .join('\n');
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: { type: 'mrkdwn', text: `${head}\n${details.join('\n')}` } },
+  ];
+  if (notes.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: notes.join('\n') }] });
+  if (!c.resolved_at && !c.acked_by) {
+    const value = JSON.stringify({ c: c.case_id, l: c.level });
+    blocks.push({
+      type: 'actions',
+      block_id: `kpi_alert:${c.level}`,
+      elements: [
+        { type: 'button', action_id: ACK_ACTION, text: { type: 'plain_text', text: 'Acknowledge' }, style: 'primary', value },
+        { type: 'button', action_id: SNOOZE_ACTION, text: { type: 'plain_text', text: 'Snooze 1 h' }, value },
+      ],
+    });
+  }
+  return { text, blocks };
+}
+
+export interface SpikePayload {
+  scope: string;
+  as_of_date: string;
+  backlog_today: number;
+  baseline_avg: number;
+  growth_pct: number | null;
+  threshold_pct: number;
+  baseline_days: number;
+  spark: string | null;
+  superseded?: boolean;
+}
+
+function pct(v: number | null): string {
+  if (v === null) return 'n/a';
+  return `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
+}
+
+export function spikeScope(scope: string): string {
+  return scope === 'ALL' ? 'all priorities' : scope;
+}
+
+export function renderSpikeParent(t: ThreadRow): RenderedMessage {
+  const p = JSON.parse(t.payload ?? '{}') as SpikePayload;
+  const cleared = Boolean(t.resolved_at);
+  const title = `${cleared ? ':white_check_mark: Cleared: b' : ':chart_with_upwards_trend: B'}acklog spike (${spikeScope(p.scope)}) on ${p.as_of_date}`;
+  const body = `${p.backlog_today} open today vs ${p.baseline_days}-day baseline ${p.baseline_avg.toFixed(1)} (${pct(p.growth_pct)}, threshold +${p.threshold_pct}%)`;
+  const spark = p.spark ? `Backlog, last ${p.spark.length} days: ${p.spark}` : '';
+  const text = [title, body, spark].filter(Boolean).join('\n');
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${body}${spark ? `\n${spark}` : ''}` } }] };
+}
+
+export function spikeClearedText(scope: string, backlog: number | null, growth: number | null, baseline: number | null): string {
+  if (backlog === null) return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: no ${scope} cases in the backlog any more.`;
+  return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: ${backlog} open, ${pct(growth)} vs baseline ${baseline?.toFixed(1) ?? 'n/a'}.`;
+}
+
+export interface HealthPayload {
+  check: 'run' | 'freshness';
+  cause: string;
+  since: string;
+  recovered_at?: string;
+}
+
+export function renderHealthParent(t: ThreadRow, tz: string): RenderedMessage {
+  const p = JSON.parse(t.payload ?? '{}') as HealthPayload;
+  const what = p.check === 'run' ? 'KPI pipeline runs are failing' : 'KPI data is stale';
+  const title = t.resolved_at
+    ? `:white_check_mark: Recovered: ${what.replace('are failing', 'were failing').replace('is stale', 'was stale')} from ${formatTime(p.since, tz)} to ${formatTime(t.resolved_at, tz)}`
+    : `${p.check === 'run' ? ':rotating_light:' : ':hourglass:'} ${what} since ${formatTime(p.since, tz)}`;
+  const cause = `Cause: ${p.cause}`;
+  const extra = t.resolved_at ? '' : (p.check === 'run' ? 'SLA alerts cannot be computed until a run succeeds. No repeats until it recovers.' : 'Check the source feed. No repeats until fresh data arrives.');
+  const text = [title, cause, extra].filter(Boolean).join('\n');
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${esc(cause)}${extra ? `\n${extra}` : ''}` } }] };
+}
+
+export function renderThreadParent(t: ThreadRow, tz: string): RenderedMessage {
+  if (t.kind === 'cases') return renderCasesParent(t);
+  if (t.kind === 'spike') return renderSpikeParent(t);
+  return renderHealthParent(t, tz);
+}
+
+/** The full list of a thread's cases as the contract's sla_at_risk_cases CSV. */
+export function renderCasesCsv(rows: CaseRow[]): string {
+  const atRiskCases: AtRiskCase[] = rows.map((r) => ({
+    case_id: r.case_id, priority: (r.priority ?? 'P4') as Priority, region: r.region, team: r.team, assignee: r.assignee,
+    status: r.status, created_at: r.created_at ?? '', due_at: r.due_at ?? '', sla_target_hours: r.sla_target_hours ?? 0,
+    elapsed_hours: r.elapsed_hours ?? 0, sla_elapsed_pct: r.sla_elapsed_pct ?? 0, hours_to_breach: r.hours_to_breach ?? 0,
+    risk_level: r.level,
+  }));
+  return renderCsv({ atRiskCases } as unknown as KpiReport, 'sla_at_risk_cases');
+}
+
+/** One reminder per thread for cases nobody acknowledged. */
+export function reminderText(rows: { case_id: string; priority: string | null; level: string }[], total: number, afterMinutes: number): string {
+  const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${r.level === 'breached' ? 'breached' : 'at risk'})`).join(', ');
+  const more = total > rows.length ? ` and ${total - rows.length} more` : '';
+  return `:bell: Still unacknowledged after ${formatDuration(afterMinutes / 60)}: ${list}${more}. Acknowledge or snooze on each case.`;
+}

@@ -1,0 +1,290 @@
+/**
+ * The daily digest message: Block Kit blocks plus a plain-text fallback, rendered from the
+ * typed report (and the previous run's history row, for "change since" deltas).
+ *
+ * Rendering only: every number comes from the report; the only arithmetic is the
+ * difference between two given numbers. Stays within Block Kit limits whatever the data:
+ * at most 50 blocks, header text <= 150 chars, section text <= 3,000, field text <= 2,000,
+ * context elements <= 10, and the whole message well under Slack's msg_blocks_too_long
+ * threshold (user-supplied strings are escaped and cut).
+ */
+import type { types } from '@slack/bolt';
+import type { AtRiskCase, KpiReport } from '../../contract/report';
+import { type RunHistoryRow } from '../../contract/runHistory';
+
+export type Block = types.KnownBlock;
+
+export interface DigestMessage {
+  /** Notification and fallback text (plain). */
+  text: string;
+  blocks: Block[];
+}
+
+export interface DigestOptions {
+  /** KPI_DQ_MIN: below this data-quality score the numbers are marked provisional. */
+  dqMin: number;
+  /** Most urgent cases listed (default 5). */
+  topCases?: number;
+}
+
+export const LIMITS = {
+  blocks: 50,
+  header: 150,
+  sectionText: 3000,
+  fieldText: 2000,
+  fields: 10,
+  contextElements: 10,
+  contextText: 2000,
+  /** Our own cap on all block text together (Slack rejects large messages below 40k). */
+  totalText: 11_000,
+  fallbackText: 3000,
+} as const;
+
+const DASH = '–';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** Cuts text to `max` characters (code points kept whole), ending with an ellipsis. */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const chars = Array.from(s);
+  let out = '';
+  for (const ch of chars) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** Escapes mrkdwn control characters in text that came from data. */
+export function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Text from data for inline use: escaped, one line, cut, formatting characters neutralised. */
+function dataText(s: string | null | undefined, max = 40): string {
+  if (s === null || s === undefined || s === '') return DASH;
+  // Formatting characters only act at word edges (`*bold*`, `_it_`): break those, leave agent_052 alone.
+  const oneLine = s.replace(/[\r\n\t]+/g, ' ')
+    .replace(/(^|[\s(])([*_~`])/g, '$1\u200b$2')
+    .replace(/([*_~`])(?=[\s).,:;!?]|$)/g, '$1\u200b');
+  return esc(truncate(oneLine, max));
+}
+
+function num(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? DASH : Math.round(v).toLocaleString('en-US');
+}
+function pct(v: number | null | undefined): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? DASH : `${v.toFixed(1)}%`;
+}
+function hrs(v: number): string {
+  const a = Math.abs(v);
+  return a >= 48 ? `${(a / 24).toFixed(1)} d` : `${a.toFixed(1)} h`;
+}
+
+/** "2026-11-23" -> "Mon 23 Nov 2026" (the date is already a day in the report's zone). */
+export function longDate(d: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  if (!m) return d;
+  const wd = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).getUTCDay();
+  return `${WEEKDAYS[wd]} ${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
+}
+
+/** An instant shown in a time zone: "2026-11-23 09:00 UTC" / "2026-11-23 10:00 CET". */
+export function localTime(iso: string, tz: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+        hourCycle: 'h23', timeZoneName: 'short',
+      }).formatToParts(d).map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName ?? tz}`;
+  } catch {
+    return iso;
+  }
+}
+
+/** "▲ +5" / "▼ −0.4 pts" / "no change"; empty when either side is missing. */
+export function delta(cur: number | null | undefined, prev: number | null | undefined, kind: 'count' | 'pct'): string {
+  if (cur === null || cur === undefined || prev === null || prev === undefined) return '';
+  if (!Number.isFinite(cur) || !Number.isFinite(prev)) return '';
+  const d = cur - prev;
+  const digits = kind === 'pct' ? 1 : 0;
+  const rounded = Number(d.toFixed(digits));
+  if (rounded === 0) return '= no change';
+  const abs = Math.abs(rounded);
+  const body = kind === 'pct' ? `${abs.toFixed(1)} pts` : abs.toLocaleString('en-US');
+  return rounded > 0 ? `▲ +${body}` : `▼ −${body}`;
+}
+
+function field(title: string, value: string, change: string): types.MrkdwnElement {
+  const line = change ? `${value}  _${change}_` : value;
+  return { type: 'mrkdwn', text: truncate(`*${title}*\n${line}`, LIMITS.fieldText) };
+}
+
+function section(text: string): types.SectionBlock {
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.sectionText) } };
+}
+
+function context(texts: string[]): types.ContextBlock {
+  return {
+    type: 'context',
+    elements: texts.slice(0, LIMITS.contextElements).map((t) => ({ type: 'mrkdwn' as const, text: truncate(t, LIMITS.contextText) })),
+  };
+}
+
+function caseLine(c: AtRiskCase): string {
+  const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
+  const when = c.risk_level === 'breached'
+    ? `breached ${hrs(c.hours_to_breach)} ago`
+    : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
+  const who = c.assignee ? dataText(c.assignee, 30) : '_unassigned_';
+  const where = [c.team, c.region].filter((x) => x).map((x) => dataText(x, 25)).join(' · ');
+  return truncate(
+    `${icon} *${dataText(c.case_id, 40)}* ${c.priority} · ${when} · ${who}${where ? ` · ${where}` : ''}`,
+    400,
+  );
+}
+
+function blockTextLength(b: Block): number {
+  return JSON.stringify(b).length;
+}
+
+/** Renders the digest. `previous` is an earlier run for the deltas (null: no deltas). */
+export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, opts: DigestOptions): DigestMessage {
+  const d = report.dailyOps;
+  const meta = report.meta;
+  const tz = meta.reportTz;
+  const provisional = d.data_quality_score < opts.dqMin;
+  const topN = opts.topCases ?? 5;
+  const prev = previous && previous.ok ? previous : null;
+
+  const required: Block[] = [];
+  const optional: Block[] = [];
+
+  // 1. Header + run context
+  required.push({
+    type: 'header',
+    text: { type: 'plain_text', text: truncate(`:bar_chart: Support KPIs · ${longDate(meta.asOfDate)}`, LIMITS.header), emoji: true },
+  });
+  const ctx = [
+    `As of *${localTime(meta.asOf, tz)}* · last ${meta.windowDays} days · source \`${dataText(meta.source.replace(/[^\s:]*[\\/]/g, ''), 40)}\``,
+    prev ? `Changes (▲ ▼) are vs the run of ${localTime(prev.as_of, tz)}` : 'No earlier run to compare with',
+  ];
+  required.push(context(ctx));
+
+  // 2. Data-quality warning first: readers must know before reading numbers.
+  if (provisional) {
+    required.push(section(
+      `:warning: *Provisional numbers*: data quality score is *${d.data_quality_score.toFixed(1)}*, below the minimum of ${opts.dqMin.toFixed(1)}. ` +
+      `Missing ${num(report.dataQuality.missing_rows)} · duplicate ${num(report.dataQuality.duplicate_rows)} · invalid SLA ${num(report.dataQuality.invalid_sla_rows)} of ${num(report.dataQuality.total_rows)} rows (see data_quality_score.csv).`,
+    ));
+  }
+
+  // 3. Key numbers with change since the previous run
+  required.push({
+    type: 'section',
+    text: { type: 'mrkdwn', text: '*Key numbers*' },
+    fields: [
+      field('Open backlog', num(d.open_backlog), delta(d.open_backlog, prev?.open_backlog, 'count')),
+      field('SLA compliance', pct(d.sla_compliance_pct), delta(d.sla_compliance_pct, prev?.sla_compliance_pct, 'pct')),
+      field('Created today', num(d.created_today), delta(d.created_today, prev?.created_today, 'count')),
+      field('Resolved today', num(d.resolved_today), delta(d.resolved_today, prev?.resolved_today, 'count')),
+      field('At risk (open)', num(d.at_risk_cases), delta(d.at_risk_cases, prev?.at_risk_cases, 'count')),
+      field('Breached (open)', num(d.breached_open_cases), delta(d.breached_open_cases, prev?.breached_open_cases, 'count')),
+      field('First response SLA', pct(d.first_response_compliance_pct), delta(d.first_response_compliance_pct, prev?.first_response_compliance_pct, 'pct')),
+      field('Data quality', `${d.data_quality_score.toFixed(1)}${provisional ? ' :warning:' : ''}`, delta(d.data_quality_score, prev?.data_quality_score, 'pct')),
+    ].slice(0, LIMITS.fields),
+  });
+
+  // 4. SLA compliance by priority
+  const slaRows = report.slaSummary.filter((r) => r.priority !== 'ALL');
+  if (slaRows.length) {
+    required.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: `*SLA compliance by priority* (resolution, cases created in the last ${meta.windowDays} days)` },
+      fields: slaRows.slice(0, LIMITS.fields).map((r) => ({
+        type: 'mrkdwn' as const,
+        text: truncate(`*${r.priority}* ${pct(r.sla_compliance_pct)}\n${num(r.met)} met · ${num(r.breached)} breached · ${num(r.pending)} pending`, LIMITS.fieldText),
+      })),
+    });
+  }
+
+  // 5. Backlog and spike status
+  const byPrio = report.backlogSummary.filter((r) => r.priority !== 'ALL').map((r) => `${r.priority === 'UNKNOWN' ? 'unknown' : r.priority} ${num(r.open_cases)}`);
+  const all = report.backlogSpike.find((s) => s.scope === 'ALL');
+  const spikes = report.backlogSpike.filter((s) => s.is_spike);
+  const lines: string[] = [`*Backlog*: ${num(d.open_backlog)} open${byPrio.length ? ` (${byPrio.join(' · ')})` : ''}`];
+  if (all) {
+    lines.push(`Growth vs ${meta.spikeBaselineDays}-day baseline (${all.baseline_avg.toFixed(2)}): *${all.growth_pct === null ? DASH : `${all.growth_pct > 0 ? '+' : ''}${all.growth_pct.toFixed(1)}%`}* (spike above ${all.threshold_pct.toFixed(1)}%)`);
+  }
+  if (spikes.length) {
+    const list = spikes.slice(0, 5).map((s) => `${s.scope} ${s.growth_pct === null ? DASH : `+${s.growth_pct.toFixed(1)}%`} (${num(s.backlog_today)} vs ${s.baseline_avg.toFixed(2)})`);
+    lines.push(`:rotating_light: *Backlog spike*: ${list.join(' · ')}`);
+  } else {
+    lines.push(':white_check_mark: No backlog spike');
+  }
+  required.push(section(lines.join('\n')));
+
+  // 6. At risk and breached, five most urgent (the report lists them most urgent first)
+  const cases = report.atRiskCases.slice(0, topN);
+  const riskLines = [`*At risk: ${num(d.at_risk_cases)} · Breached (open): ${num(d.breached_open_cases)}*`];
+  if (cases.length) {
+    riskLines.push(`Most urgent:`);
+    for (const c of cases) riskLines.push(caseLine(c));
+    // When overdue cases fill the list, still name the next ones about to breach (actionable now).
+    const next = report.atRiskCases.slice(topN).filter((c) => c.risk_level === 'at_risk').slice(0, 3);
+    if (next.length && cases.every((c) => c.risk_level === 'breached')) {
+      riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} in ${hrs(c.hours_to_breach)}`).join(' · ')}`);
+    }
+    const more = report.atRiskCases.length - cases.length;
+    if (more > 0) riskLines.push(`_…and ${num(more)} more in sla_at_risk_cases.csv (in the thread)_`);
+  } else {
+    riskLines.push(':white_check_mark: No open case is at risk.');
+  }
+  required.push(section(riskLines.join('\n')));
+
+  // 7. Optional extras: run warnings, footer
+  if (report.warnings.length) {
+    const shown = report.warnings.slice(0, 3).map((w) => `• ${dataText(w, 200)}`);
+    const more = report.warnings.length - shown.length;
+    optional.push(context([`:information_source: ${num(report.warnings.length)} run warning${report.warnings.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more > 0 ? `\n…and ${num(more)} more in the log` : ''}`]));
+  }
+  optional.push({ type: 'divider' });
+  optional.push(context([`Trend chart and today's CSVs are in the thread · run \`${dataText(meta.runId, 60)}\``]));
+
+  // Assemble within limits: required blocks first, optional ones while they fit.
+  const blocks: Block[] = [];
+  let total = 0;
+  for (const b of required) {
+    blocks.push(b);
+    total += blockTextLength(b);
+  }
+  for (const b of optional) {
+    const len = blockTextLength(b);
+    if (blocks.length >= LIMITS.blocks || total + len > LIMITS.totalText) break;
+    blocks.push(b);
+    total += len;
+  }
+
+  return { text: fallbackText(report, prev, provisional, opts.dqMin), blocks: blocks.slice(0, LIMITS.blocks) };
+}
+
+function fallbackText(report: KpiReport, prev: RunHistoryRow | null, provisional: boolean, dqMin: number): string {
+  const d = report.dailyOps;
+  const ch = (s: string) => (s ? ` (${s})` : '');
+  const parts = [
+    `Support KPIs ${report.meta.asOfDate}:`,
+    `open backlog ${num(d.open_backlog)}${ch(delta(d.open_backlog, prev?.open_backlog, 'count'))},`,
+    `SLA compliance ${pct(d.sla_compliance_pct)}${ch(delta(d.sla_compliance_pct, prev?.sla_compliance_pct, 'pct'))},`,
+    `created today ${num(d.created_today)}, resolved today ${num(d.resolved_today)},`,
+    `${num(d.at_risk_cases)} at risk, ${num(d.breached_open_cases)} breached open,`,
+    `backlog spike: ${d.backlog_spike ? 'yes' : 'no'},`,
+    `data quality ${d.data_quality_score.toFixed(1)}.`,
+  ];
+  if (provisional) parts.push(`PROVISIONAL: data quality is below ${dqMin.toFixed(1)}.`);
+  return truncate(parts.join(' '), LIMITS.fallbackText);
+}
