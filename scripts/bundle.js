@@ -12,14 +12,25 @@
  *
  * Usage: node scripts/bundle.js [outfile]
  */
-const { join, resolve } = require('node:path');
+const { cpSync, readdirSync } = require('node:fs');
+const { dirname, join, relative, resolve } = require('node:path');
 const esbuild = require('esbuild');
 
 const ROOT = resolve(__dirname, '..');
 
 const EXTERNAL = ['@duckdb/node-bindings-*', '@slack/*', 'snowflake-sdk', '@resvg/*', 'node-cron'];
 
-/** Builds the bundle to outfile (default dist/kpi.bundle.js). */
+/**
+ * Copies every .sql file of src/ next to the bundle with its path under src/ (the SQL loader,
+ * src/db/sqlFiles.ts, reads them from there), which also serves tsc's output in dist/.
+ */
+function copySql(toDir) {
+  const walk = (dir) => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.sql') ? [join(dir, e.name)] : []);
+  for (const file of walk(join(ROOT, 'src'))) cpSync(file, join(toDir, relative(join(ROOT, 'src'), file)));
+}
+
+/** Builds the bundle to outfile (default dist/kpi.bundle.js), with the SQL files beside it. */
 async function bundle(outfile = join(ROOT, 'dist', 'kpi.bundle.js')) {
   await esbuild.build({
     entryPoints: [join(ROOT, 'src', 'app', 'bin.ts')],
@@ -32,6 +43,7 @@ async function bundle(outfile = join(ROOT, 'dist', 'kpi.bundle.js')) {
     sourcemap: true,
     logLevel: 'warning',
   });
+  copySql(dirname(outfile));
   return outfile;
 }
 

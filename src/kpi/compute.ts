@@ -1,21 +1,25 @@
 /**
- * The KPI core: from a source relation to `case_rows` (cleaned rows with their per-case
- * KPIs, prepareCases) and from there to one typed KpiReport (computeReport), on a DuckDB
- * engine. Pure with respect to the outside world: no files, no
- * Slack, no clock (as_of is a parameter).
+ * The reports: from `case_rows` (prepare.ts) to one typed KpiReport, on a DuckDB engine. One
+ * model per output in models/*.sql; this file runs them and assembles the report. Pure with
+ * respect to the outside world: no files, no Slack, no settings, no clock (as_of is a
+ * parameter).
  */
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { exec, isoSeconds, lit, query, queryJson } from '../db/engine';
-import { cleanedRowsSql, DATA_QUALITY_SQL, ENUM_TYPES_SQL } from './staging/clean';
-import { AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, CASE_VIEW_COLUMNS, caseRowsSql, duplicateIdsSql, markDuplicatesSql, maybeAmbiguous, REREAD_SQL, TIED_DUPLICATES_SQL, tzOffsetsSql, zoneSegmentsSql, type ZoneSegment } from './staging/caseRows';
-import { daysSql, dailyByPrioritySql, volumeTrendSql } from './models/days';
-import { slaSummarySql } from './models/slaSummary';
-import { backlogSummarySql } from './models/backlogSummary';
-import { AT_RISK_ORDER, atRiskCasesSql } from './models/atRiskCases';
-import { backlogSpikeSql } from './models/backlogSpike';
-import { PRIORITIES, type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter, type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow } from '../contract/report';
+import {
+  type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
+  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
+} from '../contract/report';
+import { exec, isoSeconds, query, queryJson, tsLit } from '../db/engine';
+import { sqlFile } from '../db/sqlFiles';
+import { localDate } from '../support/cronTime';
+import { runParamsSql, windowStartOf } from './prepare';
 import { validateReport } from './validate';
-import { tsLit } from '../db/engine';
+
+/** A model's SQL: `models/<name>.sql`. */
+const model = (name: string) => sqlFile(`kpi/models/${name}.sql`);
+
+/** sla_at_risk_cases.csv's order, by its own columns (due_at is fixed-width UTC text, so it sorts as time). */
+const AT_RISK_ORDER = 't.due_at, t.case_id';
 
 export interface DataQualityCounts {
   total_rows: number;
@@ -24,20 +28,8 @@ export interface DataQualityCounts {
   invalid_sla_rows: number;
 }
 
-export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): Date {
-  return new Date(params.asOf.getTime() - params.windowDays * 86_400_000);
-}
-
-/** Calendar date of an instant in a time zone, YYYY-MM-DD. */
-export function localDate(d: Date, tz: string): string {
-  if (tz === 'UTC') return d.toISOString().slice(0, 10);
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(d);
-  const get = (t: string) => parts.find((p) => p.type === t)!.value;
-  return `${get('year')}-${get('month')}-${get('day')}`;
-}
-
 export async function dataQualityCounts(conn: DuckDBConnection): Promise<DataQualityCounts> {
-  const [r] = await query<DataQualityCounts>(conn, DATA_QUALITY_SQL);
+  const [r] = await query<DataQualityCounts>(conn, model('data_quality_score'));
   return r;
 }
 
@@ -75,13 +67,13 @@ function filterClause(filter: CaseFilter | undefined): { where: string; params: 
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
 
-/** The reports' queries on three connections ("lanes") reading `m` over `source`. */
+/** The reports' queries on three connections ("lanes") reading `counted_cases` over `source`. */
 async function runLanes(instance: DuckDBInstance, params: RunParams, source: string, t: <T>(stage: string, f: () => Promise<T>) => Promise<T>) {
   const lane = async (): Promise<DuckDBConnection> => {
     const conn = await instance.connect();
     try {
-      await exec(conn, `SET TimeZone = 'UTC';${paramsTableSql(params)}`);
-      await exec(conn, `CREATE OR REPLACE TEMP VIEW m AS SELECT *, ${CASE_VIEW_COLUMNS} FROM ${source}`);
+      await exec(conn, `SET TimeZone = 'UTC';\n${runParamsSql(params)}`);
+      await exec(conn, sqlFile('kpi/staging/counted_cases.sql', { cases: source }));
       return conn;
     } catch (e) {
       conn.closeSync();
@@ -95,28 +87,21 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
     const [a, b, c] = opened.map(settledValue);
     const trend = (async () => {
       const volume = await t('aggregates', async () => {
-        await exec(a, daysSql);
-        await exec(a, dailyByPrioritySql);
-        return query<VolumeTrendRow & { chain_adjustment: number }>(a, volumeTrendSql);
+        await exec(a, model('days'));
+        await exec(a, model('daily'));
+        return query<VolumeTrendRow & { chain_adjustment: number }>(a, model('volume_trend'));
       });
-      const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, backlogSpikeSql));
-      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a,
-        `SELECT priority_label AS priority, list(backlog_end_of_day ORDER BY day) AS backlog FROM daily WHERE priority_label <> 'UNKNOWN' GROUP BY 1 ORDER BY 1`));
+      const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, model('backlog_spike_summary')));
+      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a, model('backlog_by_priority')));
       return { volume, backlogSpike, byPriority };
     })();
     const summaries = (async () => {
-      const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, slaSummarySql));
-      const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, backlogSummarySql));
-      const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, `
-        SELECT count(*) AS cases_in_window,
-          coalesce(count_if(is_open), 0) AS open_backlog,
-          coalesce(count_if(at_risk), 0) AS at_risk_cases,
-          coalesce(count_if(is_open AND outcome = 'breached'), 0) AS breached_open_cases,
-          max(created_at) AS newest
-        FROM m`));
+      const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, model('sla_summary')));
+      const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, model('backlog_summary')));
+      const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, model('daily_ops_summary')));
       return { slaSummary, backlogSummary, facts };
     })();
-    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, atRiskCasesSql, AT_RISK_ORDER));
+    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, model('sla_at_risk_cases'), AT_RISK_ORDER));
     return await Promise.allSettled([trend, summaries, risk]);
   } finally {
     for (const l of lanes) l.closeSync();
@@ -137,95 +122,6 @@ async function dropTable(instance: DuckDBInstance, table: string): Promise<void>
 function settledValue<T>(r: PromiseSettledResult<T>): T {
   if (r.status === 'rejected') throw r.reason;
   return r.value;
-}
-
-/** The run's parameters as the one-row temp table `p` that the models read. */
-function paramsTableSql(params: RunParams): string {
-  return `
-    CREATE OR REPLACE TEMP TABLE p AS SELECT
-      ${tsLit(params.asOf)} AS as_of, ${tsLit(windowStartOf(params))} AS window_start,
-      DATE '${localDate(params.asOf, params.reportTz)}' AS as_of_date, ${params.windowDays}::INTEGER AS window_days,
-      ${lit(params.reportTz)} AS report_tz, ${Number(params.riskThresholdPct)}::DOUBLE AS risk_threshold_pct,
-      ${Number(params.spikeThresholdPct)}::DOUBLE AS spike_threshold_pct, ${params.spikeBaselineDays}::INTEGER AS spike_baseline_days`;
-}
-
-export interface PrepareOptions {
-  /** The source relation (contract-named columns). */
-  relation: string;
-  sourceTz: string;
-  timestampFormat?: string;
-  params: RunParams;
-  /** Keep region and team on every row (slash-command filters); default: only where shown. */
-  keepText?: boolean;
-}
-
-/**
- * Clean the source and compute the per-case KPIs in one pass into `case_rows`, then apply
- * the survivor rule for duplicates. Every report is an aggregate over this table.
- */
-export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, timings: Record<string, number> = {}): Promise<void> {
-  const step = async (name: string, sql: string) => {
-    const t = performance.now();
-    await exec(conn, sql);
-    timings[name] = (timings[name] ?? 0) + performance.now() - t;
-  };
-  const { params } = o;
-  await exec(conn, `${ENUM_TYPES_SQL}\n${paramsTableSql(params)}`);
-  let zone: ZoneSegment[] | null = null;
-  if (params.reportTz !== 'UTC') {
-    await exec(conn, tzOffsetsSql);
-    zone = (await query<{ start: string; offset_us: number }>(conn, zoneSegmentsSql))
-      .map((z) => ({ start: `TIMESTAMP '${z.start}'`, offsetUs: Number(z.offset_us) }));
-  }
-  const normaliseOptions = {
-    relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
-  };
-  const cleaned = await cleanedRowsSql(conn, normaliseOptions);
-  const targets = Object.fromEntries(PRIORITIES.map((p) => {
-    const tg = params.targets[p];
-    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
-  })) as Record<string, [number, number]>;
-  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets };
-  // The session time zone is the source time zone while the source is read: casts of
-  // naive values to TIMESTAMPTZ read them in that zone (see normalise.ts). Text timestamps
-  // are parsed once each with filter pushdown off (see cleanedRowsSql): at 1M CSV rows,
-  // case_rows took 1185 ms against 1260 ms (medians of 6, interleaved).
-  // case_rows is built without keeping the read order: DuckDB then writes each thread's
-  // rows as they come instead of merging them back into read order (at 1M rows, 942
-  // against 1111 ms from CSV, 377 against 521 ms from DuckDB; medians of 9 and 7,
-  // interleaved). The read order only decides between duplicates that differ and share
-  // their latest updated_at: the rows of such ids are read again, in order (see
-  // duplicateIdsSql).
-  const build = async (name: string, sql: string, ordered: boolean) => {
-    const settings = [`SET TimeZone = ${lit(o.sourceTz)}`];
-    if (cleaned.textTimestamps) settings.push(`SET disabled_optimizers = 'filter_pushdown'`);
-    if (!ordered) settings.push('SET preserve_insertion_order = false');
-    await exec(conn, settings.join('; '));
-    try {
-      await step(name, sql);
-    } finally {
-      await exec(conn, `SET TimeZone = 'UTC'; RESET disabled_optimizers; RESET preserve_insertion_order`);
-    }
-  };
-  const count = async (sql: string) => {
-    const t = performance.now();
-    const [{ n }] = await query<{ n: number | null }>(conn, sql);
-    timings.duplicates += performance.now() - t;
-    return n ?? 0;
-  };
-  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false)}`, false);
-  await step('duplicates', duplicateIdsSql);
-  if (await count(TIED_DUPLICATES_SQL) > 0) {
-    await step('duplicates', AMBIGUOUS_IDS_SQL);
-    if (await count('SELECT count(*) AS n FROM ambiguous_ids') > 0) {
-      const reread = await cleanedRowsSql(conn, { ...normaliseOptions, caseIdFilter: maybeAmbiguous });
-      await step('case_rows_reread', AMBIGUOUS_BITS_SQL);
-      await build('case_rows_reread', `DROP TABLE IF EXISTS reread_rows; ${caseRowsSql(reread.sql, zone, literals, o.keepText ?? false, 'reread_rows')}`, true);
-      await step('case_rows_reread', REREAD_SQL);
-      await step('duplicates', duplicateIdsSql);
-    }
-  }
-  await step('duplicates', markDuplicatesSql);
 }
 
 export interface ComputeContext {

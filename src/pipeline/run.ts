@@ -9,7 +9,8 @@ import type { CaseSource } from '../sources/types';
 import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
 import { openMemoryEngine } from '../db/engine';
-import { computeReport, dataQualityCounts, prepareCases, windowStartOf } from '../kpi/compute';
+import { computeReport, dataQualityCounts } from '../kpi/compute';
+import { prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
 import { recordRun } from './runHistory';
 

@@ -38,8 +38,12 @@ export function localParts(t: Date | number, tz: string): LocalParts {
   return { year: p.year, month: p.month, day: p.day, hour: p.hour === 24 ? 0 : p.hour, minute: p.minute, second: p.second };
 }
 
-/** The calendar day (YYYY-MM-DD) of an instant in a time zone. */
+/**
+ * The calendar day (YYYY-MM-DD) of an instant in a time zone. UTC needs no Intl call (the
+ * first one loads ICU's data, which a UTC run never pays for).
+ */
 export function localDate(t: Date | number, tz: string): string {
+  if (tz === 'UTC') return new Date(t).toISOString().slice(0, 10);
   const p = localParts(t, tz);
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
 }

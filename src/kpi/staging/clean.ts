@@ -1,10 +1,11 @@
 /**
- * Normalise and clean (contract sections 1 to 3), as SQL on the run's DuckDB engine.
+ * Clean (contract sections 1 to 3), as SQL on the run's DuckDB engine: cleaned_rows.sql and
+ * the expressions it is filled with.
  *
  *   source relation (contract-named columns, any of VARCHAR / TIMESTAMP / TIMESTAMPTZ)
  *     -> cleanedRowsSql: every row in the run's scope, typed, timestamps as naive UTC,
  *        priority and status families, and the row's data-quality defects
- *     -> case_rows (caseRowsSql, models/caseMetrics.ts): the same rows with their per-case KPIs, one table
+ *     -> case_rows (caseRows.ts): the same rows with their per-case KPIs, one table
  *        built in one pass; `duplicate` marks rows that are not the survivor of their case_id
  *
  * Timestamps: an offset in the text wins; text without one is read in the source time
@@ -13,9 +14,10 @@
  * it is NULL for the KPIs and counted by data quality.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { ident, lit, query } from '../../db/engine';
+import { ident, lit, query, tsLit } from '../../db/engine';
+import { sqlFile } from '../../db/sqlFiles';
+import { PRIORITIES } from '../../contract/report';
 import { type ContractColumn, PRIORITY_ALIASES, OPEN_STATUSES, CLOSED_STATUSES, OPEN_PREFIXES, TIMESTAMP_COLUMNS, type TimestampColumn } from '../../contract/columns';
-import { tsLit } from '../../db/engine';
 
 export interface NormaliseOptions {
   relation: string;
@@ -40,9 +42,8 @@ function cleanCaseId(raw: string): string {
  * joins), and the exact spelling is tried first: lower-casing and trimming copy the
  * string, so they run only for the rare value that needs them.
  */
-const PRIORITY_CODES = ['P1', 'P2', 'P3', 'P4'];
 const PRIORITY_ENTRIES = [
-  ...PRIORITY_CODES.map((p) => [p, p]),
+  ...PRIORITIES.map((p) => [p, p]),
   ...Object.entries(PRIORITY_ALIASES).flatMap(([p, a]) => a.map((alias) => [alias, p])),
 ];
 const STATUS_ENTRIES = [...OPEN_STATUSES.map((x) => [x, 'open']), ...CLOSED_STATUSES.map((x) => [x, 'closed'])];
@@ -62,16 +63,6 @@ function valueAt(pos: string, entries: string[][], type: string): string {
 function blankExpr(raw: string, pos: string): string {
   return `CASE WHEN ${raw} IS NULL THEN true WHEN ${pos} IS NOT NULL THEN false ELSE trim(${raw}) = '' END`;
 }
-
-/**
- * Small fixed vocabularies as ENUM types: one byte per row instead of a string, which
- * makes the per-case table cheap to build and to group by.
- */
-export const ENUM_TYPES_SQL = `
-CREATE TYPE IF NOT EXISTS kpi_priority AS ENUM ('P1', 'P2', 'P3', 'P4');
-CREATE TYPE IF NOT EXISTS kpi_priority_label AS ENUM ('P1', 'P2', 'P3', 'P4', 'UNKNOWN');
-CREATE TYPE IF NOT EXISTS kpi_status_family AS ENUM ('open', 'closed', 'other');
-CREATE TYPE IF NOT EXISTS kpi_outcome AS ENUM ('met', 'breached', 'pending');`;
 
 /**
  * Expression giving a naive-UTC TIMESTAMP for a column of the given DuckDB type. The
@@ -101,36 +92,28 @@ export async function describeRelation(conn: DuckDBConnection, relation: string)
 }
 
 /**
- * The cleaned rows in the run's scope, as a SELECT over the source relation (contract 1
- * and 3, before duplicates). Must run with the session TimeZone set to the source time
- * zone (see prepareCases). Columns: case_id, status_raw, region_raw, team_raw,
- * assignee_raw (text as read), created_at, first_response_at, resolved_at, updated_at (naive UTC),
- * priority (kpi_priority, NULL when missing or unknown), priority_label (kpi_priority_label:
- * the priority or UNKNOWN), status_family (kpi_status_family),
- * dq_missing and dq_invalid (the row's data-quality defects, contract 5).
+ * The cleaned rows in the run's scope: cleaned_rows.sql with the fragments that depend on
+ * the source's column types (which timestamps are text and must be parsed, which columns
+ * exist) and on the vocabularies.
  */
 export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<CleanedRows> {
   const types = await describeRelation(conn, o.relation);
   const colRef = (c: ContractColumn) => (types.has(c) ? ident([...types.keys()].find((k) => k === c)!) : 'NULL');
   const textRef = (c: ContractColumn) => (!types.has(c) ? 'CAST(NULL AS VARCHAR)' : types.get(c) === 'VARCHAR' ? colRef(c) : `CAST(${colRef(c)} AS VARCHAR)`);
-  // Nested levels, each expression computed once: `parsed` reads the source (the two
-  // timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
-  // `keyed` parses the other two timestamps (only for rows in scope) and looks up the
-  // vocabularies; the next flags unparseable timestamps and derives status families and
-  // blanks; the outer one the row's data-quality defects. Text is only trimmed where it
-  // is used (see caseRowsSql).
-  const parsed: string[] = [`${textRef('case_id')} AS case_id_raw`];
-  for (const c of ['status', 'priority', 'region', 'team', 'assignee'] as const) parsed.push(`${textRef(c)} AS ${c}_raw`);
-  const keyed: string[] = [];
+  // The timestamps the scope is decided on are parsed in `source_rows`, the others only for
+  // rows in scope; text is only trimmed where it is used (see case_rows.sql).
+  const source: string[] = [`${textRef('case_id')} AS case_id_raw`];
+  for (const c of ['status', 'priority', 'region', 'team', 'assignee'] as const) source.push(`${textRef(c)} AS ${c}_raw`);
+  const inScope: string[] = [];
   const flags: string[] = [];
   const bad: string[] = [];
   let parsesText = false;
-  for (const c of TIMESTAMP_COLUMNS as readonly TimestampColumn[]) {
-    const level = SCOPE_COLUMNS.has(c) ? parsed : keyed;
+  for (const c of TIMESTAMP_COLUMNS) {
+    const level = SCOPE_COLUMNS.has(c) ? source : inScope;
     if (!types.has(c)) { level.push(`CAST(NULL AS TIMESTAMP) AS ${c}`); continue; }
-    const source = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
-    if (!SCOPE_COLUMNS.has(c)) parsed.push(`${colRef(c)} AS ${c}_src`);
-    const e = timestampExpr(source, types.get(c)!, o);
+    const from = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
+    if (!SCOPE_COLUMNS.has(c)) source.push(`${colRef(c)} AS ${c}_src`);
+    const e = timestampExpr(from, types.get(c)!, o);
     level.push(`${e.value} AS ${c}`);
     if (e.raw) {
       parsesText = true;
@@ -142,43 +125,26 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   }
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
-  keyed.push(`${cleanCaseId('case_id_raw')} AS case_id`);
-  keyed.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
-  keyed.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
-  const prefixes = OPEN_PREFIXES.map((p) => `starts_with(lower(trim(status_raw)), ${lit(p)})`).join(' OR ');
-  const createdBad = bad.includes('created_at_bad') ? 'created_at_bad' : 'false';
-  // Contract 2: a row is in scope when its case was open at some time in the window; rows
-  // that cannot be placed in time stay, so that data quality sees them. Written as a CASE:
-  // DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
-  // them up to six times (measured 650 ms against 430 ms at 1M rows of CSV). When
-  // timestamps are parsed from text, run this with filter pushdown off (textTimestamps):
-  // the filter then reads the parses of `parsed` instead of parsing again.
-  const sql = `
-    SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,
-      created_at, first_response_at, resolved_at, updated_at,
-      ${valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority')} AS priority,
-      coalesce(${valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label')}, 'UNKNOWN') AS priority_label,
-      status_family,
-      case_id IS NULL OR (created_at IS NULL AND NOT ${createdBad}) OR status_blank OR priority_blank AS dq_missing,
-      coalesce((NOT priority_blank AND priority_pos IS NULL)
-        OR resolved_at < created_at
-        OR first_response_at < created_at
-        OR (status_family = 'closed' AND resolved_at IS NULL)${bad.map((b) => `\n        OR ${b}`).join('')}, false) AS dq_invalid
-    FROM (
-      SELECT *,${flags.map((f) => `\n        ${f},`).join('')}
-        ${blankExpr('status_raw', 'status_pos')} AS status_blank,
-        ${blankExpr('priority_raw', 'priority_pos')} AS priority_blank,
-        CASE WHEN status_raw IS NULL THEN NULL
-          WHEN status_pos IS NOT NULL THEN ${valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family')}
-          WHEN ${prefixes} THEN 'open'::kpi_status_family
-          ELSE 'other'::kpi_status_family END AS status_family
-      FROM (
-        SELECT *, ${keyed.join(',\n          ')}
-        FROM (SELECT ${parsed.join(',\n          ')} FROM ${o.relation}${o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : ''})
-        WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > ${tsLit(o.asOf)} THEN false
-          ELSE coalesce(resolved_at >= ${tsLit(o.windowStart)}, true) END
-      )
-    )`;
+  inScope.push(`${cleanCaseId('case_id_raw')} AS case_id`);
+  inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
+  inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
+  const sql = sqlFile('kpi/staging/cleaned_rows.sql', {
+    priority: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority'),
+    priority_label: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label'),
+    created_at_unparseable: bad.includes('created_at_bad') ? 'created_at_bad' : 'false',
+    unparseable_timestamps: bad.map((b) => `\n    OR ${b}`).join(''),
+    timestamp_flags: flags.map((f) => `\n    ${f},`).join(''),
+    status_blank: blankExpr('status_raw', 'status_pos'),
+    priority_blank: blankExpr('priority_raw', 'priority_pos'),
+    status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family'),
+    open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(trim(status_raw)), ${lit(p)})`).join(' OR '),
+    parsed_and_looked_up: inScope.join(',\n      '),
+    source_columns: source.join(',\n      '),
+    relation: o.relation,
+    case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : '',
+    as_of: tsLit(o.asOf),
+    window_start: tsLit(o.windowStart),
+  });
   return { sql, textTimestamps: parsesText };
 }
 
@@ -190,12 +156,3 @@ export interface CleanedRows {
 
 /** The timestamps the run's scope is decided on: parsed before the scope filter. */
 const SCOPE_COLUMNS: ReadonlySet<TimestampColumn> = new Set(['created_at', 'resolved_at']);
-
-/** Data quality over case_rows (contract 5, data_quality_score.csv), unrounded counts. */
-export const DATA_QUALITY_SQL = `
-SELECT
-  count(*) AS total_rows,
-  coalesce(count_if(dq_missing), 0) AS missing_rows,
-  coalesce(count_if(duplicate), 0) AS duplicate_rows,
-  coalesce(count_if(dq_invalid), 0) AS invalid_sla_rows
-FROM case_rows`;

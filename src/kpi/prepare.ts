@@ -1,0 +1,114 @@
+/**
+ * Staging: from the source relation to `case_rows` (cleaned rows with their per-case KPIs,
+ * then the survivor rule for duplicates), on the run's DuckDB connection. Every report is an
+ * aggregate over this table (compute.ts).
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { PRIORITIES, type RunParams } from '../contract/report';
+import { exec, lit, query, tsLit } from '../db/engine';
+import { sqlFile } from '../db/sqlFiles';
+import { localDate } from '../support/cronTime';
+import { cleanedRowsSql } from './staging/clean';
+import {
+  AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
+  TIED_DUPLICATES_SQL, type ZoneSegment,
+} from './staging/caseRows';
+
+export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): Date {
+  return new Date(params.asOf.getTime() - params.windowDays * 86_400_000);
+}
+
+/** The run's parameters as the one-row temp table `run_params` that the models read. */
+export function runParamsSql(params: RunParams): string {
+  return sqlFile('kpi/staging/run_params.sql', {
+    as_of: tsLit(params.asOf),
+    window_start: tsLit(windowStartOf(params)),
+    as_of_date: localDate(params.asOf, params.reportTz),
+    window_days: params.windowDays,
+    report_tz: lit(params.reportTz),
+    risk_threshold_pct: Number(params.riskThresholdPct),
+    spike_threshold_pct: Number(params.spikeThresholdPct),
+    spike_baseline_days: params.spikeBaselineDays,
+  });
+}
+
+export interface PrepareOptions {
+  /** The source relation (contract-named columns). */
+  relation: string;
+  sourceTz: string;
+  timestampFormat?: string;
+  params: RunParams;
+  /** Keep region and team on every row (slash-command filters); default: only where shown. */
+  keepText?: boolean;
+}
+
+/** report_tz's offset segments over the trend's span (report_tz_offsets.sql); null for UTC. */
+async function reportZoneSegments(conn: DuckDBConnection, params: RunParams): Promise<ZoneSegment[] | null> {
+  if (params.reportTz === 'UTC') return null;
+  await exec(conn, sqlFile('kpi/staging/report_tz_offsets.sql'));
+  return (await query<{ start: string; offset_us: number }>(conn, sqlFile('kpi/staging/report_tz_segments.sql')))
+    .map((z) => ({ start: `TIMESTAMP '${z.start}'`, offsetUs: Number(z.offset_us) }));
+}
+
+/**
+ * Clean the source and compute the per-case KPIs in one pass into `case_rows`, then apply
+ * the survivor rule for duplicates.
+ */
+export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, timings: Record<string, number> = {}): Promise<void> {
+  const step = async (name: string, sql: string) => {
+    const t = performance.now();
+    await exec(conn, sql);
+    timings[name] = (timings[name] ?? 0) + performance.now() - t;
+  };
+  const { params } = o;
+  await exec(conn, `${sqlFile('kpi/staging/vocabulary_types.sql')}\n${runParamsSql(params)}`);
+  const zone = await reportZoneSegments(conn, params);
+  const normaliseOptions = {
+    relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
+  };
+  const cleaned = await cleanedRowsSql(conn, normaliseOptions);
+  const targets = Object.fromEntries(PRIORITIES.map((p) => {
+    const tg = params.targets[p];
+    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
+  })) as Record<string, [number, number]>;
+  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets };
+  // The session time zone is the source time zone while the source is read: casts of naive
+  // values to TIMESTAMPTZ read them in that zone (see cleaned_rows.sql). Text timestamps are
+  // parsed once each with filter pushdown off.
+  //
+  // Unordered build: case_rows is built without keeping the read order, so DuckDB writes
+  // each thread's rows as they come instead of merging them back into read order. The read
+  // order only decides between duplicates that differ and share their latest updated_at: the
+  // rows of such ids are read again, in order (see duplicate_ids.sql). Building it ordered
+  // would make that re-read unnecessary and every run slower.
+  const build = async (name: string, sql: string, ordered: boolean) => {
+    const settings = [`SET TimeZone = ${lit(o.sourceTz)}`];
+    if (cleaned.textTimestamps) settings.push(`SET disabled_optimizers = 'filter_pushdown'`);
+    if (!ordered) settings.push('SET preserve_insertion_order = false');
+    await exec(conn, settings.join('; '));
+    try {
+      await step(name, sql);
+    } finally {
+      await exec(conn, `SET TimeZone = 'UTC'; RESET disabled_optimizers; RESET preserve_insertion_order`);
+    }
+  };
+  const count = async (sql: string) => {
+    const t = performance.now();
+    const [{ n }] = await query<{ n: number | null }>(conn, sql);
+    timings.duplicates += performance.now() - t;
+    return n ?? 0;
+  };
+  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false)}`, false);
+  await step('duplicates', DUPLICATE_IDS_SQL);
+  if (await count(TIED_DUPLICATES_SQL) > 0) {
+    await step('duplicates', AMBIGUOUS_IDS_SQL);
+    if (await count('SELECT count(*) AS n FROM ambiguous_ids') > 0) {
+      const reread = await cleanedRowsSql(conn, { ...normaliseOptions, caseIdFilter: maybeAmbiguous });
+      await step('case_rows_reread', AMBIGUOUS_BITS_SQL);
+      await build('case_rows_reread', `DROP TABLE IF EXISTS reread_rows; ${caseRowsSql(reread.sql, zone, literals, o.keepText ?? false, 'reread_rows')}`, true);
+      await step('case_rows_reread', REREAD_SQL);
+      await step('duplicates', DUPLICATE_IDS_SQL);
+    }
+  }
+  await step('duplicates', MARK_DUPLICATES_SQL);
+}
