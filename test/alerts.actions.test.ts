@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { App, LogLevel } from '@slack/bolt';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 import { createAlertJob } from '../src/jobs/alerts';
-import { registerAlertActions } from '../src/alerts/actions';
+import { register as registerAlertActions } from '../src/bot/listeners/actions';
 import { alertTx } from '../src/alerts/db';
 import {
   ALERT_CHANNEL, Clock, ReportFeed, addHistory, alertSettings, fakeSleep, fastClient, okCalls, posted, riskCase, tempDb, T0,

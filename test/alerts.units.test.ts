@@ -1,5 +1,6 @@
 import { ChannelPacer } from '../src/slack-api/pacer';
-import { casesHeadline, formatDuration, sparkline, formatTime, esc } from '../src/render/slack/alerts';
+import { casesHeadline, sparkline } from '../src/render/slack/alerts';
+import { formatDuration, formatTime, esc } from '../src/render/slack/format';
 import { retryAfterOf } from '../src/alerts/deliver';
 import { scheduleAlerts } from '../src/jobs/alerts';
 import { loadSettings } from '../src/config/settings';

@@ -1,4 +1,5 @@
-import { renderDigest, delta, truncate, localTime, longDate, type Block } from '../src/render/slack/digest';
+import { renderDigest, delta, type Block } from '../src/render/slack/digest';
+import { truncate, localTime, longDate } from '../src/render/slack/format';
 import type { RunHistoryRow } from '../src/contract/runHistory';
 import { makeReport, hugeReport } from './fixtures/report';
 import { expectWithinLimits } from './fixtures/blockLimits';

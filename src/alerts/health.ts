@@ -9,9 +9,8 @@
  */
 import { existsSync } from 'node:fs';
 import type { KpiReport } from '../contract/report';
-import { redact } from '../support/log';
 import { alertTx, type Tx } from './db';
-import { formatDuration, formatTime } from '../render/slack/alerts';
+import { formatDuration, formatTime } from '../render/slack/format';
 import { addOutbox, addThread, nextSeq, type SweepContext } from './state';
 import { type CheckStatus, type CheckName, type HealthReport } from '../contract/status';
 
@@ -30,14 +29,6 @@ interface HealthRow {
   last_checked_at: string | null;
   last_ok_at: string | null;
   detail: string | null;
-}
-
-/** A one-line cause for a failure: the error's name and message, secrets redacted, bounded. */
-export function describeFailure(e: unknown): string {
-  const name = e instanceof Error && e.name && e.name !== 'Error' ? `${e.name}: ` : '';
-  const msg = e instanceof Error ? e.message : String(e);
-  const one = redact(`${name}${msg}`).replace(/\s+/g, ' ').trim();
-  return one.length > 300 ? `${one.slice(0, 297)}...` : one;
 }
 
 /**

@@ -95,8 +95,7 @@ const SEP = '\x1e';
 /**
  * The report's at-risk list as TEMP TABLEs cur_a (at risk) and cur_b (breached), each
  * (i = position in the report, case_id). Ids travel as one joined string per level, split
- * inside DuckDB: a million ids in well under a second, several times faster than the
- * appender. An id containing the separator falls back to the appender.
+ * inside DuckDB, which is much faster than the appender for large lists. An id containing the separator falls back to the appender.
  */
 async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
   const groups: Record<'a' | 'b', { idx: number[]; ids: string[] }> = { a: { idx: [], ids: [] }, b: { idx: [], ids: [] } };

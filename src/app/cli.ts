@@ -7,9 +7,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from '../config/settings';
-import { createLogger, redact, registerSecrets } from '../support/log';
+import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { seedDemo } from '../sources/demo/seed';
+import { errorText } from '../support/errors';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -27,7 +28,7 @@ function settingsWith(overrides: Record<string, string | undefined>): Settings {
 
 /** Prints one line and exits non-zero: the CLI's answer to any failure. */
 function fail(e: unknown): never {
-  const msg = redact(e instanceof Error ? e.message : String(e));
+  const msg = errorText(e);
   process.stderr.write(`kpi: ${msg.split('\n')[0]}\n`);
   process.exit(e instanceof ConfigError ? 2 : 1);
 }
@@ -95,7 +96,7 @@ export function buildCli(): Command {
           );
         }
       } catch (e) {
-        if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: redact(e instanceof Error ? e.message : String(e)) })}\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: errorText(e) })}\n`);
         fail(e);
       }
     });

@@ -5,10 +5,11 @@
  * the daily ops summary.
  */
 import { defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
-import { createLogger, redact, registerSecrets } from '../support/log';
+import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { renderDailyOpsText } from '../render/files/text';
 import { previousRun } from '../pipeline/runHistory';
+import { errorText } from '../support/errors';
 
 async function main(): Promise<void> {
   const settings = loadSettings(defaultEnv());
@@ -32,13 +33,13 @@ async function main(): Promise<void> {
     const written = writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN });
     preview = `, and the Slack digest preview to ${written.blocksPath} (paste into Block Kit Builder) and ${written.chartPath}`;
   } catch (e) {
-    log.warn({ stage: 'preview' }, `Slack preview not written: ${(e as Error).message}`);
+    log.warn({ stage: 'preview' }, `Slack preview not written: ${errorText(e)}`);
   }
   process.stdout.write(renderDailyOpsText(report));
   process.stdout.write(`\nWrote ${files.length} files to ${settings.KPI_OUTPUT_DIR}/${preview}.\n`);
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`kpi: ${redact(e instanceof Error ? e.message : String(e)).split('\n')[0]}\n`);
+  process.stderr.write(`kpi: ${errorText(e).split('\n')[0]}\n`);
   process.exit(1);
 });

@@ -10,8 +10,8 @@ import { createApp, EVENTS_PATH, HEALTH_PATH, type AppDeps } from '../bot/app';
 import { createDigestJob, scheduleDigest, type ScheduleHandle } from '../jobs/digest';
 import { scheduleAlerts } from '../jobs/alerts';
 import { nextFireTime } from '../support/cronTime';
-import { registerAlertActions } from '../alerts/actions';
-import { shortError } from '../pipeline/runCache';
+import { register as registerAlertButtons } from '../bot/listeners/actions';
+import { shortError } from '../support/errors';
 
 export interface ServeOptions {
   log?: Logger;
@@ -25,7 +25,7 @@ export interface ServeHandle {
   stop(): Promise<void>;
 }
 
-/** Internal knobs for tests and the benchmark (not part of the lead's serve() contract). */
+/** Internal knobs for tests and the benchmark (not settings a user sets). */
 export interface ServeInternals extends Pick<AppDeps, 'runPipeline' | 'retryConfig' | 'respondOptions' | 'socket'> {
   /** Skip the digest and alert schedules. */
   schedules?: boolean;
@@ -48,7 +48,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
     respondOptions: internals.respondOptions,
     socket: internals.socket,
   });
-  registerAlertActions(kapp.app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: alerts?.job?.pacer });
+  registerAlertButtons(kapp.app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: alerts?.job?.pacer });
   const reports = kapp.reports;
 
   let digest: ScheduleHandle | undefined;

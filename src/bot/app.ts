@@ -15,7 +15,8 @@ import type { PostResponseOptions } from '../slack-api/respond';
 import { createLimiter } from '../support/limit';
 import { accessPolicy } from './access';
 import { DEFAULT_RETRY, slackLogger } from '../slack-api/client';
-import { ReportService, shortError, type RunPipelineFn } from '../pipeline/runCache';
+import { ReportService, type RunPipelineFn } from '../pipeline/runCache';
+import { shortError } from '../support/errors';
 import { type ServiceStatus } from '../contract/status';
 
 export const EVENTS_PATH = '/slack/events';

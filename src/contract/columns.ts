@@ -31,3 +31,9 @@ export const PRIORITY_ALIASES: Record<string, string[]> = {
   P4: ['p4', '4', 'low', '4 - low'],
 };
 
+/** The contract priority of a raw value (a code or an alias, any case, trimmed), or undefined. */
+export function priorityOf(raw: string): 'P1' | 'P2' | 'P3' | 'P4' | undefined {
+  const k = raw.trim().toLowerCase();
+  for (const [p, aliases] of Object.entries(PRIORITY_ALIASES)) if (aliases.includes(k)) return p as 'P1' | 'P2' | 'P3' | 'P4';
+  return undefined;
+}

@@ -6,6 +6,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { isoSeconds } from '../support/time';
 
 export type Row = Record<string, unknown>;
 export type Params = Record<string, DuckDBValue> | DuckDBValue[];
@@ -14,7 +15,7 @@ let prestarted: Promise<DuckDBInstance> | undefined;
 let engines = 0;
 
 /**
- * Starts creating an in-memory database now, on a worker thread (about 35 ms), for a
+ * Starts creating an in-memory database now, on a worker thread, for a
  * process that is about to run the pipeline: the CLI calls it before loading the rest of
  * its modules. The next openMemoryEngine() takes it.
  */
@@ -32,9 +33,9 @@ export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; co
   // Spilled data (over the memory limit) goes to the system temp folder, one folder per
   // engine, not to DuckDB's default `.tmp` in the working directory.
   // No automatic checkpoints: in memory they make nothing durable. DuckDB runs one at a
-  // commit once the changes since the last pass 16 MB (checkpoint_threshold); a case_rows
-  // built without the read order counts in full, so the first slash-command slice of a
-  // cached 1M-case run paid for one: 350-550 ms instead of about 100 for its table.
+  // commit once the changes since the last pass checkpoint_threshold; a case_rows built
+  // without the read order counts in full, so without this the first slash-command slice
+  // of a large cached run would pay for a whole checkpoint of case_rows.
   await conn.run(`SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TiB'; SET temp_directory = ${lit(join(tmpdir(), `automate-kpi-calc-${process.pid}-${++engines}`))}`);
   return {
     instance,
@@ -64,7 +65,8 @@ export async function query<T = Row>(conn: DuckDBConnection, sql: string, params
 /**
  * Like query(), for many rows with text: DuckDB writes the rows as one JSON text (an
  * array per row) and JS parses it in one go. The driver's value-by-value conversion is
- * the slow part of query(): 16k at-risk rows took 130-230 ms that way, 45-100 ms this way.
+ * the slow part of query() for thousands of rows with text; removing this makes large
+ * at-risk lists (and the alert sweep that reads them) markedly slower.
  * Only for results whose values JSON carries exactly: text, booleans, doubles, counts
  * (timestamps formatted as text in the SQL). `orderBy` orders the rows, by the result's
  * own columns (as `t.<column>`).
@@ -95,10 +97,6 @@ export function normaliseValue(v: unknown): unknown {
   return v;
 }
 
-/** `2026-11-23T09:00:00Z`: ISO 8601 UTC to whole seconds, as the contract writes times. */
-export function isoSeconds(d: Date): string {
-  return `${d.toISOString().slice(0, 19)}Z`;
-}
 
 /** Quotes an SQL identifier. */
 export function ident(name: string): string {

@@ -1,6 +1,7 @@
 /**
- * The embedded database file (data/kpi.duckdb by default): demo cases, run history,
- * digest log and alert state.
+ * The state store: the embedded database file (data/kpi.duckdb by default) that holds run
+ * history, the digest log and alert state (and the demo cases). Each feature registers its
+ * tables (registerSchema); they are created on the first write access to a file.
  *
  * Two processes (the bot and a manual `kpi run`) share it. DuckDB lets one process at a
  * time hold a file, so nobody keeps it open: every access opens the file, does its short
@@ -30,46 +31,19 @@ export interface StoreOptions {
   lockTimeoutMs?: number;
 }
 
-const SCHEMA_SQL = `
-CREATE TABLE IF NOT EXISTS run_history (
-  run_id VARCHAR PRIMARY KEY,
-  started_at TIMESTAMP NOT NULL,
-  as_of TIMESTAMP NOT NULL,
-  as_of_date DATE NOT NULL,
-  source VARCHAR NOT NULL,
-  trigger VARCHAR NOT NULL,
-  ok BOOLEAN NOT NULL,
-  error VARCHAR,
-  cases_in_window BIGINT,
-  created_today BIGINT,
-  resolved_today BIGINT,
-  open_backlog BIGINT,
-  at_risk_cases BIGINT,
-  breached_open_cases BIGINT,
-  sla_compliance_pct DOUBLE,
-  first_response_compliance_pct DOUBLE,
-  backlog_growth_pct DOUBLE,
-  backlog_spike BOOLEAN,
-  data_quality_score DOUBLE,
-  warnings BIGINT,
-  total_ms DOUBLE,
-  timings VARCHAR
-);
-CREATE TABLE IF NOT EXISTS digest_log (
-  digest_date DATE NOT NULL,
-  channel VARCHAR NOT NULL,
-  claimed_at TIMESTAMP NOT NULL,
-  ts VARCHAR,
-  PRIMARY KEY (digest_date, channel)
-);
-`;
 
 function isLockError(e: unknown): boolean {
   const m = e instanceof Error ? e.message : String(e);
   return /Could not set lock|Conflicting lock|lock on file/i.test(m);
 }
 
+const schemas = new Map<string, string>();
 const schemaReady = new Set<string>();
+
+/** A feature's tables (CREATE ... IF NOT EXISTS), created on the first write access to each file. */
+export function registerSchema(name: string, sql: string): void {
+  schemas.set(name, sql);
+}
 const queues = new Map<string, Promise<unknown>>();
 const held = new AsyncLocalStorage<Map<string, DuckDBConnection>>();
 
@@ -110,8 +84,9 @@ export async function withStore<T>(path: string, fn: (conn: DuckDBConnection) =>
 }
 
 /**
- * Calls open() until it stops failing on another process's lock (backoff with jitter, 25 ms
- * doubling to 500 ms), up to timeoutMs; then StoreBusyError. Other errors pass through.
+ * Calls open() until it stops failing on another process's lock (backoff with jitter,
+ * doubling from a short first wait to a cap), up to timeoutMs; then StoreBusyError. Other
+ * errors pass through.
  */
 export async function retryWhileLocked<T>(path: string, open: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const start = Date.now();
@@ -136,9 +111,12 @@ async function openAndRun<T>(path: string, key: string, fn: (conn: DuckDBConnect
   const conn = await instance.connect();
   try {
     await conn.run(`SET TimeZone = 'UTC'`);
-    if (!opts.readOnly && !schemaReady.has(key)) {
-      await conn.run(SCHEMA_SQL);
-      schemaReady.add(key);
+    if (!opts.readOnly) {
+      for (const [name, sql] of schemas) {
+        if (schemaReady.has(`${key}\0${name}`)) continue;
+        await conn.run(sql);
+        schemaReady.add(`${key}\0${name}`);
+      }
     }
     return await held.run(new Map([...(held.getStore() ?? []), [key, conn]]), () => fn(conn));
   } finally {

@@ -1,5 +1,5 @@
 /**
- * On-call alerts (issue 4): every KPI_ALERT_CRON (default every 15 minutes) a sweep
+ * On-call alerts: every KPI_ALERT_CRON (default every 15 minutes) a sweep
  *   1. produces a report (the pipeline, or an injected function in tests),
  *   2. in ONE short transaction on the shared database: records pipeline health, compares
  *      the at-risk list and the backlog spike rows with the stored alert state, and claims
@@ -20,9 +20,10 @@ import type { UploadRequest, UploadedFile } from '../slack-api/client';
 import { alertTx } from '../alerts/db';
 import { Deliverer, type DeliveryStats } from '../alerts/deliver';
 import { ChannelPacer } from '../slack-api/pacer';
-import { formatTime } from '../render/slack/alerts';
+import { formatTime } from '../render/slack/format';
 import { claimReminders, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
-import { applyCheck, describeFailure, recordSweep, staleness } from '../alerts/health';
+import { applyCheck, recordSweep, staleness } from '../alerts/health';
+import { describeFailure } from '../support/errors';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 
 export interface AlertJobDeps {

@@ -24,15 +24,16 @@ import type { KpiReport } from '../contract/report';
 import type { Logger } from '../support/log';
 import type { RunOptions, RunResult, Trigger } from '../pipeline/run';
 import { REPORT_FILES, renderCsv, type ReportFile } from '../render/files/csv';
-import { query } from '../db/engine';
-import { withStore } from '../db/stateStore';
+import { claimDigest, completeDigest, releaseDigest, type Claim } from './digestLog';
 import { previousRun } from '../pipeline/runHistory';
-import { renderDigest, localTime } from '../render/slack/digest';
+import { renderDigest } from '../render/slack/digest';
+import { localTime } from '../render/slack/format';
 import { renderTrendChart } from '../render/slack/chart';
 import { uploadFiles, type UploadFile } from '../slack-api/client';
 import { localDate, previousFireTime } from '../support/cronTime';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 import { type RunHistoryRow } from '../contract/runHistory';
+import { errorText } from '../support/errors';
 
 export type RunFn = (opts: RunOptions) => Promise<RunResult>;
 export type DigestReason = 'schedule' | 'catch-up' | 'retry' | 'manual';
@@ -74,73 +75,6 @@ export interface DigestJob {
   stop(timeoutMs?: number): Promise<void>;
 }
 
-/* ---- digest_log claims ---------------------------------------------------------- */
-
-// withStore() queues this process's accesses to one file, so claims cannot interleave.
-
-function tsLiteral(d: Date): string {
-  return d.toISOString().replace('T', ' ').replace('Z', '');
-}
-
-export interface Claim {
-  date: string;
-  channel: string;
-  /** claimed_at we wrote: the claim's token for release. */
-  claimedAt: string;
-}
-
-export interface ExistingClaim {
-  ts: string | null;
-  claimed_at: string;
-}
-
-/** Claims (date, channel). Returns the claim, or the existing row when someone else holds it. */
-export async function claimDigest(dbPath: string, date: string, channel: string, now: Date, staleMs: number): Promise<{ claim: Claim } | { existing: ExistingClaim }> {
-  const claimedAt = tsLiteral(now);
-  return withStore(dbPath, async (c) => {
-    const inserted = await query(c,
-      `INSERT INTO digest_log (digest_date, channel, claimed_at) VALUES (CAST($1 AS DATE), $2, CAST($3 AS TIMESTAMP))
-       ON CONFLICT DO NOTHING RETURNING channel`, [date, channel, claimedAt]);
-    if (inserted.length === 1) return { claim: { date, channel, claimedAt } };
-    const takenOver = await query(c,
-      `UPDATE digest_log SET claimed_at = CAST($3 AS TIMESTAMP)
-       WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at < CAST($4 AS TIMESTAMP)
-       RETURNING channel`, [date, channel, claimedAt, tsLiteral(new Date(now.getTime() - staleMs))]);
-    if (takenOver.length === 1) return { claim: { date, channel, claimedAt } };
-    const rows = await query<ExistingClaim>(c,
-      `SELECT ts, strftime(claimed_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS claimed_at FROM digest_log
-       WHERE digest_date = CAST($1 AS DATE) AND channel = $2`, [date, channel]);
-    return { existing: rows[0] ?? { ts: null, claimed_at: '' } };
-  });
-}
-
-/** Releases a claim that has not been completed (no ts), if it is still ours. */
-export async function releaseDigest(dbPath: string, claim: Claim): Promise<void> {
-  await withStore(dbPath, (c) => c.run(
-    `DELETE FROM digest_log WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at = CAST($3 AS TIMESTAMP)`,
-    [claim.date, claim.channel, claim.claimedAt]));
-}
-
-export async function completeDigest(dbPath: string, claim: Claim, ts: string): Promise<void> {
-  await withStore(dbPath, (c) => c.run(
-    `UPDATE digest_log SET ts = $3 WHERE digest_date = CAST($1 AS DATE) AND channel = $2`,
-    [claim.date, claim.channel, ts]));
-}
-
-export interface DigestLogRow {
-  digest_date: string;
-  channel: string;
-  claimed_at: string;
-  ts: string | null;
-}
-
-export async function readDigestLog(dbPath: string): Promise<DigestLogRow[]> {
-  return withStore(dbPath, (c) => query<DigestLogRow>(c,
-    `SELECT strftime(digest_date, '%Y-%m-%d') AS digest_date, channel,
-            strftime(claimed_at, '%Y-%m-%dT%H:%M:%SZ') AS claimed_at, ts
-     FROM digest_log ORDER BY digest_date, channel`));
-}
-
 /* ---- the job ---------------------------------------------------------------------- */
 
 const CSV_TITLES: Record<ReportFile, string> = {
@@ -178,7 +112,7 @@ async function findPrevious(dbPath: string, report: KpiReport, log: Logger): Pro
     return (await previousRun(dbPath, report.meta.asOf, { ...before, triggers: ['schedule'] }))
       ?? (await previousRun(dbPath, report.meta.asOf, before));
   } catch (e) {
-    log.warn({ job: 'digest', err: (e as Error).message }, 'could not read run history; digest without deltas');
+    log.warn({ job: 'digest', err: errorText(e) }, 'could not read run history; digest without deltas');
     return null;
   }
 }
@@ -233,8 +167,8 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
       }
       claimed = r.claim;
     } catch (e) {
-      log.error({ ...ctx, err: (e as Error).message }, 'could not claim the digest in the store');
-      return { status: 'failed', date, stage: 'claim', error: (e as Error).message };
+      log.error({ ...ctx, err: errorText(e) }, 'could not claim the digest in the store');
+      return { status: 'failed', date, stage: 'claim', error: errorText(e) };
     }
 
     // 1. Run the pipeline
@@ -245,9 +179,9 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
       result = await opts.run({ settings, log, asOf, outDir, trigger });
     } catch (e) {
       await releaseDigest(dbPath, claimed).catch((err: Error) => log.error({ ...ctx, err: err.message }, 'could not release the digest claim'));
-      log.error({ ...ctx, err: (e as Error).message }, 'digest: pipeline run failed');
+      log.error({ ...ctx, err: errorText(e) }, 'digest: pipeline run failed');
       scheduleRetry(date);
-      return { status: 'failed', date, stage: 'run', error: (e as Error).message };
+      return { status: 'failed', date, stage: 'run', error: errorText(e) };
     }
     const report = result.report;
 
@@ -263,9 +197,9 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
       postedChannel = res.channel ?? channel;
     } catch (e) {
       await releaseDigest(dbPath, claimed).catch((err: Error) => log.error({ ...ctx, err: err.message }, 'could not release the digest claim'));
-      log.error({ ...ctx, err: (e as Error).message }, 'digest: posting to Slack failed');
+      log.error({ ...ctx, err: errorText(e) }, 'digest: posting to Slack failed');
       scheduleRetry(date);
-      return { status: 'failed', date, stage: 'post', error: (e as Error).message };
+      return { status: 'failed', date, stage: 'post', error: errorText(e) };
     } finally {
       result.data?.close();
     }
@@ -273,7 +207,7 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
       await completeDigest(dbPath, claimed, ts);
     } catch (e) {
       // The message is out; the claim (without ts) still blocks other senders until it goes stale.
-      log.error({ ...ctx, ts, err: (e as Error).message }, 'digest posted but its ts could not be stored');
+      log.error({ ...ctx, ts, err: errorText(e) }, 'digest posted but its ts could not be stored');
     }
     log.info({ ...ctx, ts, runId: report.meta.runId }, 'digest posted');
 
@@ -284,7 +218,7 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
       await uploadFiles(slack, { channel: postedChannel, threadTs: ts, files });
       log.info({ ...ctx, ts, files: files.length }, 'digest attachments uploaded');
     } catch (e) {
-      uploadError = (e as Error).message;
+      uploadError = errorText(e);
       log.error({ ...ctx, ts, err: uploadError }, 'digest attachments could not be uploaded');
       try {
         await slack.chat.postMessage({ channel: postedChannel, thread_ts: ts, text: `The chart and CSV files could not be attached (${uploadError.slice(0, 200)}). They are in the output folder of the KPI service.` });

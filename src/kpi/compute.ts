@@ -9,7 +9,8 @@ import {
   type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
   type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
 } from '../contract/report';
-import { exec, isoSeconds, query, queryJson, tsLit } from '../db/engine';
+import { exec, query, queryJson, tsLit } from '../db/engine';
+import { isoSeconds } from '../support/time';
 import { sqlFile } from '../db/sqlFiles';
 import { localDate } from '../support/cronTime';
 import { runParamsSql, windowStartOf } from './prepare';
@@ -34,13 +35,13 @@ export async function dataQualityCounts(conn: DuckDBConnection): Promise<DataQua
 }
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
-const pct = (n: number, d: number) => (d > 0 ? round1((n * 100) / d) : null);
+const pctOf = (n: number, d: number) => (d > 0 ? round1((n * 100) / d) : null);
 
 /** data_quality_score.csv from the counts (contract 5). */
 export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityScore {
-  const missing = pct(c.missing_rows, c.total_rows);
-  const dup = pct(c.duplicate_rows, c.total_rows);
-  const inv = pct(c.invalid_sla_rows, c.total_rows);
+  const missing = pctOf(c.missing_rows, c.total_rows);
+  const dup = pctOf(c.duplicate_rows, c.total_rows);
+  const inv = pctOf(c.invalid_sla_rows, c.total_rows);
   // The contract's formula on the file's own (1-decimal) percentages, so a reader can
   // recompute the score from the same row.
   const score = 100 - (0.4 * (missing ?? 0) + 0.3 * (dup ?? 0) + 0.3 * (inv ?? 0));

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { parseAsOf, type Settings } from '../config/settings';
-import { redact, silentLogger, type Logger } from '../support/log';
+import { silentLogger, type Logger } from '../support/log';
 import type { CaseSource } from '../sources/types';
 import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
@@ -13,6 +13,7 @@ import { computeReport, dataQualityCounts } from '../kpi/compute';
 import { prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
 import { recordRun } from './runHistory';
+import { errorText } from '../support/errors';
 
 export type Trigger = 'cli' | 'start' | 'schedule' | 'slack' | 'alert' | 'bench' | 'test';
 
@@ -116,7 +117,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     if (opts.recordHistory !== false) {
       const start = performance.now();
       history = recordRun(settings.KPI_DB_PATH, finalReport, { trigger, ok: true, startedAt })
-        .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${redact((e as Error).message)}`))
+        .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${errorText(e)}`))
         .finally(() => { timings.history = performance.now() - start; });
     }
     const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
@@ -157,7 +158,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     failed = true;
     settle.reject(e);
     await history;
-    const message = redact(e instanceof Error ? e.message : String(e));
+    const message = errorText(e);
     log.error({ runId, stage: 'failed', source: sourceName }, message);
     if (opts.recordHistory !== false) {
       await recordRun(settings.KPI_DB_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);

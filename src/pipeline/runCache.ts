@@ -19,6 +19,8 @@ import { redact, silentLogger, type Logger } from '../support/log';
 import { runPipeline as realRunPipeline, type CaseSet, type RunOptions, type RunResult, type Trigger } from './run';
 import { lastRun } from './runHistory';
 import { type LastRun, type ServiceStatus, type Health, type NextRun } from '../contract/status';
+import { isoSeconds } from '../support/time';
+import { shortError } from '../support/errors';
 
 export type RunPipelineFn = (opts: RunOptions) => Promise<RunResult>;
 
@@ -190,7 +192,7 @@ export class ReportService {
       const startedMs = Date.parse(row.started_at);
       const finishedMs = Number.isNaN(startedMs) ? nowMs : startedMs + (row.total_ms ?? 0);
       this.history = {
-        ok: row.ok, finishedAt: toIsoSeconds(new Date(finishedMs)), asOf: row.as_of, source: row.source, runId: row.run_id,
+        ok: row.ok, finishedAt: isoSeconds(new Date(finishedMs)), asOf: row.as_of, source: row.source, runId: row.run_id,
         durationMs: row.total_ms, error: row.error ? redact(row.error).slice(0, 300) : null, origin: 'history',
       };
     } catch (e) {
@@ -224,7 +226,7 @@ export class ReportService {
       } catch {
         at = null;
       }
-      return { name, at: at ? toIsoSeconds(at) : null };
+      return { name, at: at ? isoSeconds(at) : null };
     });
     const fresh = this.latest !== undefined && this.fresh(this.latest);
     return {
@@ -234,7 +236,7 @@ export class ReportService {
       source: last?.source ?? this.latest?.report.meta.source ?? this.settings.KPI_SOURCE,
       health,
       cacheFresh: fresh,
-      cacheExpiresAt: this.latest ? toIsoSeconds(new Date(this.latest.finishedAtMs + this.cacheMs)) : null,
+      cacheExpiresAt: this.latest ? isoSeconds(new Date(this.latest.finishedAtMs + this.cacheMs)) : null,
       runInFlight: this.flight !== undefined,
     };
   }
@@ -406,15 +408,5 @@ export class ReportService {
 
 function runInfo(entry: CachedRun): RunInfo {
   const m = entry.report.meta;
-  return { runId: m.runId, asOf: m.asOf, source: m.source, finishedAt: toIsoSeconds(new Date(entry.finishedAtMs)), durationMs: entry.durationMs };
-}
-
-export function toIsoSeconds(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-/** First line of an error, secrets redacted: safe for logs, status and /healthz. */
-export function shortError(e: unknown): string {
-  const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-  return redact(msg.split('\n')[0]).slice(0, 300);
+  return { runId: m.runId, asOf: m.asOf, source: m.source, finishedAt: isoSeconds(new Date(entry.finishedAtMs)), durationMs: entry.durationMs };
 }

@@ -6,8 +6,11 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { KpiReport } from '../contract/report';
 import { query } from '../db/engine';
-import { withStore } from '../db/stateStore';
+import { registerSchema, withStore } from '../db/stateStore';
+import { sqlText } from '../db/sqlFiles';
 import { type RunHistoryRow } from '../contract/runHistory';
+
+registerSchema('run_history', sqlText('pipeline/run_history.sql'));
 
 
 export interface RecordRunOptions {

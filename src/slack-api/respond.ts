@@ -8,6 +8,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Block } from '../render/slack/format';
+import { errorText } from '../support/errors';
 
 export interface ResponseMessage {
   text: string;
@@ -71,7 +72,7 @@ export async function postResponse(url: string, message: ResponseMessage, opts: 
       }
     } catch (e) {
       if (e instanceof ResponseUrlError) throw e;
-      lastError = `response_url post failed: ${e instanceof Error ? e.message : String(e)}`;
+      lastError = `response_url post failed: ${errorText(e)}`;
     }
     if (attempt < retries) await sleep(wait);
   }

@@ -44,7 +44,7 @@ export class DuckDbFileSource implements CaseSource {
     };
     try {
       const [schema, table] = this.table.includes('.') ? this.table.split('.') : ['main', this.table];
-      // DESCRIBE, not duckdb_columns(): the latter lists every catalog's columns (about 20 ms).
+      // DESCRIBE, not duckdb_columns(): the latter lists every catalog's columns, which is slow.
       const cols = await query<{ column_name: string }>(ctx.conn, `DESCRIBE src.${ident(schema)}.${ident(table)}`).catch((e: Error) => {
         if (/Catalog Error/i.test(e.message)) return [];
         throw e;

@@ -1,5 +1,5 @@
 /** Child-process helper for tests: claims a digest in a DuckDB file and prints the outcome. */
-import { claimDigest } from '../../src/jobs/digest';
+import { claimDigest } from '../../src/jobs/digestLog';
 
 async function main(): Promise<void> {
   const [db, date, channel, at] = process.argv.slice(2);

@@ -6,6 +6,7 @@
 import type { KnownBlock } from '@slack/web-api';
 import type { AtRiskCase, KpiReport, Priority } from '../../contract/report';
 import { renderCsv } from '../files/csv';
+import { esc, formatDuration, formatTime, slackTime } from './format';
 
 export const ACK_ACTION = 'kpi_alert_ack';
 export const SNOOZE_ACTION = 'kpi_alert_snooze';
@@ -57,40 +58,9 @@ export interface RenderedMessage {
   blocks?: KnownBlock[];
 }
 
-/** Escapes user data for Slack mrkdwn. */
-export function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
-/** `2026-11-23 09:00 UTC` in the report time zone. */
-export function formatTime(iso: string, tz: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
-    }).formatToParts(d).map((p) => [p.type, p.value]),
-  );
-  const hour = parts.hour === '24' ? '00' : parts.hour;
-  return `${parts.year}-${parts.month}-${parts.day} ${hour}:${parts.minute} ${tz}`;
-}
 
-/** A time each reader sees in their own zone; the fallback is in the report zone. */
-export function slackTime(iso: string, tz: string): string {
-  const unix = Math.floor(Date.parse(iso) / 1000);
-  if (!Number.isFinite(unix)) return esc(iso);
-  return `<!date^${unix}^{date_short_pretty} {time}|${formatTime(iso, tz)}>`;
-}
 
-/** `1h 30m`, `45m`, `2d 3h`. */
-export function formatDuration(hours: number): string {
-  const mins = Math.round(Math.abs(hours) * 60);
-  if (mins < 60) return `${mins}m`;
-  const h = Math.floor(mins / 60);
-  const m = mins % 60;
-  if (h >= 48) return `${Math.floor(h / 24)}d ${h % 24}h`;
-  return m ? `${h}h ${m}m` : `${h}h`;
-}
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -184,7 +154,7 @@ export interface SpikePayload {
   superseded?: boolean;
 }
 
-function pct(v: number | null): string {
+function signedPct(v: number | null): string {
   if (v === null) return 'n/a';
   return `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
 }
@@ -197,7 +167,7 @@ export function renderSpikeParent(t: ThreadRow): RenderedMessage {
   const p = JSON.parse(t.payload ?? '{}') as SpikePayload;
   const cleared = Boolean(t.resolved_at);
   const title = `${cleared ? ':white_check_mark: Cleared: b' : ':chart_with_upwards_trend: B'}acklog spike (${spikeScope(p.scope)}) on ${p.as_of_date}`;
-  const body = `${p.backlog_today} open today vs ${p.baseline_days}-day baseline ${p.baseline_avg.toFixed(1)} (${pct(p.growth_pct)}, threshold +${p.threshold_pct}%)`;
+  const body = `${p.backlog_today} open today vs ${p.baseline_days}-day baseline ${p.baseline_avg.toFixed(1)} (${signedPct(p.growth_pct)}, threshold +${p.threshold_pct}%)`;
   const spark = p.spark ? `Backlog, last ${p.spark.length} days: ${p.spark}` : '';
   const text = [title, body, spark].filter(Boolean).join('\n');
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${body}${spark ? `\n${spark}` : ''}` } }] };
@@ -205,7 +175,7 @@ export function renderSpikeParent(t: ThreadRow): RenderedMessage {
 
 export function spikeClearedText(scope: string, backlog: number | null, growth: number | null, baseline: number | null): string {
   if (backlog === null) return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: no ${scope} cases in the backlog any more.`;
-  return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: ${backlog} open, ${pct(growth)} vs baseline ${baseline?.toFixed(1) ?? 'n/a'}.`;
+  return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: ${backlog} open, ${signedPct(growth)} vs baseline ${baseline?.toFixed(1) ?? 'n/a'}.`;
 }
 
 export interface HealthPayload {

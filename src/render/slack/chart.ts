@@ -45,7 +45,7 @@ const COLORS = {
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-function esc(s: string): string {
+function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
@@ -94,9 +94,9 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
   out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="${COLORS.bg}"/>`);
-  out.push(`<text x="${m.left}" y="28" ${font} font-size="18" font-weight="bold" fill="${COLORS.text}">${esc(title)}</text>`);
+  out.push(`<text x="${m.left}" y="28" ${font} font-size="18" font-weight="bold" fill="${COLORS.text}">${xmlEscape(title)}</text>`);
   if (opts.subtitle) {
-    out.push(`<text x="${m.left}" y="48" ${font} font-size="12" fill="${COLORS.muted}">${esc(opts.subtitle)}</text>`);
+    out.push(`<text x="${m.left}" y="48" ${font} font-size="12" fill="${COLORS.muted}">${xmlEscape(opts.subtitle)}</text>`);
   }
 
   // Legend (top right)
@@ -110,7 +110,7 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
   for (const [label, color, kind] of legend) {
     if (kind === 'bar') out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${color}"/>`);
     else out.push(`<line x1="${lx - 2}" y1="${ly - 3}" x2="${lx + 14}" y2="${ly - 3}" stroke="${color}" stroke-width="3"/><circle cx="${lx + 6}" cy="${ly - 3}" r="3" fill="${color}"/>`);
-    out.push(`<text x="${lx + 18}" y="${ly + 1}" ${font} font-size="12" fill="${COLORS.text}">${esc(label)}</text>`);
+    out.push(`<text x="${lx + 18}" y="${ly + 1}" ${font} font-size="12" fill="${COLORS.text}">${xmlEscape(label)}</text>`);
     lx += 18 + label.length * 7 + 22;
   }
 
@@ -175,7 +175,7 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
     if (fromEnd % every !== 0) return;
     const x = (m.left + slot * i + slot / 2).toFixed(1);
     out.push(`<line x1="${x}" y1="${m.top + ph}" x2="${x}" y2="${m.top + ph + 5}" stroke="${COLORS.axis}"/>`);
-    out.push(`<text x="${x}" y="${m.top + ph + 20}" ${font} font-size="11" text-anchor="middle" fill="${COLORS.axis}">${esc(shortDate(r.date))}</text>`);
+    out.push(`<text x="${x}" y="${m.top + ph + 20}" ${font} font-size="11" text-anchor="middle" fill="${COLORS.axis}">${xmlEscape(shortDate(r.date))}</text>`);
   });
   if (partial) {
     out.push(`<text x="${m.left + pw}" y="${m.top + ph + 40}" ${font} font-size="11" text-anchor="end" fill="${COLORS.muted}">Last day is partial (up to the run time)</text>`);

@@ -11,6 +11,7 @@
 import type { types } from '@slack/bolt';
 import type { AtRiskCase, KpiReport } from '../../contract/report';
 import { type RunHistoryRow } from '../../contract/runHistory';
+import { DASH, esc, int, localTime, longDate, pct, truncate } from './format';
 
 export type Block = types.KnownBlock;
 
@@ -40,26 +41,8 @@ export const LIMITS = {
   fallbackText: 3000,
 } as const;
 
-const DASH = '–';
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
-/** Cuts text to `max` characters (code points kept whole), ending with an ellipsis. */
-export function truncate(s: string, max: number): string {
-  if (s.length <= max) return s;
-  const chars = Array.from(s);
-  let out = '';
-  for (const ch of chars) {
-    if (out.length + ch.length > max - 1) break;
-    out += ch;
-  }
-  return `${out}…`;
-}
 
-/** Escapes mrkdwn control characters in text that came from data. */
-export function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 /** Text from data for inline use: escaped, one line, cut, formatting characters neutralised. */
 function dataText(s: string | null | undefined, max = 40): string {
@@ -71,41 +54,12 @@ function dataText(s: string | null | undefined, max = 40): string {
   return esc(truncate(oneLine, max));
 }
 
-function num(v: number | null | undefined): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? DASH : Math.round(v).toLocaleString('en-US');
-}
-function pct(v: number | null | undefined): string {
-  return v === null || v === undefined || !Number.isFinite(v) ? DASH : `${v.toFixed(1)}%`;
-}
 function hrs(v: number): string {
   const a = Math.abs(v);
   return a >= 48 ? `${(a / 24).toFixed(1)} d` : `${a.toFixed(1)} h`;
 }
 
-/** "2026-11-23" -> "Mon 23 Nov 2026" (the date is already a day in the report's zone). */
-export function longDate(d: string): string {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
-  if (!m) return d;
-  const wd = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).getUTCDay();
-  return `${WEEKDAYS[wd]} ${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
-}
 
-/** An instant shown in a time zone: "2026-11-23 09:00 UTC" / "2026-11-23 10:00 CET". */
-export function localTime(iso: string, tz: string): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  try {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-GB', {
-        timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
-        hourCycle: 'h23', timeZoneName: 'short',
-      }).formatToParts(d).map((p) => [p.type, p.value]),
-    );
-    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName ?? tz}`;
-  } catch {
-    return iso;
-  }
-}
 
 /** "▲ +5" / "▼ −0.4 pts" / "no change"; empty when either side is missing. */
 export function delta(cur: number | null | undefined, prev: number | null | undefined, kind: 'count' | 'pct'): string {
@@ -180,7 +134,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   if (provisional) {
     required.push(section(
       `:warning: *Provisional numbers*: data quality score is *${d.data_quality_score.toFixed(1)}*, below the minimum of ${opts.dqMin.toFixed(1)}. ` +
-      `Missing ${num(report.dataQuality.missing_rows)} · duplicate ${num(report.dataQuality.duplicate_rows)} · invalid SLA ${num(report.dataQuality.invalid_sla_rows)} of ${num(report.dataQuality.total_rows)} rows (see data_quality_score.csv).`,
+      `Missing ${int(report.dataQuality.missing_rows)} · duplicate ${int(report.dataQuality.duplicate_rows)} · invalid SLA ${int(report.dataQuality.invalid_sla_rows)} of ${int(report.dataQuality.total_rows)} rows (see data_quality_score.csv).`,
     ));
   }
 
@@ -189,12 +143,12 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
     type: 'section',
     text: { type: 'mrkdwn', text: '*Key numbers*' },
     fields: [
-      field('Open backlog', num(d.open_backlog), delta(d.open_backlog, prev?.open_backlog, 'count')),
+      field('Open backlog', int(d.open_backlog), delta(d.open_backlog, prev?.open_backlog, 'count')),
       field('SLA compliance', pct(d.sla_compliance_pct), delta(d.sla_compliance_pct, prev?.sla_compliance_pct, 'pct')),
-      field('Created today', num(d.created_today), delta(d.created_today, prev?.created_today, 'count')),
-      field('Resolved today', num(d.resolved_today), delta(d.resolved_today, prev?.resolved_today, 'count')),
-      field('At risk (open)', num(d.at_risk_cases), delta(d.at_risk_cases, prev?.at_risk_cases, 'count')),
-      field('Breached (open)', num(d.breached_open_cases), delta(d.breached_open_cases, prev?.breached_open_cases, 'count')),
+      field('Created today', int(d.created_today), delta(d.created_today, prev?.created_today, 'count')),
+      field('Resolved today', int(d.resolved_today), delta(d.resolved_today, prev?.resolved_today, 'count')),
+      field('At risk (open)', int(d.at_risk_cases), delta(d.at_risk_cases, prev?.at_risk_cases, 'count')),
+      field('Breached (open)', int(d.breached_open_cases), delta(d.breached_open_cases, prev?.breached_open_cases, 'count')),
       field('First response SLA', pct(d.first_response_compliance_pct), delta(d.first_response_compliance_pct, prev?.first_response_compliance_pct, 'pct')),
       field('Data quality', `${d.data_quality_score.toFixed(1)}${provisional ? ' :warning:' : ''}`, delta(d.data_quality_score, prev?.data_quality_score, 'pct')),
     ].slice(0, LIMITS.fields),
@@ -208,21 +162,21 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
       text: { type: 'mrkdwn', text: `*SLA compliance by priority* (resolution, cases created in the last ${meta.windowDays} days)` },
       fields: slaRows.slice(0, LIMITS.fields).map((r) => ({
         type: 'mrkdwn' as const,
-        text: truncate(`*${r.priority}* ${pct(r.sla_compliance_pct)}\n${num(r.met)} met · ${num(r.breached)} breached · ${num(r.pending)} pending`, LIMITS.fieldText),
+        text: truncate(`*${r.priority}* ${pct(r.sla_compliance_pct)}\n${int(r.met)} met · ${int(r.breached)} breached · ${int(r.pending)} pending`, LIMITS.fieldText),
       })),
     });
   }
 
   // 5. Backlog and spike status
-  const byPrio = report.backlogSummary.filter((r) => r.priority !== 'ALL').map((r) => `${r.priority === 'UNKNOWN' ? 'unknown' : r.priority} ${num(r.open_cases)}`);
+  const byPrio = report.backlogSummary.filter((r) => r.priority !== 'ALL').map((r) => `${r.priority === 'UNKNOWN' ? 'unknown' : r.priority} ${int(r.open_cases)}`);
   const all = report.backlogSpike.find((s) => s.scope === 'ALL');
   const spikes = report.backlogSpike.filter((s) => s.is_spike);
-  const lines: string[] = [`*Backlog*: ${num(d.open_backlog)} open${byPrio.length ? ` (${byPrio.join(' · ')})` : ''}`];
+  const lines: string[] = [`*Backlog*: ${int(d.open_backlog)} open${byPrio.length ? ` (${byPrio.join(' · ')})` : ''}`];
   if (all) {
     lines.push(`Growth vs ${meta.spikeBaselineDays}-day baseline (${all.baseline_avg.toFixed(2)}): *${all.growth_pct === null ? DASH : `${all.growth_pct > 0 ? '+' : ''}${all.growth_pct.toFixed(1)}%`}* (spike above ${all.threshold_pct.toFixed(1)}%)`);
   }
   if (spikes.length) {
-    const list = spikes.slice(0, 5).map((s) => `${s.scope} ${s.growth_pct === null ? DASH : `+${s.growth_pct.toFixed(1)}%`} (${num(s.backlog_today)} vs ${s.baseline_avg.toFixed(2)})`);
+    const list = spikes.slice(0, 5).map((s) => `${s.scope} ${s.growth_pct === null ? DASH : `+${s.growth_pct.toFixed(1)}%`} (${int(s.backlog_today)} vs ${s.baseline_avg.toFixed(2)})`);
     lines.push(`:rotating_light: *Backlog spike*: ${list.join(' · ')}`);
   } else {
     lines.push(':white_check_mark: No backlog spike');
@@ -231,7 +185,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
 
   // 6. At risk and breached, five most urgent (the report lists them most urgent first)
   const cases = report.atRiskCases.slice(0, topN);
-  const riskLines = [`*At risk: ${num(d.at_risk_cases)} · Breached (open): ${num(d.breached_open_cases)}*`];
+  const riskLines = [`*At risk: ${int(d.at_risk_cases)} · Breached (open): ${int(d.breached_open_cases)}*`];
   if (cases.length) {
     riskLines.push(`Most urgent:`);
     for (const c of cases) riskLines.push(caseLine(c));
@@ -241,7 +195,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
       riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} in ${hrs(c.hours_to_breach)}`).join(' · ')}`);
     }
     const more = report.atRiskCases.length - cases.length;
-    if (more > 0) riskLines.push(`_…and ${num(more)} more in sla_at_risk_cases.csv (in the thread)_`);
+    if (more > 0) riskLines.push(`_…and ${int(more)} more in sla_at_risk_cases.csv (in the thread)_`);
   } else {
     riskLines.push(':white_check_mark: No open case is at risk.');
   }
@@ -251,7 +205,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   if (report.warnings.length) {
     const shown = report.warnings.slice(0, 3).map((w) => `• ${dataText(w, 200)}`);
     const more = report.warnings.length - shown.length;
-    optional.push(context([`:information_source: ${num(report.warnings.length)} run warning${report.warnings.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more > 0 ? `\n…and ${num(more)} more in the log` : ''}`]));
+    optional.push(context([`:information_source: ${int(report.warnings.length)} run warning${report.warnings.length === 1 ? '' : 's'}:\n${shown.join('\n')}${more > 0 ? `\n…and ${int(more)} more in the log` : ''}`]));
   }
   optional.push({ type: 'divider' });
   optional.push(context([`Trend chart and today's CSVs are in the thread · run \`${dataText(meta.runId, 60)}\``]));
@@ -278,10 +232,10 @@ function fallbackText(report: KpiReport, prev: RunHistoryRow | null, provisional
   const ch = (s: string) => (s ? ` (${s})` : '');
   const parts = [
     `Support KPIs ${report.meta.asOfDate}:`,
-    `open backlog ${num(d.open_backlog)}${ch(delta(d.open_backlog, prev?.open_backlog, 'count'))},`,
+    `open backlog ${int(d.open_backlog)}${ch(delta(d.open_backlog, prev?.open_backlog, 'count'))},`,
     `SLA compliance ${pct(d.sla_compliance_pct)}${ch(delta(d.sla_compliance_pct, prev?.sla_compliance_pct, 'pct'))},`,
-    `created today ${num(d.created_today)}, resolved today ${num(d.resolved_today)},`,
-    `${num(d.at_risk_cases)} at risk, ${num(d.breached_open_cases)} breached open,`,
+    `created today ${int(d.created_today)}, resolved today ${int(d.resolved_today)},`,
+    `${int(d.at_risk_cases)} at risk, ${int(d.breached_open_cases)} breached open,`,
     `backlog spike: ${d.backlog_spike ? 'yes' : 'no'},`,
     `data quality ${d.data_quality_score.toFixed(1)}.`,
   ];

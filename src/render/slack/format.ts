@@ -1,6 +1,7 @@
 /**
- * Formatting helpers for Block Kit replies. They format numbers the report already holds
- * (rounded by the pipeline); they never compute a KPI.
+ * The Slack format kit: numbers, times, durations, escaping and Block Kit pieces, shared by
+ * every Slack message (digest, replies, status, alerts). They format numbers the report
+ * already holds (rounded by the pipeline); they never compute a KPI.
  */
 import type { types } from '@slack/bolt';
 import type { CaseFilter } from '../../contract/report';
@@ -14,6 +15,8 @@ export interface Reply {
 }
 
 export const DASH = '–';
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 export function pct(v: number | null | undefined): string {
   return v === null || v === undefined || !Number.isFinite(v) ? DASH : `${v.toFixed(1)}%`;
@@ -90,4 +93,71 @@ export function context(...texts: string[]): Block {
 
 export function divider(): Block {
   return { type: 'divider' };
+}
+
+/** `2026-11-23 09:00 UTC` in the report time zone. */
+export function formatTime(iso: string, tz: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', {
+      timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false,
+    }).formatToParts(d).map((p) => [p.type, p.value]),
+  );
+  const hour = parts.hour === '24' ? '00' : parts.hour;
+  return `${parts.year}-${parts.month}-${parts.day} ${hour}:${parts.minute} ${tz}`;
+}
+
+/** A time each reader sees in their own zone; the fallback is in the report zone. */
+export function slackTime(iso: string, tz: string): string {
+  const unix = Math.floor(Date.parse(iso) / 1000);
+  if (!Number.isFinite(unix)) return esc(iso);
+  return `<!date^${unix}^{date_short_pretty} {time}|${formatTime(iso, tz)}>`;
+}
+
+/** `1h 30m`, `45m`, `2d 3h`. */
+export function formatDuration(hours: number): string {
+  const mins = Math.round(Math.abs(hours) * 60);
+  if (mins < 60) return `${mins}m`;
+  const h = Math.floor(mins / 60);
+  const m = mins % 60;
+  if (h >= 48) return `${Math.floor(h / 24)}d ${h % 24}h`;
+  return m ? `${h}h ${m}m` : `${h}h`;
+}
+
+/** Cuts text to `max` characters (code points kept whole), ending with an ellipsis. */
+export function truncate(s: string, max: number): string {
+  if (s.length <= max) return s;
+  const chars = Array.from(s);
+  let out = '';
+  for (const ch of chars) {
+    if (out.length + ch.length > max - 1) break;
+    out += ch;
+  }
+  return `${out}…`;
+}
+
+/** "2026-11-23" -> "Mon 23 Nov 2026" (the date is already a day in the report's zone). */
+export function longDate(d: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d);
+  if (!m) return d;
+  const wd = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))).getUTCDay();
+  return `${WEEKDAYS[wd]} ${Number(m[3])} ${MONTHS[Number(m[2]) - 1]} ${m[1]}`;
+}
+
+/** An instant shown in a time zone: "2026-11-23 09:00 UTC" / "2026-11-23 10:00 CET". */
+export function localTime(iso: string, tz: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  try {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-GB', {
+        timeZone: tz, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit',
+        hourCycle: 'h23', timeZoneName: 'short',
+      }).formatToParts(d).map((p) => [p.type, p.value]),
+    );
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName ?? tz}`;
+  } catch {
+    return iso;
+  }
 }

@@ -2,7 +2,8 @@
  * Parses the text after `/kpi`: `<sub> [priority=P1] [region=EMEA] [team="Tier 2"] [days=7] [public]`.
  * Pure and synchronous: validation errors become a usage message, never an exception.
  */
-import { PRIORITIES, type CaseFilter, type Priority } from '../../../contract/report';
+import { type CaseFilter, type Priority } from '../../../contract/report';
+import { priorityOf } from '../../../contract/columns';
 
 export const SUBCOMMANDS = ['help', 'sla', 'quality', 'backlog', 'risk', 'trend', 'summary', 'status', 'run'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
@@ -15,13 +16,6 @@ const SUB_ALIASES: Record<string, Subcommand> = {
   compliance: 'sla', dq: 'quality', 'data-quality': 'quality',
   'at-risk': 'risk', atrisk: 'risk', volume: 'trend', daily: 'summary', ops: 'summary',
   health: 'status', refresh: 'run',
-};
-
-const PRIORITY_ALIASES: Record<string, Priority> = {
-  p1: 'P1', '1': 'P1', urgent: 'P1', critical: 'P1', '1 - critical': 'P1',
-  p2: 'P2', '2': 'P2', high: 'P2', '2 - high': 'P2',
-  p3: 'P3', '3': 'P3', normal: 'P3', medium: 'P3', moderate: 'P3', '3 - moderate': 'P3',
-  p4: 'P4', '4': 'P4', low: 'P4', '4 - low': 'P4',
 };
 
 export const MIN_DAYS = 1;
@@ -59,9 +53,7 @@ export function tokenize(text: string): string[] {
 }
 
 export function normalisePriority(raw: string): Priority | undefined {
-  const k = raw.trim().toLowerCase();
-  if ((PRIORITIES as readonly string[]).includes(raw.trim().toUpperCase())) return raw.trim().toUpperCase() as Priority;
-  return PRIORITY_ALIASES[k];
+  return priorityOf(raw);
 }
 
 export function parseKpiCommand(text: string | undefined): ParsedCommand | ParseError {

@@ -1,0 +1,74 @@
+/**
+ * `npm run bench -- ab --base DIR [--cases N] [--runs R] [--source csv|duckdb] [--env K=V,...] [--base-env K=V,...]`
+ *
+ * Paired comparison: `kpi run` of this checkout against `kpi run` of another checkout (DIR,
+ * e.g. a git worktree of an older commit, built with `npm run build`), alternating run by
+ * run on the same input, so that the machine's drifting speed hits both alike. Prints the
+ * median wall time of each side and the median of the per-pair ratios (new / base). With
+ * --base . it compares this checkout with itself under two settings (--env vs --base-env):
+ * a feature's cost, with vs without.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { seedDemo, writeDemoCsv } from '../src/sources/demo/seed';
+
+const ROOT = resolve(__dirname, '..');
+const OUT = join(ROOT, 'bench/out');
+const AS_OF = '2026-11-23T12:00:00Z';
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+const envList = (s: string): Record<string, string> =>
+  Object.fromEntries(s.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+
+function runOnce(root: string, args: string[], env: Record<string, string>, tag: string): { wallMs: number; rssMb: number } {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [join(root, 'bin/kpi.js'), 'run', ...args, '--as-of', AS_OF, '--out', join(OUT, `ab-${tag}`), '--json'], {
+    cwd: OUT, encoding: 'utf8',
+    env: { ...process.env, KPI_LOG_DIR: join(OUT, 'logs'), KPI_DB_PATH: join(OUT, `ab-history-${tag}.duckdb`), KPI_STATE_PATH: join(OUT, `ab-state-${tag}.duckdb`), ...env },
+  });
+  const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`kpi run (${root}) failed: ${r.stderr || r.stdout}`);
+  return { wallMs, rssMb: JSON.parse(r.stdout).peakRssMb };
+}
+
+async function main(): Promise<void> {
+  const base = resolve(arg('base', ''));
+  if (!existsSync(join(base, 'dist/kpi.bundle.js'))) throw new Error(`--base ${base}: no dist/kpi.bundle.js there (run npm run build in it)`);
+  const n = Number(arg('cases', '1000000'));
+  const runs = Number(arg('runs', '7'));
+  const source = arg('source', 'csv');
+  mkdirSync(OUT, { recursive: true });
+  const csv = join(OUT, `cases_${n}.csv`);
+  const db = join(OUT, `cases_${n}.duckdb`);
+  if (source === 'csv' && !existsSync(csv)) await writeDemoCsv({ path: csv, cases: n, seed: 1, now: new Date(AS_OF) });
+  if (source === 'duckdb' && !existsSync(db)) await seedDemo({ dbPath: db, cases: n, seed: 1, now: new Date(AS_OF) });
+  const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (b.status !== 0) throw new Error('build failed');
+  const args = source === 'csv' ? ['--source', 'csv', '--csv', csv] : ['--source', 'duckdb', '--db', db];
+  const sides = [
+    { name: 'base', root: base, env: envList(arg('base-env', '')) },
+    { name: 'new', root: ROOT, env: envList(arg('env', '')) },
+  ];
+  for (const s of sides) runOnce(s.root, args, s.env, s.name); // warm the page cache and code caches
+  const wall: Record<string, number[]> = { base: [], new: [] };
+  const rss: Record<string, number[]> = { base: [], new: [] };
+  const ratios: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const order = i % 2 ? [...sides].reverse() : sides;
+    const got: Record<string, number> = {};
+    for (const s of order) {
+      const r = runOnce(s.root, args, s.env, s.name);
+      wall[s.name].push(r.wallMs); rss[s.name].push(r.rssMb); got[s.name] = r.wallMs;
+    }
+    ratios.push(got.new / got.base);
+    process.stdout.write(`pair ${i + 1}: base ${Math.round(got.base)} ms, new ${Math.round(got.new)} ms, ratio ${(got.new / got.base).toFixed(3)}\n`);
+  }
+  console.log(`${source}, ${n.toLocaleString('en-US')} cases, ${runs} pairs: base median ${Math.round(median(wall.base))} ms (peak RSS ${Math.round(median(rss.base))} MB), new median ${Math.round(median(wall.new))} ms (peak RSS ${Math.round(median(rss.new))} MB); ratio of medians ${(median(wall.new) / median(wall.base)).toFixed(3)}, median of pair ratios ${median(ratios).toFixed(3)}`);
+}
+
+main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });
