@@ -11,7 +11,7 @@ import { loadSettings, type Settings } from '../src/config';
 import { silentLogger } from '../src/log';
 import { createSnowflakeSource, quoteSettingIdentifier } from '../src/sources/snowflake';
 import { SourceError, type SourceContext } from '../src/sources/types';
-import { startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
+import { planChunks, startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
 
 const ACCOUNT = 'TESTORG-KPI';
 const USER = 'KPI_SVC';
@@ -338,4 +338,62 @@ describe('Snowflake source (real driver, fake server)', () => {
     const none = await loadError(settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '' }));
     expect(none.message).toMatch(/no credentials/);
   });
+
+  test('the fake serves chunks like Snowflake: growing about 1.9x up to the cap, gzipped, attempts counted', async () => {
+    // The plan: inline part, then chunks of 1, 1.9, 3.61 ... MB up to the cap.
+    const starts = planChunks(10_000_000, 100, 1024 * 1024, 16 * 1024 * 1024);
+    const sizes = starts.slice(1).map((end, i) => end - starts[i]);
+    expect(starts[0]).toBe(10485);
+    expect(sizes.slice(0, 5)).toEqual([10485, 19922, 37853, 71921, 136651]);
+    expect(Math.max(...sizes)).toBe(167772); // 16 MB of 100-byte rows
+    expect(starts.at(-1)).toBe(10_000_000);
+
+    const big = await startFakeSnowflake({
+      account: ACCOUNT,
+      users: [{ name: USER, publicKeyPem: publicPem }],
+      tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(30_000) },
+      firstChunkBytes: 64 * 1024,
+    });
+    try {
+      const s = settings({ SNOWFLAKE_ACCESS_URL: big.url, KPI_COLUMN_MAP: '' });
+      const db = await engine();
+      try {
+        const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+        expect(loaded.rowsRead).toBe(30_000);
+        const [[n, distinct]] = (await db.conn.runAndReadAll(`SELECT count(*)::INT, count(DISTINCT case_id)::INT FROM "${loaded.relation}"`)).getRows();
+        expect([n, distinct]).toEqual([30_000, 30_000]);
+        await loaded.close();
+      } finally {
+        db.close();
+      }
+      expect(big.chunkBytes.length).toBeGreaterThan(4);
+      for (let i = 1; i < big.chunkBytes.length - 1; i++) {
+        expect(big.chunkBytes[i] / big.chunkBytes[i - 1]).toBeGreaterThan(1.8);
+        expect(big.chunkBytes[i] / big.chunkBytes[i - 1]).toBeLessThan(2.0);
+      }
+      // Every chunk fetched once, every query request sent once.
+      const chunkAttempts = [...big.attempts].filter(([k]) => k.startsWith('chunk:')).map(([, v]) => v);
+      expect(chunkAttempts).toHaveLength(big.chunkBytes.length);
+      expect(new Set(chunkAttempts)).toEqual(new Set([1]));
+      expect([...big.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1, 1, 1]);
+    } finally {
+      await big.close();
+    }
+  });
 });
+
+/** `rows` cases with contract column names, generated on demand. */
+function generated(rows: number): FakeTable {
+  const base = Date.parse('2026-07-01T00:00:00Z');
+  return {
+    columns: [
+      { name: 'CASE_ID', type: 'text' },
+      { name: 'CREATED_AT', type: 'timestamp_ntz' },
+      { name: 'RESOLVED_AT', type: 'timestamp_ltz' },
+      { name: 'STATUS', type: 'text' },
+      { name: 'PRIORITY', type: 'text' },
+    ],
+    rowCount: rows,
+    row: (i) => [`C-${i}`, String(base + i * 1000), i % 3 ? String(base + i * 1000 + 3_600_000) : null, i % 3 ? 'solved' : 'open', `P${1 + (i % 4)}`],
+  };
+}
