@@ -155,9 +155,11 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect(fake.logins[0].data.PASSWORD).toBeUndefined();
       expect(fake.logins[0].query).toMatchObject({ warehouse: 'KPI_WH', databaseName: 'KPI_DB', schemaName: 'SUPPORT', roleName: 'KPI_READER' });
       expect(fake.sessionTimezone).toBe('UTC');
+      // Small result chunks: the driver parses a whole chunk at once.
+      expect(fake.sessionChunkSizeMb).toBe(16);
 
       const sqls = fake.queries.map((q) => q.sqlText);
-      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10$/);
+      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10, CLIENT_RESULT_CHUNK_SIZE = 16$/);
       expect(sqls[1]).toBe('SELECT * FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" LIMIT 0');
       const extract = fake.queries[2];
       expect(fake.queries).toHaveLength(3);

@@ -16,10 +16,20 @@ import type { SourceScope } from '../types';
 import { quoteColumn } from './identifiers';
 import type { Plan } from './typePlan';
 
-/** The session setup: UTC, and a server-side statement timeout so the warehouse stops when we stop waiting. */
+/**
+ * Largest result chunk Snowflake may send, in MB of uncompressed JSON: the smallest value
+ * Snowflake accepts (its default is 160). The driver parses a whole chunk at once and holds
+ * the next one while the current one drains, so the chunk size bounds the extract's memory.
+ */
+export const RESULT_CHUNK_MB = 16;
+
+/**
+ * The session setup: UTC, a server-side statement timeout so the warehouse stops when we
+ * stop waiting, and small result chunks.
+ */
 export function sessionSql(queryTimeoutMs: number): string {
   const timeoutS = Math.max(1, Math.ceil(queryTimeoutMs / 1000));
-  return `ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = ${timeoutS}`;
+  return `ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = ${timeoutS}, CLIENT_RESULT_CHUNK_SIZE = ${RESULT_CHUNK_MB}`;
 }
 
 /** The column probe: names and types, no rows. */

@@ -66,7 +66,10 @@ export function connectionOptions(s: Settings, authenticator: Authenticator): Co
     sfRetryMaxLoginRetries: 0,
     representNullAsStringNull: false,
     jsTreatIntegerAsBigInt: false,
-    rowStreamHighWaterMark: 4096,
+    // One chunk downloads while the current one drains (the driver's default is two), and
+    // the row stream buffers one DuckDB data chunk's worth of rows.
+    resultPrefetch: 1,
+    rowStreamHighWaterMark: 2048,
     clientSessionKeepAlive: false,
     clientStoreTemporaryCredential: false,
     clientRequestMFAToken: false,

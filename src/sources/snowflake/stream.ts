@@ -6,8 +6,6 @@
  */
 import type { Connection, RowStatement } from 'snowflake-sdk';
 import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { exec, lit } from '../../store/engine';
 import type { SourceContext } from '../types';
 import { run } from './session';
@@ -17,9 +15,6 @@ import type { Plan } from './typePlan';
 const CHUNK_ROWS = 2048;
 /** DuckDB's memory limit while rows stream in (the rest goes to its temp folder). */
 const STAGE_MEMORY_LIMIT = '128MB';
-/** JS heap in use above which a full collection runs while rows stream in. */
-const HEAP_BUDGET_BYTES = 128 * 1024 * 1024;
-let fullGc: (() => void) | null | undefined;
 
 /** Something the load's deadline can stop: set while rows stream. */
 export interface Activity {
@@ -87,8 +82,13 @@ async function append(statement: RowStatement, plan: Plan[], ctx: SourceContext,
           }
           n++;
           rows++;
-          if (n === size) flush();
-          if (rows % 10_000 === 0) boundHeap();
+          if (n === size) {
+            // Backpressure: no rows are taken from the driver while DuckDB appends, and the
+            // event loop gets a turn before the next batch.
+            stream.pause();
+            flush();
+            setImmediate(() => stream.resume());
+          }
         } catch (err) {
           stream.destroy();
           reject(err);
@@ -116,24 +116,4 @@ async function append(statement: RowStatement, plan: Plan[], ctx: SourceContext,
   } finally {
     activity.cancel = undefined;
   }
-}
-
-/**
- * The driver turns each result chunk into row objects at once; they outlive a few young
- * collections while the chunk drains, so they die in the old generation, which V8 lets
- * grow to hundreds of MB before collecting. A full collection whenever the heap in use
- * passes HEAP_BUDGET_BYTES keeps the extract's memory flat.
- */
-function boundHeap(): void {
-  if (fullGc === null || getHeapStatistics().used_heap_size < HEAP_BUDGET_BYTES) return;
-  if (!fullGc) {
-    try {
-      setFlagsFromString('--expose-gc');
-      fullGc = runInNewContext('gc') as () => void;
-    } catch {
-      fullGc = null; // a runtime without it: V8's own schedule then (more memory, same rows)
-      return;
-    }
-  }
-  fullGc();
 }
