@@ -74,6 +74,8 @@ beforeEach(() => {
   fake.hang = null;
   fake.sqlError = null;
   fake.http500 = 0;
+  fake.fail = null;
+  fake.attempts.clear();
   fake.logins.length = 0;
   fake.queries.length = 0;
 });
@@ -378,6 +380,45 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect(chunkAttempts).toHaveLength(big.chunkBytes.length);
       expect(new Set(chunkAttempts)).toEqual(new Set([1]));
       expect([...big.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1, 1, 1]);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('SNOWFLAKE_RETRIES caps the driver: a persistent HTTP 500 on a query request is tried twice (RETRIES=1) and fails fast', async () => {
+    fake.fail = { path: 'query', status: 500 };
+    const started = Date.now();
+    const err = await loadError(settings({ SNOWFLAKE_RETRIES: '1' }));
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(err.message).toMatch(/^Snowflake network: http:\/\/127\.0\.0\.1:\d+ answered HTTP 500/);
+    const queryAttempts = [...fake.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v);
+    // One request (the session setup), tried twice; the load is not retried on top.
+    expect(queryAttempts).toEqual([2]);
+    expect(fake.logins).toHaveLength(1);
+  });
+
+  test('with SNOWFLAKE_RETRIES=0 nothing is retried', async () => {
+    fake.fail = { path: 'query', status: 503 };
+    await loadError(settings({ SNOWFLAKE_RETRIES: '0' }));
+    expect([...fake.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1]);
+  });
+
+  test('a result chunk answered with HTTP 500 is reported as such, tried SNOWFLAKE_RETRIES + 1 times', async () => {
+    const big = await startFakeSnowflake({
+      account: ACCOUNT,
+      users: [{ name: USER, publicKeyPem: publicPem }],
+      tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(30_000) },
+      firstChunkBytes: 64 * 1024,
+    });
+    try {
+      big.fail = { path: 'chunk', chunk: 2, status: 500 };
+      const started = Date.now();
+      const err = await loadError(settings({ SNOWFLAKE_ACCESS_URL: big.url, KPI_COLUMN_MAP: '', SNOWFLAKE_RETRIES: '1' }));
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(err.message).toBe('Snowflake result chunk 3 failed: HTTP 500 from the result store (2 attempts)');
+      const chunk = [...big.attempts].find(([k]) => /^chunk:[^/]+\/2$/.test(k));
+      expect(chunk?.[1]).toBe(2);
+      expect(big.logins).toHaveLength(1);
     } finally {
       await big.close();
     }

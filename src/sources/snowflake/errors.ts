@@ -8,6 +8,7 @@ import type { Settings } from '../../config';
 import { redact } from '../../log';
 import { SourceError } from '../types';
 import { AUTH_LABEL, authHint, type Authenticator } from './credentials';
+import type { ChunkFailure } from './driverPatch';
 
 /** Our own bound on signing in ('connect') or on the whole extraction ('query'). */
 export class DeadlineError extends Error {
@@ -65,6 +66,17 @@ export function classify(err: unknown, s: Settings, auth: Authenticator, table: 
   }
   if (code === '000630' || /statement reached its statement or warehouse timeout/i.test(message)) {
     return mk(`Snowflake query timed out on the server after ${s.SNOWFLAKE_QUERY_TIMEOUT_MS} ms (SNOWFLAKE_QUERY_TIMEOUT_MS): ${message}`, false);
+  }
+  const { chunkNumber, chunkAttempts } = (err ?? {}) as ChunkFailure;
+  if (chunkNumber !== undefined) {
+    // A result chunk comes from Snowflake's result store (cloud storage), not the account URL.
+    const status = e.response?.statusCode ?? e.response?.status;
+    const tries = chunkAttempts ? ` (${chunkAttempts} attempt${chunkAttempts === 1 ? '' : 's'})` : '';
+    if (status !== undefined) {
+      return mk(`Snowflake result chunk ${chunkNumber} failed: HTTP ${status} from the result store${tries}`, status >= 500 || status === 429 || status === 403);
+    }
+    const cause = e.cause?.code ?? e.cause?.message;
+    return mk(`Snowflake result chunk ${chunkNumber} failed: cannot reach the result store${cause ? ` (${cause})` : ''}${tries}`, true);
   }
   if (e.name === 'NetworkError' || e.name === 'LargeResultSetError' || code === '401001' || code === '402001' || code === '402002') {
     const cause = e.cause?.code ?? e.cause?.message ?? '';

@@ -11,10 +11,13 @@
  *    rows into a raw DuckDB table (stream.ts).
  * 5. Makes them visible as a view that converts epochs to TIMESTAMPTZ (typePlan.ts).
  *
- * SNOWFLAKE_QUERY_TIMEOUT_MS bounds steps 2-5 together. A whole load is retried up to
- * SNOWFLAKE_RETRIES times on network failures, HTTP 5xx/429 and connect timeouts, never on
- * authentication, permission or SQL errors, nor on a query timeout (errors.ts). A failed
- * load drops what it created in DuckDB and closes the Snowflake session.
+ * SNOWFLAKE_QUERY_TIMEOUT_MS bounds steps 2-5 together. SNOWFLAKE_RETRIES caps retries
+ * once, wherever a failure happens: signing in (the driver does not retry it) is retried by
+ * retrying the whole load, on network failures, HTTP 5xx/429 and connect timeouts; every
+ * request after that (statements, result chunks) is retried by the driver itself, capped
+ * (driverPatch.ts), so a failure there ends the load. Never retried: authentication,
+ * permission or SQL errors, a query timeout (errors.ts). A failed load drops what it
+ * created in DuckDB and closes the Snowflake session.
  *
  * Files: options.ts (driver loading, settings -> connection options), driverPatch.ts
  * (retry caps inside the driver), credentials.ts, identifiers.ts, typePlan.ts, extract.ts,
@@ -73,11 +76,13 @@ export class SnowflakeSource implements CaseSource {
     if (this.configError) throw this.configError;
     const retries = this.settings.SNOWFLAKE_RETRIES;
     for (let attempt = 0; ; attempt++) {
+      const progress = { signedIn: false };
       try {
-        return await this.attempt(ctx);
+        return await this.attempt(ctx, progress);
       } catch (err) {
         const failure = classify(err, this.settings, this.authenticator, this.table);
-        if (!failure.transient || attempt >= retries) throw failure.error;
+        // After signing in, the driver has already retried the failed request.
+        if (!failure.transient || progress.signedIn || attempt >= retries) throw failure.error;
         const waitMs = Math.min(8000, 500 * 2 ** attempt);
         ctx.log.warn({ stage: 'source', source: 'snowflake', attempt: attempt + 1, retries, waitMs }, `Snowflake load failed, retrying: ${failure.error.message}`);
         await sleep(waitMs);
@@ -85,7 +90,7 @@ export class SnowflakeSource implements CaseSource {
     }
   }
 
-  private async attempt(ctx: SourceContext): Promise<LoadedSource> {
+  private async attempt(ctx: SourceContext, progress: { signedIn: boolean }): Promise<LoadedSource> {
     const s = this.settings;
     const sf = sdk();
     setDriverRetryCap(s.SNOWFLAKE_RETRIES);
@@ -105,6 +110,7 @@ export class SnowflakeSource implements CaseSource {
     const activity: Activity = {};
     try {
       await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
+      progress.signedIn = true;
       const rows = await withDeadline(
         (async () => {
           await run(connection, sessionSql(s.SNOWFLAKE_QUERY_TIMEOUT_MS), []);

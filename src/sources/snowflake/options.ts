@@ -15,7 +15,7 @@ import type { ConnectionOptions } from 'snowflake-sdk';
 import type { Settings } from '../../config';
 import type { Logger } from '../../log';
 import { readPrivateKey, type Authenticator } from './credentials';
-import { capDriverRetries } from './driverPatch';
+import { patchDriver } from './driverPatch';
 import { unquote } from './identifiers';
 import { driverLogger } from './session';
 
@@ -35,7 +35,7 @@ export function sdk(): Sdk {
   process.env.SNOWFLAKE_DISABLE_MINICORE ??= 'true';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   sdkModule = require('snowflake-sdk') as Sdk;
-  capDriverRetries();
+  patchDriver();
   return sdkModule;
 }
 
