@@ -10,6 +10,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { loadSettings, type Settings } from '../src/config';
 import { silentLogger } from '../src/log';
 import { createSnowflakeSource, quoteSettingIdentifier } from '../src/sources/snowflake';
+import { splitQualifiedName } from '../src/sources/snowflake/identifiers';
 import { SourceError, type SourceContext } from '../src/sources/types';
 import { planChunks, startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
 
@@ -422,6 +423,30 @@ describe('Snowflake source (real driver, fake server)', () => {
     } finally {
       await big.close();
     }
+  });
+
+  test('table names are parsed strictly: malformed names are setting errors naming SNOWFLAKE_TABLE, never rewritten', async () => {
+    expect(splitQualifiedName('kpi_db.support."Support Cases"', 'SNOWFLAKE_TABLE')).toEqual(['kpi_db', 'support', '"Support Cases"']);
+    expect(splitQualifiedName(' "A.B".c ', 'SNOWFLAKE_TABLE')).toEqual(['"A.B"', 'c']);
+    const cases: [string, RegExp][] = [
+      ['"Support"Cases', /text after a closing double quote/],
+      ['a..b', /an empty part/],
+      ['.a', /an empty part/],
+      ['a.', /an empty part/],
+      ['""', /an empty part/],
+      ['"Support Cases', /unbalanced double quote/],
+      ['Support"Cases', /a double quote inside an unquoted name/],
+      ['"a""b"', /a double quote inside a quoted name/],
+    ];
+    for (const [name, why] of cases) {
+      expect(() => splitQualifiedName(name, 'SNOWFLAKE_TABLE')).toThrow(why);
+      const err = await loadError(settings({ SNOWFLAKE_TABLE: name }));
+      expect(err).toBeInstanceOf(SourceError);
+      expect(err.message).toContain(`Snowflake configuration: SNOWFLAKE_TABLE "${name}" is not a valid name`);
+    }
+    expect(fake.logins).toHaveLength(0);
+    const four = await loadError(settings({ SNOWFLAKE_TABLE: 'a.b.c.d' }));
+    expect(four.message).toMatch(/SNOWFLAKE_TABLE "a.b.c.d" must be TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE/);
   });
 });
 

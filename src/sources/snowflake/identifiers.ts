@@ -25,10 +25,45 @@ export function quoteColumn(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 
+/**
+ * The dot-separated parts of a qualified name, each NAME or "Exact Name", strictly: an empty
+ * part (`a..b`, `.a`), text after a closing quote (`"Support"Cases`) or an unbalanced quote is
+ * an error naming `setting`, never rewritten into some other name.
+ */
+export function splitQualifiedName(value: string, setting: string): string[] {
+  const v = value.trim();
+  const bad = (why: string) => new SourceError(
+    `Snowflake configuration: ${setting} "${value}" is not a valid name (${why}); write TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE, ` +
+      'each part a name of letters, digits, _ and $ or a double-quoted exact name such as "Support Cases"',
+  );
+  const parts: string[] = [];
+  let i = 0;
+  for (;;) {
+    let part: string;
+    if (v[i] === '"') {
+      const close = v.indexOf('"', i + 1);
+      if (close < 0) throw bad('unbalanced double quote');
+      part = v.slice(i, close + 1);
+      i = close + 1;
+      if (i < v.length && v[i] !== '.') throw bad(v[i] === '"' ? 'a double quote inside a quoted name' : 'text after a closing double quote');
+    } else {
+      const dot = v.indexOf('.', i);
+      part = v.slice(i, dot < 0 ? v.length : dot);
+      i = dot < 0 ? v.length : dot;
+      if (part.includes('"')) throw bad('a double quote inside an unquoted name');
+    }
+    if (part === '' || part === '""') throw bad('an empty part');
+    parts.push(part);
+    if (i >= v.length) return parts;
+    i++; // the dot
+    if (i >= v.length) throw bad('an empty part');
+  }
+}
+
 /** SNOWFLAKE_TABLE, completed with SNOWFLAKE_SCHEMA / SNOWFLAKE_DATABASE where it has fewer parts, quoted. */
 export function qualifiedTable(s: Settings): string {
-  const parts = s.SNOWFLAKE_TABLE.trim().match(/"[^"]*"|[^.]+/g) ?? [];
-  if (parts.length < 1 || parts.length > 3) {
+  const parts = splitQualifiedName(s.SNOWFLAKE_TABLE, 'SNOWFLAKE_TABLE');
+  if (parts.length > 3) {
     throw new SourceError(`Snowflake configuration: SNOWFLAKE_TABLE "${s.SNOWFLAKE_TABLE}" must be TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE`);
   }
   const quoted = parts.map((p) => quoteSettingIdentifier(p, 'SNOWFLAKE_TABLE'));
