@@ -1,9 +1,16 @@
 /**
  * Snowflake extract throughput: streams N rows (default 1,000,000) from the loopback fake
- * Snowflake through the real snowflake-sdk (key-pair login, chunked result set, gzip chunks
- * like Snowflake's) into the run's in-memory DuckDB, and prints rows/s and peak RSS.
+ * Snowflake through the real snowflake-sdk (key-pair login, result chunks like Snowflake's:
+ * gzipped, growing about 1.9x per chunk up to a cap) into the run's in-memory DuckDB, and
+ * prints rows/s and peak RSS.
  *
- *   npx tsx bench/snowflake.ts [rows]        (or BENCH_ROWS=...)
+ *   npm run bench -- snowflake [rows] [--chunk-cap MB] [--ignore-session-chunk-size]
+ *   (or npx tsx bench/snowflake.ts ...; BENCH_ROWS=... for rows)
+ *
+ * --chunk-cap (16..160, default 160, Snowflake's default) is the account's largest chunk.
+ * The source asks its session for smaller chunks (CLIENT_RESULT_CHUNK_SIZE); with
+ * --ignore-session-chunk-size the fake serves chunks up to the cap anyway, as Snowflake did
+ * before its 2026_04 behaviour bundle, when the parameter did not bound uncompressed size.
  *
  * Targets: >= 100,000 rows/s and peak RSS < 500 MB whatever the row count (try 3000000). The fake runs in
  * a child process (it stands in for Snowflake's servers). A 100-row warm-up load runs first
@@ -23,8 +30,17 @@ import { createSnowflakeSource } from '../src/sources/snowflake';
 import { startFakeSnowflake, type FakeTable } from '../test/fakes/snowflakeServer';
 
 async function main(): Promise<void> {
-  const rows = Number(process.argv[2] ?? process.env.BENCH_ROWS ?? 1_000_000);
-  if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive integer, got ${process.argv[2]}`);
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args.splice(i, 2)[1] : undefined;
+  };
+  const ignoreSession = args.includes('--ignore-session-chunk-size');
+  if (ignoreSession) args.splice(args.indexOf('--ignore-session-chunk-size'), 1);
+  const chunkCapMb = Number(flag('--chunk-cap') ?? 160);
+  if (!Number.isInteger(chunkCapMb) || chunkCapMb < 16 || chunkCapMb > 160) throw new Error(`--chunk-cap must be 16..160 (MB), got ${chunkCapMb}`);
+  const rows = Number((args[0] ?? process.env.BENCH_ROWS ?? '1000000').replace(/_/g, ''));
+  if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive integer, got ${args[0]}`);
 
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const dir = mkdtempSync(join(tmpdir(), 'kpi-sf-bench-'));
@@ -35,7 +51,7 @@ async function main(): Promise<void> {
   // The fake Snowflake runs in a child process: it stands in for Snowflake's servers, so
   // neither its CPU nor its memory is billed to the extract.
   const child = fork(__filename, [], {
-    env: { ...process.env, BENCH_FAKE: JSON.stringify({ rows, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }) },
+    env: { ...process.env, BENCH_FAKE: JSON.stringify({ rows, chunkCapMb, ignoreSession, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const fakeUrl = await new Promise<string>((resolve, reject) => {
@@ -72,7 +88,14 @@ async function main(): Promise<void> {
   const warmSeconds = (performance.now() - warmStarted) / 1000;
 
   let peak = process.memoryUsage().rss;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 25);
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external);
+  }, 25);
   const engine = await openMemoryEngine();
   const cpu0 = mainThreadCpuSeconds();
   const elu0 = performance.eventLoopUtilization();
@@ -97,13 +120,19 @@ async function main(): Promise<void> {
   }
   await loaded.close();
   engine.close();
-  child.kill();
   rmSync(dir, { recursive: true, force: true });
 
   const maxRssMb = process.resourceUsage().maxRSS / 1024; // kernel's peak, includes everything
   const rate = rows / seconds;
   const peakMb = Math.max(peak / 1024 / 1024, maxRssMb);
+  const chunkMb = await new Promise<number[]>((resolve) => {
+    child.once('message', (m) => resolve((m as { chunkBytes: number[] }).chunkBytes.map((b) => b / 1048576)));
+    child.send('chunks');
+  });
+  child.kill();
+  console.log(`chunk cap ${chunkCapMb} MB${ignoreSession ? ' (session CLIENT_RESULT_CHUNK_SIZE ignored)' : ''}: ${chunkMb.length} chunks, largest ${Math.max(0, ...chunkMb).toFixed(1)} MB uncompressed`);
   console.log(`snowflake extract: ${rows.toLocaleString('en-US')} rows in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s; loaded ${n.toLocaleString('en-US')}; peak RSS ${peakMb.toFixed(0)} MB (${Math.round(rssBefore / 1048576)} MB before the load)`);
+  console.log(`peak JS heap ${Math.round(peakHeap / 1048576)} MB, peak external (buffers, DuckDB chunks) ${Math.round(peakExternal / 1048576)} MB`);
   console.log(`warm-up load (driver modules loaded, 100 rows): ${warmSeconds.toFixed(2)} s`);
   console.log(
     `main thread CPU ${cpu.toFixed(2)} s = ${Math.round(rows / cpu).toLocaleString('en-US')} rows per CPU second (event loop busy ${(elu.active / 1000).toFixed(2)} s); ` +
@@ -174,15 +203,16 @@ function benchTable(rows: number): FakeTable {
 }
 
 async function serveFake(): Promise<void> {
-  const { rows, publicKeyPem } = JSON.parse(process.env.BENCH_FAKE!) as { rows: number; publicKeyPem: string };
+  const { rows, publicKeyPem, chunkCapMb, ignoreSession } = JSON.parse(process.env.BENCH_FAKE!) as { rows: number; publicKeyPem: string; chunkCapMb: number; ignoreSession: boolean };
   const fake = await startFakeSnowflake({
     account: 'BENCHORG-KPI',
     users: [{ name: 'KPI_SVC', publicKeyPem }],
     tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': benchTable(rows), 'KPI_DB.SUPPORT.WARMUP': benchTable(100) },
-    chunkRows: 20_000,
-    gzipChunks: true,
+    chunkCapMb,
+    ignoreSessionChunkSize: ignoreSession,
   });
   process.send!({ url: fake.url });
+  process.on('message', () => process.send!({ chunkBytes: fake.chunkBytes }));
   process.on('disconnect', () => void fake.close().then(() => process.exit(0)));
 }
 

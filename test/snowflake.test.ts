@@ -10,8 +10,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { loadSettings, type Settings } from '../src/config/settings';
 import { silentLogger } from '../src/support/log';
 import { createSnowflakeSource, quoteSettingIdentifier } from '../src/sources/snowflake';
+import { splitQualifiedName } from '../src/sources/snowflake/identifiers';
 import { SourceError, type SourceContext } from '../src/sources/types';
-import { startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
+import { planChunks, startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
 
 const ACCOUNT = 'TESTORG-KPI';
 const USER = 'KPI_SVC';
@@ -74,6 +75,8 @@ beforeEach(() => {
   fake.hang = null;
   fake.sqlError = null;
   fake.http500 = 0;
+  fake.fail = null;
+  fake.attempts.clear();
   fake.logins.length = 0;
   fake.queries.length = 0;
 });
@@ -155,9 +158,11 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect(fake.logins[0].data.PASSWORD).toBeUndefined();
       expect(fake.logins[0].query).toMatchObject({ warehouse: 'KPI_WH', databaseName: 'KPI_DB', schemaName: 'SUPPORT', roleName: 'KPI_READER' });
       expect(fake.sessionTimezone).toBe('UTC');
+      // Small result chunks: the driver parses a whole chunk at once.
+      expect(fake.sessionChunkSizeMb).toBe(16);
 
       const sqls = fake.queries.map((q) => q.sqlText);
-      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10$/);
+      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10, CLIENT_RESULT_CHUNK_SIZE = 16$/);
       expect(sqls[1]).toBe('SELECT * FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" LIMIT 0');
       const extract = fake.queries[2];
       expect(fake.queries).toHaveLength(3);
@@ -338,4 +343,125 @@ describe('Snowflake source (real driver, fake server)', () => {
     const none = await loadError(settings({ SNOWFLAKE_PRIVATE_KEY_PATH: '', SNOWFLAKE_PRIVATE_KEY_PASSPHRASE: '' }));
     expect(none.message).toMatch(/no credentials/);
   });
+
+  test('the fake serves chunks like Snowflake: growing about 1.9x up to the cap, gzipped, attempts counted', async () => {
+    // The plan: inline part, then chunks of 1, 1.9, 3.61 ... MB up to the cap.
+    const starts = planChunks(10_000_000, 100, 1024 * 1024, 16 * 1024 * 1024);
+    const sizes = starts.slice(1).map((end, i) => end - starts[i]);
+    expect(starts[0]).toBe(10485);
+    expect(sizes.slice(0, 5)).toEqual([10485, 19922, 37853, 71921, 136651]);
+    expect(Math.max(...sizes)).toBe(167772); // 16 MB of 100-byte rows
+    expect(starts.at(-1)).toBe(10_000_000);
+
+    const big = await startFakeSnowflake({
+      account: ACCOUNT,
+      users: [{ name: USER, publicKeyPem: publicPem }],
+      tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(30_000) },
+      firstChunkBytes: 64 * 1024,
+    });
+    try {
+      const s = settings({ SNOWFLAKE_ACCESS_URL: big.url, KPI_COLUMN_MAP: '' });
+      const db = await engine();
+      try {
+        const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+        expect(loaded.rowsRead).toBe(30_000);
+        const [[n, distinct]] = (await db.conn.runAndReadAll(`SELECT count(*)::INT, count(DISTINCT case_id)::INT FROM "${loaded.relation}"`)).getRows();
+        expect([n, distinct]).toEqual([30_000, 30_000]);
+        await loaded.close();
+      } finally {
+        db.close();
+      }
+      expect(big.chunkBytes.length).toBeGreaterThan(4);
+      for (let i = 1; i < big.chunkBytes.length - 1; i++) {
+        expect(big.chunkBytes[i] / big.chunkBytes[i - 1]).toBeGreaterThan(1.8);
+        expect(big.chunkBytes[i] / big.chunkBytes[i - 1]).toBeLessThan(2.0);
+      }
+      // Every chunk fetched once, every query request sent once.
+      const chunkAttempts = [...big.attempts].filter(([k]) => k.startsWith('chunk:')).map(([, v]) => v);
+      expect(chunkAttempts).toHaveLength(big.chunkBytes.length);
+      expect(new Set(chunkAttempts)).toEqual(new Set([1]));
+      expect([...big.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1, 1, 1]);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('SNOWFLAKE_RETRIES caps the driver: a persistent HTTP 500 on a query request is tried twice (RETRIES=1) and fails fast', async () => {
+    fake.fail = { path: 'query', status: 500 };
+    const started = Date.now();
+    const err = await loadError(settings({ SNOWFLAKE_RETRIES: '1' }));
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(err.message).toMatch(/^Snowflake network: http:\/\/127\.0\.0\.1:\d+ answered HTTP 500/);
+    const queryAttempts = [...fake.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v);
+    // One request (the session setup), tried twice; the load is not retried on top.
+    expect(queryAttempts).toEqual([2]);
+    expect(fake.logins).toHaveLength(1);
+  });
+
+  test('with SNOWFLAKE_RETRIES=0 nothing is retried', async () => {
+    fake.fail = { path: 'query', status: 503 };
+    await loadError(settings({ SNOWFLAKE_RETRIES: '0' }));
+    expect([...fake.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1]);
+  });
+
+  test('a result chunk answered with HTTP 500 is reported as such, tried SNOWFLAKE_RETRIES + 1 times', async () => {
+    const big = await startFakeSnowflake({
+      account: ACCOUNT,
+      users: [{ name: USER, publicKeyPem: publicPem }],
+      tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(30_000) },
+      firstChunkBytes: 64 * 1024,
+    });
+    try {
+      big.fail = { path: 'chunk', chunk: 2, status: 500 };
+      const started = Date.now();
+      const err = await loadError(settings({ SNOWFLAKE_ACCESS_URL: big.url, KPI_COLUMN_MAP: '', SNOWFLAKE_RETRIES: '1' }));
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(err.message).toBe('Snowflake result chunk 3 failed: HTTP 500 from the result store (2 attempts)');
+      const chunk = [...big.attempts].find(([k]) => /^chunk:[^/]+\/2$/.test(k));
+      expect(chunk?.[1]).toBe(2);
+      expect(big.logins).toHaveLength(1);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('table names are parsed strictly: malformed names are setting errors naming SNOWFLAKE_TABLE, never rewritten', async () => {
+    expect(splitQualifiedName('kpi_db.support."Support Cases"', 'SNOWFLAKE_TABLE')).toEqual(['kpi_db', 'support', '"Support Cases"']);
+    expect(splitQualifiedName(' "A.B".c ', 'SNOWFLAKE_TABLE')).toEqual(['"A.B"', 'c']);
+    const cases: [string, RegExp][] = [
+      ['"Support"Cases', /text after a closing double quote/],
+      ['a..b', /an empty part/],
+      ['.a', /an empty part/],
+      ['a.', /an empty part/],
+      ['""', /an empty part/],
+      ['"Support Cases', /unbalanced double quote/],
+      ['Support"Cases', /a double quote inside an unquoted name/],
+      ['"a""b"', /a double quote inside a quoted name/],
+    ];
+    for (const [name, why] of cases) {
+      expect(() => splitQualifiedName(name, 'SNOWFLAKE_TABLE')).toThrow(why);
+      const err = await loadError(settings({ SNOWFLAKE_TABLE: name }));
+      expect(err).toBeInstanceOf(SourceError);
+      expect(err.message).toContain(`Snowflake configuration: SNOWFLAKE_TABLE "${name}" is not a valid name`);
+    }
+    expect(fake.logins).toHaveLength(0);
+    const four = await loadError(settings({ SNOWFLAKE_TABLE: 'a.b.c.d' }));
+    expect(four.message).toMatch(/SNOWFLAKE_TABLE "a.b.c.d" must be TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE/);
+  });
 });
+
+/** `rows` cases with contract column names, generated on demand. */
+function generated(rows: number): FakeTable {
+  const base = Date.parse('2026-07-01T00:00:00Z');
+  return {
+    columns: [
+      { name: 'CASE_ID', type: 'text' },
+      { name: 'CREATED_AT', type: 'timestamp_ntz' },
+      { name: 'RESOLVED_AT', type: 'timestamp_ltz' },
+      { name: 'STATUS', type: 'text' },
+      { name: 'PRIORITY', type: 'text' },
+    ],
+    rowCount: rows,
+    row: (i) => [`C-${i}`, String(base + i * 1000), i % 3 ? String(base + i * 1000 + 3_600_000) : null, i % 3 ? 'solved' : 'open', `P${1 + (i % 4)}`],
+  };
+}

@@ -9,15 +9,27 @@
  *   PROGRAMMATIC_ACCESS_TOKEN / OAUTH: TOKEN must be the registered token. SNOWFLAKE:
  *   PASSWORD must be the registered password. Failures answer like Snowflake does
  *   (HTTP 200, success:false, code 390100/390144/390303).
- * - POST /queries/v1/query-request: ALTER SESSION succeeds; SELECT ... FROM <table> answers
- *   rowtype + rowset (small results inline, large ones as chunks fetched from
+ * - POST /queries/v1/query-request: ALTER SESSION succeeds (TIMEZONE and
+ *   CLIENT_RESULT_CHUNK_SIZE are remembered); SELECT ... FROM <table> answers rowtype +
+ *   rowset (small results inline, large ones as chunks fetched from
  *   GET /chunks/<queryId>/<n>, generated lazily so memory stays flat); `LIMIT 0` answers
  *   only the rowtype; an unknown table answers SQL error 002003 like Snowflake.
  * - POST /session?delete=true, /session/heartbeat, /telemetry/send, abort-request.
  *
+ * Result chunks, like Snowflake's: the first part of a result comes inline, then chunks
+ * whose uncompressed size grows about 1.9x per chunk up to a cap: the session's
+ * CLIENT_RESULT_CHUNK_SIZE when the client set one (16 to 160 MB), else `chunkCapMb`
+ * (default 160, Snowflake's account default). Chunk bodies are gzipped. Row counts per
+ * chunk come from the average wire size of the first rows. `chunkRows` instead gives
+ * fixed-size chunks of that many rows.
+ *
  * Failure injection: `failLogin` (wrong credentials whatever is sent), `hang` ('login' or
  * 'query': the request is accepted and never answered), `sqlError` (next queries fail),
- * `http500` (the next N requests answer HTTP 503).
+ * `http500` (the next N non-chunk requests answer HTTP 503), `fail` (every request of a
+ * kind, or one chunk, answers an HTTP status, `times` times or for good).
+ *
+ * Attempts are counted per request (`attempts`): a query request by its requestId (the
+ * driver keeps it when it retries), a chunk by its query and number, a login by order.
  *
  * Values are given per column in a readable form and encoded to Snowflake's JSON wire
  * format: timestamp_ntz 'YYYY-MM-DD HH:MM:SS[.fff]' (wall clock), timestamp_ltz an ISO
@@ -58,10 +70,33 @@ export interface FakeSnowflakeOptions {
   users: FakeUser[];
   /** Key: DATABASE.SCHEMA.TABLE in upper case. */
   tables: Record<string, FakeTable>;
-  /** Rows per chunk for large results (default 50,000); results up to this size go inline. */
+  /**
+   * Fixed chunks of this many rows (results up to this size go inline). Without it, chunks
+   * grow like Snowflake's (see the header).
+   */
   chunkRows?: number;
+  /** Largest chunk in MB (uncompressed) when the session set no CLIENT_RESULT_CHUNK_SIZE; default 160. */
+  chunkCapMb?: number;
+  /** Size of the inline part and of the first chunk, in bytes (uncompressed); default 1 MB. */
+  firstChunkBytes?: number;
+  /** Chunks gzipped; default true for growing chunks, false for `chunkRows`. */
   gzipChunks?: boolean;
+  /** Serve chunks up to `chunkCapMb` even when the session asked for less (as before Snowflake's 2026_04 bundle). */
+  ignoreSessionChunkSize?: boolean;
 }
+
+/** An injected failure: requests of `path` (for chunks: chunk `chunk`, 0-based) answer `status`. */
+export interface FakeFailure {
+  path: 'login' | 'query' | 'chunk';
+  status: number;
+  chunk?: number;
+  /** How many times; for good when absent. */
+  times?: number;
+}
+
+/** Chunk sizes grow by this factor per chunk, as Snowflake's do. */
+const CHUNK_GROWTH = 1.9;
+const MB = 1024 * 1024;
 
 export interface LoginRecord {
   query: Record<string, string>;
@@ -111,12 +146,21 @@ export class FakeSnowflake {
   hang: 'login' | 'query' | null = null;
   sqlError: { code: string; message: string; sqlState: string } | null = null;
   http500 = 0;
+  fail: FakeFailure | null = null;
+  /** Attempts per request: `login:<n>`, `query:<requestId>`, `chunk:<queryId>/<n>`. */
+  readonly attempts = new Map<string, number>();
+  /** Uncompressed bytes of each chunk served, in order. */
+  readonly chunkBytes: number[] = [];
   /** Session TIMEZONE as last set by ALTER SESSION (or the account default). */
   sessionTimezone = 'America/Los_Angeles';
+  /** CLIENT_RESULT_CHUNK_SIZE (MB) as last set by ALTER SESSION; undefined: the account default. */
+  sessionChunkSizeMb: number | undefined;
+  private loginCount = 0;
 
   private server: http.Server;
   private sessions = new Map<string, Session>();
-  private results = new Map<string, { table: FakeTable; columns: Projection[]; total: number; chunkRows: number }>();
+  /** Open results: chunk n holds rows starts[n] .. starts[n+1]-1. */
+  private results = new Map<string, { table: FakeTable; columns: Projection[]; starts: number[]; served: Set<number> }>();
   private port = 0;
 
   constructor(private readonly opts: FakeSnowflakeOptions) {
@@ -147,6 +191,18 @@ export class FakeSnowflake {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     this.paths.push(url.pathname);
     const raw = await readBody(req);
+    const kind = url.pathname === '/session/v1/login-request' ? 'login' : url.pathname === '/queries/v1/query-request' ? 'query' : url.pathname.startsWith('/chunks/') ? 'chunk' : null;
+    const key = kind === 'login' ? `login:${++this.loginCount}`
+      : kind === 'query' ? `query:${url.searchParams.get('requestId') ?? randomUUID()}`
+      : kind === 'chunk' ? `chunk:${url.pathname.split('/').slice(2).join('/')}` : null;
+    if (key) this.attempts.set(key, (this.attempts.get(key) ?? 0) + 1);
+    const f = this.fail;
+    if (f && f.path === kind && (kind !== 'chunk' || f.chunk === undefined || Number(url.pathname.split('/')[3]) === f.chunk) && (f.times === undefined || f.times > 0)) {
+      if (f.times !== undefined) f.times--;
+      res.writeHead(f.status, { 'content-type': kind === 'chunk' ? 'application/xml' : 'text/plain' });
+      res.end(kind === 'chunk' ? '<Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>' : 'internal error');
+      return;
+    }
     if (this.http500 > 0 && !url.pathname.startsWith('/chunks/')) {
       this.http500--;
       res.writeHead(503, { 'content-type': 'text/plain' });
@@ -244,6 +300,14 @@ export class FakeSnowflake {
     const alter = /^\s*ALTER\s+SESSION\s+SET\s+TIMEZONE\s*=\s*'([^']+)'/i.exec(sql);
     if (alter) {
       this.sessionTimezone = alter[1];
+      const size = /\bCLIENT_RESULT_CHUNK_SIZE\s*=\s*(\d+)/i.exec(sql);
+      if (size) {
+        const mb = Number(size[1]);
+        if (mb < 16 || mb > 160) {
+          return json(res, 200, { success: false, code: '001011', message: `invalid parameter value: ${mb} for CLIENT_RESULT_CHUNK_SIZE, must be between 16 and 160`, data: { queryId, sqlState: '22023', errorCode: '001011' } });
+        }
+        this.sessionChunkSizeMb = mb;
+      }
       return json(res, 200, {
         success: true, code: null, message: null,
         data: {
@@ -306,41 +370,66 @@ export class FakeSnowflake {
       table = { ...table, rows: table.rows.filter(where) };
     }
     const total = limit0 ? 0 : (table.rows ? table.rows.length : table.rowCount ?? 0);
-    const chunkRows = this.opts.chunkRows ?? 50_000;
     const base = {
       parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
       rowtype, queryId, version: 1, statementTypeId: 4096, total, returned: total,
       finalDatabaseName: session.database, finalSchemaName: session.schema,
     };
-    if (total <= chunkRows) {
-      const rowset: (string | null)[][] = [];
-      for (let r = 0; r < total; r++) rowset.push(this.wireRow(table!, columns, r));
-      return json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset } });
-    }
-    this.results.set(queryId, { table, columns, total, chunkRows });
+    const starts = this.chunkStarts(table, columns, total);
+    // starts[0] is where the inline part ends (the first chunk's first row).
+    const inline = starts[0];
+    const rowset: (string | null)[][] = [];
+    for (let r = 0; r < inline; r++) rowset.push(this.wireRow(table!, columns, r));
+    if (inline >= total) return json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset } });
+    this.results.set(queryId, { table, columns, starts, served: new Set() });
     const chunks = [];
-    for (let start = 0, n = 0; start < total; start += chunkRows, n++) {
-      const rowCount = Math.min(chunkRows, total - start);
+    for (let n = 0; n < starts.length - 1; n++) {
+      const rowCount = starts[n + 1] - starts[n];
       chunks.push({ url: `${this.url}/chunks/${queryId}/${n}`, rowCount, uncompressedSize: rowCount * 200, compressedSize: rowCount * 40 });
     }
-    json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset: [], chunks, chunkHeaders: {} } });
+    json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset, chunks, chunkHeaders: {} } });
+  }
+
+  /**
+   * Row boundaries: [end of the inline part, end of chunk 0, end of chunk 1, ..., total].
+   * Fixed `chunkRows`, or sizes growing CHUNK_GROWTH-fold from `firstChunkBytes` up to the cap.
+   */
+  private chunkStarts(table: FakeTable, columns: Projection[], total: number): number[] {
+    const fixed = this.opts.chunkRows;
+    if (fixed !== undefined || total === 0) {
+      const rows = fixed ?? 50_000;
+      if (total <= rows) return [total];
+      const starts = [0];
+      for (let start = rows; start < total; start += rows) starts.push(start);
+      starts.push(total);
+      return starts;
+    }
+    const sample = Math.min(total, 200);
+    let bytes = 0;
+    for (let r = 0; r < sample; r++) bytes += JSON.stringify(this.wireRow(table, columns, r)).length + 1;
+    const capMb = !this.opts.ignoreSessionChunkSize && this.sessionChunkSizeMb !== undefined ? this.sessionChunkSizeMb : this.opts.chunkCapMb ?? 160;
+    return planChunks(total, bytes / sample, this.opts.firstChunkBytes ?? MB, capMb * MB);
   }
 
   private chunk(url: URL, res: http.ServerResponse): void {
     const [, , queryId, n] = url.pathname.split('/');
     const result = this.results.get(queryId);
-    if (!result) {
+    const k = Number(n);
+    if (!result || !(k >= 0 && k < result.starts.length - 1)) {
       res.writeHead(404, { 'content-type': 'application/xml' });
       res.end('<Error><Code>NoSuchKey</Code></Error>');
       return;
     }
-    const start = Number(n) * result.chunkRows;
-    const end = Math.min(result.total, start + result.chunkRows);
+    const start = result.starts[k];
+    const end = result.starts[k + 1];
     const parts: string[] = [];
     for (let r = start; r < end; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
     const body = Buffer.from(parts.join(','), 'utf8');
-    if (end >= result.total) this.results.delete(queryId);
-    if (this.opts.gzipChunks) {
+    parts.length = 0;
+    this.chunkBytes.push(body.length);
+    result.served.add(k);
+    if (result.served.size >= result.starts.length - 1) this.results.delete(queryId);
+    if (this.opts.gzipChunks ?? this.opts.chunkRows === undefined) {
       res.writeHead(200, { 'content-type': 'binary/octet-stream', 'content-encoding': 'gzip' });
       res.end(gzipSync(body, { level: 1 }));
     } else {
@@ -357,6 +446,24 @@ export class FakeSnowflake {
       return c.convert.to === 'text' ? v : epochMs(c.convert.from, v);
     });
   }
+}
+
+/**
+ * Snowflake-like chunk boundaries for `total` rows of about `rowBytes` each: an inline part
+ * of `firstBytes`, then chunks growing CHUNK_GROWTH-fold from `firstBytes` up to `capBytes`.
+ * Returns [end of the inline part, end of chunk 0, ..., total].
+ */
+export function planChunks(total: number, rowBytes: number, firstBytes: number, capBytes: number): number[] {
+  const rowsFor = (bytes: number) => Math.max(1, Math.floor(bytes / rowBytes));
+  let size = Math.min(capBytes, firstBytes);
+  const starts = [Math.min(total, rowsFor(size))];
+  let at = starts[0];
+  while (at < total) {
+    at = Math.min(total, at + rowsFor(size));
+    starts.push(at);
+    size = Math.min(capBytes, size * CHUNK_GROWTH);
+  }
+  return starts;
 }
 
 export async function startFakeSnowflake(opts: FakeSnowflakeOptions): Promise<FakeSnowflake> {

@@ -1,0 +1,155 @@
+/**
+ * Snowflake source: reads the case table through the official driver (snowflake-sdk) and
+ * streams the rows of the run's window into the run's in-memory DuckDB.
+ *
+ * What a load does, on one Snowflake session:
+ * 1. Logs in (key pair by default; credentials.ts), bounded by SNOWFLAKE_CONNECT_TIMEOUT_MS.
+ * 2. Sets the session to UTC, with a server-side statement timeout (extract.ts).
+ * 3. Probes the columns (`SELECT * ... LIMIT 0`) to map KPI_COLUMN_MAP names and plan how
+ *    each column travels and lands (typePlan.ts).
+ * 4. Runs ONE parameterised extraction query for the window (extract.ts) and streams its
+ *    rows into a raw DuckDB table (stream.ts).
+ * 5. Makes them visible as a view that converts epochs to TIMESTAMPTZ (typePlan.ts).
+ *
+ * SNOWFLAKE_QUERY_TIMEOUT_MS bounds steps 2-5 together. SNOWFLAKE_RETRIES caps retries
+ * once, wherever a failure happens: signing in (the driver does not retry it) is retried by
+ * retrying the whole load, on network failures, HTTP 5xx/429 and connect timeouts; every
+ * request after that (statements, result chunks) is retried by the driver itself, capped
+ * (driverPatch.ts), so a failure there ends the load. Never retried: authentication,
+ * permission or SQL errors, a query timeout (errors.ts). A failed load drops what it
+ * created in DuckDB and closes the Snowflake session.
+ *
+ * Files: options.ts (driver loading, settings -> connection options), driverPatch.ts
+ * (retry caps inside the driver), credentials.ts, identifiers.ts, typePlan.ts, extract.ts,
+ * stream.ts, session.ts (connect/execute/close as promises), errors.ts.
+ */
+import type { Connection } from 'snowflake-sdk';
+import type { Settings } from '../../config';
+import { redact, registerSecrets } from '../../log';
+import { exec, ident } from '../../store/engine';
+import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from '../types';
+import { chooseAuthenticator, type Authenticator } from './credentials';
+import { setDriverRetryCap } from './driverPatch';
+import { classify, DeadlineError, errorMessage } from './errors';
+import { extractionSql, probeSql, sessionSql } from './extract';
+import { qualifiedTable, quoteSettingIdentifier } from './identifiers';
+import { configureDriver, connectionOptions, sdk } from './options';
+import { connect, disconnect, run, sleep, withDeadline } from './session';
+import { streamInto, type Activity } from './stream';
+import { planColumns, rawTableColumns, viewSelect } from './typePlan';
+
+export { quoteSettingIdentifier } from './identifiers';
+
+export class SnowflakeSource implements CaseSource {
+  readonly kind = 'snowflake' as const;
+  private readonly authenticator: Authenticator;
+  private readonly table: string;
+  /** A configuration problem found up front; reported by load() (describe() keeps working). */
+  private readonly configError?: SourceError;
+
+  constructor(private readonly settings: Settings) {
+    registerSecrets([settings.SNOWFLAKE_PASSWORD, settings.SNOWFLAKE_TOKEN, settings.SNOWFLAKE_PRIVATE_KEY, settings.SNOWFLAKE_PRIVATE_KEY_PASSPHRASE]);
+    let authenticator: Authenticator = 'SNOWFLAKE_JWT';
+    let table = String(settings.SNOWFLAKE_TABLE);
+    try {
+      if (!settings.SNOWFLAKE_ACCOUNT) throw new SourceError('Snowflake configuration: SNOWFLAKE_ACCOUNT is not set (e.g. myorg-myaccount)');
+      table = qualifiedTable(settings);
+      for (const key of ['SNOWFLAKE_WAREHOUSE', 'SNOWFLAKE_ROLE'] as const) {
+        const v = settings[key];
+        if (v) quoteSettingIdentifier(v, key);
+      }
+      authenticator = chooseAuthenticator(settings);
+    } catch (err) {
+      this.configError = err instanceof SourceError ? err : new SourceError(`Snowflake configuration: ${errorMessage(err)}`);
+    }
+    this.authenticator = authenticator;
+    this.table = table;
+  }
+
+  describe(): string {
+    const s = this.settings;
+    return `snowflake account=${s.SNOWFLAKE_ACCOUNT ?? '-'} user=${s.SNOWFLAKE_USER ?? '-'} table=${this.table} auth=${this.authenticator}` +
+      (s.SNOWFLAKE_WAREHOUSE ? ` warehouse=${s.SNOWFLAKE_WAREHOUSE}` : '') + (s.SNOWFLAKE_ROLE ? ` role=${s.SNOWFLAKE_ROLE}` : '');
+  }
+
+  async load(ctx: SourceContext): Promise<LoadedSource> {
+    if (this.configError) throw this.configError;
+    const retries = this.settings.SNOWFLAKE_RETRIES;
+    for (let attempt = 0; ; attempt++) {
+      const progress = { signedIn: false };
+      try {
+        return await this.attempt(ctx, progress);
+      } catch (err) {
+        const failure = classify(err, this.settings, this.authenticator, this.table);
+        // After signing in, the driver has already retried the failed request.
+        if (!failure.transient || progress.signedIn || attempt >= retries) throw failure.error;
+        const waitMs = Math.min(8000, 500 * 2 ** attempt);
+        ctx.log.warn({ stage: 'source', source: 'snowflake', attempt: attempt + 1, retries, waitMs }, `Snowflake load failed, retrying: ${failure.error.message}`);
+        await sleep(waitMs);
+      }
+    }
+  }
+
+  private async attempt(ctx: SourceContext, progress: { signedIn: boolean }): Promise<LoadedSource> {
+    const s = this.settings;
+    const sf = sdk();
+    setDriverRetryCap(s.SNOWFLAKE_RETRIES);
+    configureDriver(sf, s, ctx.log);
+    const started = Date.now();
+    const options = connectionOptions(s, this.authenticator);
+    let connection: Connection;
+    try {
+      connection = sf.createConnection(options);
+    } catch (err) {
+      throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
+    }
+    const suffix = Math.random().toString(16).slice(2, 10);
+    const rawTable = `snowflake_cases_raw_${suffix}`;
+    const view = `snowflake_cases_${suffix}`;
+    let created = false;
+    const activity: Activity = {};
+    try {
+      await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
+      progress.signedIn = true;
+      const rows = await withDeadline(
+        (async () => {
+          await run(connection, sessionSql(s.SNOWFLAKE_QUERY_TIMEOUT_MS), []);
+          const probe = await run(connection, probeSql(this.table), []);
+          const plan = planColumns(probe.getColumns() ?? [], s, this.table);
+          const { sql, binds } = extractionSql(plan, this.table, ctx.scope, s.KPI_SOURCE_TZ, ctx.log);
+          await exec(ctx.conn, `CREATE TABLE ${ident(rawTable)} (${rawTableColumns(plan)})`);
+          created = true;
+          const n = await streamInto(connection, sql, binds, plan, ctx, rawTable, activity);
+          await exec(ctx.conn, `CREATE VIEW ${ident(view)} AS SELECT ${viewSelect(plan, s.KPI_SOURCE_TZ)} FROM ${ident(rawTable)}`);
+          return n;
+        })(),
+        s.SNOWFLAKE_QUERY_TIMEOUT_MS,
+        () => new DeadlineError('query', s.SNOWFLAKE_QUERY_TIMEOUT_MS),
+        () => activity.cancel?.(),
+      );
+      ctx.log.info({ stage: 'source', source: 'snowflake', rows, ms: Date.now() - started, table: this.table }, 'Snowflake extract loaded');
+      await disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
+      const conn = ctx.conn;
+      return {
+        relation: view,
+        rowsRead: rows,
+        async close() {
+          await exec(conn, `DROP VIEW IF EXISTS ${ident(view)}`);
+          await exec(conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`);
+        },
+      };
+    } catch (err) {
+      activity.cancel?.();
+      if (created) {
+        await exec(ctx.conn, `DROP VIEW IF EXISTS ${ident(view)}`).catch(() => undefined);
+        await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`).catch(() => undefined);
+      }
+      void disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
+      throw err;
+    }
+  }
+}
+
+export function createSnowflakeSource(settings: Settings): SnowflakeSource {
+  return new SnowflakeSource(settings);
+}
