@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
-import type { Settings } from '../../config';
+import type { Settings } from '../../config/settings';
 import { SourceError } from '../types';
 
 export type Authenticator = 'SNOWFLAKE_JWT' | 'PROGRAMMATIC_ACCESS_TOKEN' | 'OAUTH' | 'SNOWFLAKE';

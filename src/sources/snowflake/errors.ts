@@ -4,8 +4,8 @@
  * missing table or column, permission, timeout, configuration) without a secret, and says
  * whether retrying the whole load may help.
  */
-import type { Settings } from '../../config';
-import { redact } from '../../log';
+import type { Settings } from '../../config/settings';
+import { redact } from '../../support/log';
 import { SourceError } from '../types';
 import { AUTH_LABEL, authHint, type Authenticator } from './credentials';
 import type { ChunkFailure } from './driverPatch';

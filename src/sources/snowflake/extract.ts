@@ -11,7 +11,7 @@
  * column are the instants rendered as wall clock in KPI_SOURCE_TZ, so filter and
  * conversion (typePlan.ts) agree.
  */
-import type { Logger } from '../../log';
+import type { Logger } from '../../support/log';
 import type { SourceScope } from '../types';
 import { quoteColumn } from './identifiers';
 import type { Plan } from './typePlan';

@@ -3,7 +3,7 @@
  * double-quoted before they reach SQL, and column names from Snowflake's own metadata
  * quoted. Nothing typed by a user reaches SQL unquoted.
  */
-import type { Settings } from '../../config';
+import type { Settings } from '../../config/settings';
 import { SourceError } from '../types';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_$]{0,254}$/;

@@ -24,9 +24,9 @@
  * stream.ts, session.ts (connect/execute/close as promises), errors.ts.
  */
 import type { Connection } from 'snowflake-sdk';
-import type { Settings } from '../../config';
-import { redact, registerSecrets } from '../../log';
-import { exec, ident } from '../../store/engine';
+import type { Settings } from '../../config/settings';
+import { redact, registerSecrets } from '../../support/log';
+import { exec, ident } from '../../db/engine';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from '../types';
 import { chooseAuthenticator, type Authenticator } from './credentials';
 import { setDriverRetryCap } from './driverPatch';

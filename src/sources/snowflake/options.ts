@@ -12,8 +12,8 @@
  * minutes, and a load retries itself (index.ts).
  */
 import type { ConnectionOptions } from 'snowflake-sdk';
-import type { Settings } from '../../config';
-import type { Logger } from '../../log';
+import type { Settings } from '../../config/settings';
+import type { Logger } from '../../support/log';
 import { readPrivateKey, type Authenticator } from './credentials';
 import { patchDriver } from './driverPatch';
 import { unquote } from './identifiers';

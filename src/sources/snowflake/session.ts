@@ -4,8 +4,8 @@
  * our logger.
  */
 import type { Connection, RowStatement } from 'snowflake-sdk';
-import type { Logger } from '../../log';
-import { redact } from '../../log';
+import type { Logger } from '../../support/log';
+import { redact } from '../../support/log';
 
 export function connect(connection: Connection): Promise<void> {
   return new Promise((resolve, reject) => {

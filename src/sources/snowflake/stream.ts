@@ -6,7 +6,7 @@
  */
 import type { Connection, RowStatement } from 'snowflake-sdk';
 import { DOUBLE, DuckDBDataChunk, VARCHAR } from '@duckdb/node-api';
-import { exec, lit } from '../../store/engine';
+import { exec, lit } from '../../db/engine';
 import type { SourceContext } from '../types';
 import { run } from './session';
 import type { Plan } from './typePlan';

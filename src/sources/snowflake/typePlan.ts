@@ -15,8 +15,9 @@
  * (BigNumber + moment) is its slowest path; this way the driver does no date work at all.
  */
 import type { Column } from 'snowflake-sdk';
-import { UNUSED_COLUMNS, type ContractColumn, type Settings } from '../../config';
-import { ident, lit } from '../../store/engine';
+import { UNUSED_COLUMNS, type ContractColumn } from '../../contract/columns';
+import type { Settings } from '../../config/settings';
+import { ident, lit } from '../../db/engine';
 import { mapColumns } from '../columns';
 
 /** How a source column lands in DuckDB. */
