@@ -183,10 +183,12 @@ export const HAND_CASES: Array<{ c: ClockCase; e: Expected; why: string }> = [
 export function clockInput(set: SlaPolicySet, c: ClockCase): ClockCaseInput {
   const p = set.policies.find((x) => x.name === c.policy)!;
   const t = p.targets[c.priority];
+  // Contract 1: a resolution or a response after as_of has not happened yet.
+  const seen = (at?: string) => (at && ms(at) <= ms(c.asOf) ? ms(at) : null);
   return {
     createdAtMs: ms(c.created),
-    resolvedAtMs: c.resolved ? ms(c.resolved) : null,
-    firstResponseAtMs: c.firstResponse ? ms(c.firstResponse) : null,
+    resolvedAtMs: seen(c.resolved),
+    firstResponseAtMs: seen(c.firstResponse),
     asOfMs: ms(c.asOf),
     resolutionTargetS: t?.resolutionS ?? null,
     responseTargetS: t?.firstResponseS ?? null,
