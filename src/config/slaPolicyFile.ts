@@ -106,7 +106,9 @@ class PolicyReader {
   read(): SlaPolicySet {
     const doc = parseDocument(this.text, { lineCounter: this.lines, uniqueKeys: true, prettyErrors: true });
     for (const e of [...doc.errors, ...doc.warnings]) {
-      this.problems.push(`${this.path}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0]}`);
+      // The library's own message ends with its position, which the prefix already gives.
+      const problem = `${this.path}:${e.linePos?.[0]?.line ?? 1}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`;
+      if (!this.problems.includes(problem)) this.problems.push(problem);
     }
     if (this.problems.length) throw new SettingError(this.problems);
     const root = doc.contents;
