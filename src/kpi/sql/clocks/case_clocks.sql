@@ -30,7 +30,9 @@
 -- Portable SQL (window functions, ASOF joins), except DuckDB's epoch_us / make_timestamp /
 -- to_microseconds for instants as microseconds (Snowflake: DATE_PART(epoch_microsecond, t),
 -- TO_TIMESTAMP_NTZ(x, 6), DATEADD(microsecond, x, t)). Everything is computed in whole
--- microseconds, so a clock exactly at its target compares equal.
+-- microseconds, so a clock exactly at its target compares equal. Snowflake writes the
+-- ASOF joins as `ASOF JOIN s MATCH_CONDITION (c.t >= s.seg_start) ON c.calendar = s.calendar`
+-- (a left join there: unmatched rows keep NULLs, as with ASOF LEFT JOIN here).
 CREATE OR REPLACE TEMP TABLE case_clocks AS
 WITH calendar_steps AS (
   SELECT calendar, seg_start,
