@@ -9,31 +9,33 @@
  * a feature's cost, with vs without.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { seedDemo, writeDemoCsv } from '../src/sources/demo/seed';
+import { ROOT, OUT, arg, AS_OF, median } from './lib';
 
-const ROOT = resolve(__dirname, '..');
-const OUT = join(ROOT, 'bench/out');
-const AS_OF = '2026-11-23T12:00:00Z';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 const envList = (s: string): Record<string, string> =>
   Object.fromEntries(s.split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
-function runOnce(root: string, args: string[], env: Record<string, string>, tag: string): { wallMs: number; rssMb: number } {
+/**
+ * One `kpi run`, through bash so that `times` reports the CPU time (user + system, all
+ * threads) the run used: on a loaded machine CPU time varies much less than wall time.
+ */
+function runOnce(root: string, args: string[], env: Record<string, string>, tag: string): { wallMs: number; cpuMs: number; rssMb: number } {
   const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [join(root, 'bin/kpi.js'), 'run', ...args, '--as-of', AS_OF, '--out', join(OUT, `ab-${tag}`), '--json'], {
+  const cmd = [process.execPath, join(root, 'bin/kpi.js'), 'run', ...args, '--as-of', AS_OF, '--out', join(OUT, `ab-${tag}`), '--json']
+    .map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const r = spawnSync('bash', ['-c', `${cmd} > ${join(OUT, `ab-${tag}.json`)}; s=$?; times; exit $s`], {
     cwd: OUT, encoding: 'utf8',
     env: { ...process.env, KPI_LOG_DIR: join(OUT, 'logs'), KPI_DB_PATH: join(OUT, `ab-history-${tag}.duckdb`), KPI_STATE_PATH: join(OUT, `ab-state-${tag}.duckdb`), ...env },
   });
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
-  if (r.status !== 0) throw new Error(`kpi run (${root}) failed: ${r.stderr || r.stdout}`);
-  return { wallMs, rssMb: JSON.parse(r.stdout).peakRssMb };
+  if (r.status !== 0) throw new Error(`kpi run (${root}) failed: ${r.stderr}`);
+  // `times` prints the shell's own user/system time, then its children's: `0m1.234s 0m0.123s`.
+  const children = r.stdout.trim().split('\n').pop() ?? '';
+  const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].map((m) => Number(m[1]) * 60 + Number(m[2]));
+  const json = JSON.parse(readFileSync(join(OUT, `ab-${tag}.json`), 'utf8'));
+  return { wallMs, cpuMs: (secs[0] + secs[1]) * 1000, rssMb: json.peakRssMb };
 }
 
 async function main(): Promise<void> {
@@ -56,19 +58,25 @@ async function main(): Promise<void> {
   ];
   for (const s of sides) runOnce(s.root, args, s.env, s.name); // warm the page cache and code caches
   const wall: Record<string, number[]> = { base: [], new: [] };
+  const cpu: Record<string, number[]> = { base: [], new: [] };
   const rss: Record<string, number[]> = { base: [], new: [] };
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let i = 0; i < runs; i++) {
     const order = i % 2 ? [...sides].reverse() : sides;
-    const got: Record<string, number> = {};
+    const got: Record<string, { wallMs: number; cpuMs: number }> = {};
     for (const s of order) {
       const r = runOnce(s.root, args, s.env, s.name);
-      wall[s.name].push(r.wallMs); rss[s.name].push(r.rssMb); got[s.name] = r.wallMs;
+      wall[s.name].push(r.wallMs); cpu[s.name].push(r.cpuMs); rss[s.name].push(r.rssMb); got[s.name] = r;
     }
-    ratios.push(got.new / got.base);
-    process.stdout.write(`pair ${i + 1}: base ${Math.round(got.base)} ms, new ${Math.round(got.new)} ms, ratio ${(got.new / got.base).toFixed(3)}\n`);
+    ratios.push(got.new.wallMs / got.base.wallMs);
+    cpuRatios.push(got.new.cpuMs / got.base.cpuMs);
+    process.stdout.write(`pair ${i + 1}: wall base ${Math.round(got.base.wallMs)} ms, new ${Math.round(got.new.wallMs)} ms (ratio ${(got.new.wallMs / got.base.wallMs).toFixed(3)}); CPU base ${Math.round(got.base.cpuMs)} ms, new ${Math.round(got.new.cpuMs)} ms (ratio ${(got.new.cpuMs / got.base.cpuMs).toFixed(3)})\n`);
   }
-  console.log(`${source}, ${n.toLocaleString('en-US')} cases, ${runs} pairs: base median ${Math.round(median(wall.base))} ms (peak RSS ${Math.round(median(rss.base))} MB), new median ${Math.round(median(wall.new))} ms (peak RSS ${Math.round(median(rss.new))} MB); ratio of medians ${(median(wall.new) / median(wall.base)).toFixed(3)}, median of pair ratios ${median(ratios).toFixed(3)}`);
+  const line = (what: string, xs: Record<string, number[]>, rs: number[]) => `${what}: base median ${Math.round(median(xs.base))} ms, new median ${Math.round(median(xs.new))} ms; ratio of medians ${(median(xs.new) / median(xs.base)).toFixed(3)}, median of pair ratios ${median(rs).toFixed(3)}`;
+  console.log(`${source}, ${n.toLocaleString('en-US')} cases, ${runs} pairs (peak RSS: base ${Math.round(median(rss.base))} MB, new ${Math.round(median(rss.new))} MB)`);
+  console.log(line('wall', wall, ratios));
+  console.log(line('CPU ', cpu, cpuRatios));
 }
 
 main().catch((e) => { console.error(e instanceof Error ? e.message : e); process.exit(1); });

@@ -13,7 +13,7 @@
  * Target: the diff ("finds what is new") under 2 s. Writes bench/out/alerts.json.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadSettings } from '../src/config/settings';
 import type { AtRiskCase, KpiReport, Priority } from '../src/contract/report';
 import { createAlertJob } from '../src/jobs/alerts';
@@ -22,15 +22,9 @@ import { diffCases } from '../src/alerts/state';
 import { WebClient } from '@slack/web-api';
 import { startFakeSlack } from '../test/fakes/slackServer';
 import { makeReport } from '../test/fixtures/report';
+import { OUT, arg } from './lib';
 
-const ROOT = resolve(__dirname, '..');
-const OUT = join(ROOT, 'bench/out');
 const AS_OF = '2026-11-23T09:00:00Z';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 const P: Priority[] = ['P1', 'P2', 'P3', 'P4'];
 function mkCase(i: number): AtRiskCase {

@@ -10,17 +10,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { seedDemo, writeDemoCsv } from '../src/sources/demo/seed';
-
-const ROOT = resolve(__dirname, '..');
-const OUT = join(ROOT, 'bench/out');
-const AS_OF = '2026-11-23T12:00:00Z';
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
+import { ROOT, OUT, arg, AS_OF, median } from './lib';
 
 interface Sample { wallMs: number; stages: Record<string, number>; rssMb: number; cases: number }
 
@@ -41,8 +33,6 @@ function calibrate(): number {
   spawnSync(process.execPath, ['-e', 'let x = 0; for (let i = 0; i < 1e8; i++) x += i;']);
   return Math.round(Number(process.hrtime.bigint() - t) / 1e6);
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const sub = process.argv[2];

@@ -17,7 +17,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadSettings } from '../src/config/settings';
 import { seedDemo } from '../src/sources/demo/seed';
 import { createApp } from '../src/bot/app';
@@ -25,17 +25,10 @@ import { writeAtomic } from '../src/render/files/csv';
 import { withStore } from '../src/db/stateStore';
 import { startFakeSlack } from '../test/fakes/slackServer';
 import { BOT_TOKEN, SIGNING_SECRET, postSlash, slashBody } from '../test/slack-app.helpers';
+import { OUT, arg, AS_OF } from './lib';
 
-const ROOT = resolve(__dirname, '..');
-const OUT = join(ROOT, 'bench/out');
-const AS_OF = '2026-11-23T12:00:00Z';
 const CHANNEL = 'C0BENCH001';
 const epoch = () => performance.timeOrigin + performance.now();
-
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
-}
 
 function pctl(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
