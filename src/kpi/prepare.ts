@@ -18,6 +18,26 @@ export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): D
   return new Date(params.asOf.getTime() - params.windowDays * 86_400_000);
 }
 
+/** A calendar day (YYYY-MM-DD) plus `n` days. */
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The day volume anomalies judge (contract 7.1): the day before as_of's calendar day in report_tz. */
+export function anomalyDayOf(params: Pick<RunParams, 'asOf' | 'reportTz'>): string {
+  return addDays(localDate(params.asOf, params.reportTz), -1);
+}
+
+/**
+ * Rows created at or after this instant enter case_rows even when their case is outside the
+ * run's window: the anomaly baseline counts every case created on its days (contract 7.1).
+ * The UTC start of the day before the oldest baseline day: earlier than that day's start in
+ * any report zone (offsets are within a day), so a plain instant, no zone rules.
+ */
+export function baselineStartOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): Date {
+  return new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`);
+}
+
 /** The run's parameters as the one-row temp table `run_params` that the models read. */
 export function runParamsSql(params: RunParams): string {
   return sqlFile('kpi/staging/run_params.sql', {
@@ -29,6 +49,11 @@ export function runParamsSql(params: RunParams): string {
     risk_threshold_pct: Number(params.riskThresholdPct),
     spike_threshold_pct: Number(params.spikeThresholdPct),
     spike_baseline_days: params.spikeBaselineDays,
+    spike_min_cases: Number(params.spikeMinCases),
+    anomaly_day: anomalyDayOf(params),
+    anomaly_weeks: params.anomalyWeeks,
+    anomaly_z: Number(params.anomalyZ),
+    anomaly_min_cases: Number(params.anomalyMinCases),
   });
 }
 
@@ -65,6 +90,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   const zone = await reportZoneSegments(conn, params);
   const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
+    baselineStart: baselineStartOf(params),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
   const targets = Object.fromEntries(PRIORITIES.map((p) => {

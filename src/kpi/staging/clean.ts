@@ -25,6 +25,8 @@ export interface NormaliseOptions {
   timestampFormat?: string;
   asOf: Date;
   windowStart: Date;
+  /** Rows created from this instant on are kept even outside the window (anomaly baseline). */
+  baselineStart: Date;
   /**
    * Only rows whose case_id passes this test (an SQL condition on `case_id`, the cleaned
    * id), applied to the source's rows before anything is parsed.
@@ -144,6 +146,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : '',
     as_of: tsLit(o.asOf),
     window_start: tsLit(o.windowStart),
+    baseline_start: tsLit(o.baselineStart),
   });
   return { sql, textTimestamps: parsesText };
 }
