@@ -93,6 +93,7 @@ export function digestChart(report: KpiReport): Buffer {
   return renderTrendChart(report.volumeTrend, {
     title: `Support volume, last ${report.volumeTrend.length} days`,
     subtitle: `As of ${localTime(report.meta.asOf, report.meta.reportTz)} · days in ${report.meta.reportTz}`,
+    anomalies: report.volumeAnomaly.filter((a) => a.is_anomaly),
   });
 }
 
