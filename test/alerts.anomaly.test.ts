@@ -42,7 +42,7 @@ test('one alert per scope and day, high and low; a low one also goes to the ops 
   const r1 = await job.sweep();
   expect(r1.anomalies).toEqual(['anomaly:ALL:2026-11-22', 'anomaly:P2:2026-11-22', 'anomaly-ops:P2:2026-11-22']);
   const alerts = fake.messagesIn(ALERT_CHANNEL);
-  expect(alerts.map((m) => m.text.split('\n').slice(0, 2))).toEqual([
+  expect(alerts.map((m) => String(m.text).split('\n').slice(0, 2))).toEqual([
     [':small_red_triangle: Intake above normal on Sunday 2026-11-22', 'Sunday: 507 cases created, expected 263-390 from the last 6 Sundays (+55%) · robust z 9.99'],
     [':small_red_triangle_down: Intake dropped in P2 on Sunday 2026-11-22', 'Sunday: P2 intake dropped: 41 cases created, expected 120-170 from the last 6 Sundays (-72%) · robust z -14.68'],
   ]);
@@ -74,5 +74,5 @@ test('without a separate ops channel a low anomaly is posted once, in the alert 
   feed.set({ anomalies: [{ scope: 'ALL', created: 3, baseline_median: 200, baseline_low: 150.5, baseline_high: 249.5, z_score: -13.93, is_anomaly: true, direction: 'low' }] });
   const r = await job.sweep();
   expect(r.anomalies).toEqual(['anomaly:ALL:2026-11-22']);
-  expect(fake.messagesIn(ALERT_CHANNEL).map((m) => m.text.split('\n')[1])).toEqual(['Sunday: intake dropped: 3 cases created, expected 151-250 from the last 6 Sundays (-99%) · robust z -13.93']);
+  expect(fake.messagesIn(ALERT_CHANNEL).map((m) => String(m.text).split('\n')[1])).toEqual(['Sunday: intake dropped: 3 cases created, expected 151-250 from the last 6 Sundays (-99%) · robust z -13.93']);
 });

@@ -159,6 +159,19 @@ describe('volume anomalies (contract 7)', () => {
     expect(r.dataQuality.duplicate_rows).toBe(0);
   });
 
+  test('the first day with data is the source\'s, also when the days before it are outside the window and no baseline day', async () => {
+    // Cases from Tuesday 10-13 on (resolved the same day, outside the window), none on
+    // Sundays: the Sundays 10-18 .. 11-15 have data (0 each), 10-11 does not: 5 weeks. A row
+    // without a case id on 10-06 does not count.
+    const lines = [row({ id: '', created: '2026-10-06T10:00:00Z', resolved: '2026-10-06T11:00:00Z', status: 'solved' })];
+    for (let t = Date.parse('2026-10-13T00:00:00Z'); t < Date.parse('2026-11-22T00:00:00Z'); t += 86_400_000) {
+      if (new Date(t).getUTCDay() !== 0) lines.push(...createdOn(new Date(t).toISOString().slice(0, 10), 3));
+    }
+    const r = await runCsv(lines, AS_OF);
+    expect(anomaly(r)).toMatchObject({ created: 0, baseline_median: 0, baseline_days: 5, z_score: 0 });
+    expect(r.dataQuality.total_rows).toBe(r.dailyOps.cases_in_window);
+  });
+
   test('settings are validated', async () => {
     await expect(runCsv([], AS_OF, { KPI_ANOMALY_WEEKS: '0' })).rejects.toThrow(/KPI_ANOMALY_WEEKS/);
     await expect(runCsv([], AS_OF, { KPI_ANOMALY_Z: 'abc' })).rejects.toThrow(/KPI_ANOMALY_Z/);

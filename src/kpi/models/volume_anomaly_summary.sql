@@ -3,10 +3,13 @@
 -- one row per scope: ALL first, then each priority P1..P4 that appears among the run's cases
 -- (the labels of `daily`).
 --
--- {{created_cases}}: the counted cases across the whole source (contract 7.1: a case_id and a
--- parseable created_at at or before as_of, one row per case_id by the survivor rule over
--- every row, in the window or not), with created_day and priority_label. A baseline week has
--- data when its day is on or after the first day with any such case; such a day without
+-- {{created_cases}}: the counted cases in case_rows (contract 7.1: a case_id and a parseable
+-- created_at at or before as_of, one row per case_id by the survivor rule over every row of
+-- case_rows, in the window or not), with created_day and priority_label, and the rows kept
+-- only for their created day (`created_only`). case_rows holds every source row created on
+-- the judged days and every row created since the day before the oldest one
+-- (cleaned_rows.sql), so the counts and the first day with data are the whole source's. A
+-- baseline week has data when its day is on or after that first day; such a day without
 -- cases counts 0. Median and MAD are quantile_cont(0.5): the mean of the two middle values of
 -- an even count. scale = max(1.4826 * MAD, sqrt(max(median, 1))), never below 1. Fewer than 3
 -- weeks with data: no judgement (z_score empty, is_anomaly false); none: no band either.
@@ -19,11 +22,12 @@ judged_days AS (
   SELECT w AS weeks_back, CAST(run_params.anomaly_day - CAST(7 * w AS INTEGER) AS DATE) AS day
   FROM run_params, range(run_params.anomaly_weeks + 1) t(w)
 ),
-created_cases AS (SELECT created_day, priority_label FROM {{created_cases}}),
-first_day_with_data AS (SELECT min(created_day) AS d0 FROM created_cases),
+created_per_day AS MATERIALIZED (
+  SELECT created_day AS day, priority_label, created_only, count(*) AS n FROM {{created_cases}} GROUP BY ALL
+),
+first_day_with_data AS (SELECT min(day) AS d0 FROM created_per_day),
 created_on_judged_days AS (
-  SELECT created_day AS day, priority_label, count(*) AS n
-  FROM created_cases WHERE created_day IN (SELECT day FROM judged_days) GROUP BY ALL
+  SELECT day, priority_label, n FROM created_per_day WHERE NOT created_only AND day IN (SELECT day FROM judged_days)
 ),
 created_per_scope_and_day AS (
   SELECT s.scope, s.scope_order, j.weeks_back, j.day, coalesce(sum(c.n), 0) AS n

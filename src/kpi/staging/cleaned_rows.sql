@@ -7,7 +7,8 @@
 -- created_at, first_response_at, resolved_at, updated_at (naive UTC), priority (kpi_priority,
 -- NULL when missing or unknown), priority_label (the priority or UNKNOWN), status_family,
 -- dq_missing and dq_invalid (the row's data-quality defects, contract 5), in_window (the
--- row is in the run's scope, not only in the anomaly baseline's).
+-- row is in the run's scope, not only in the anomaly baseline's), created_only (kept only
+-- for the first day with data, see below).
 --
 -- Nested levels, each expression computed once: `source_rows` reads the source (the two
 -- timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
@@ -17,10 +18,15 @@
 -- cleanedRowsSql (clean.ts), which depends on the source's column types.
 --
 -- The scope (contract 2): a row is in scope when its case was open at some time in the
--- window; rows that cannot be placed in time stay, so that data quality sees them. Rows
--- created from baseline_start on also enter, outside the window (`in_window` false), because
--- the volume-anomaly baseline counts every case created on its days (contract 7.1); the
--- reports, data quality and the survivor rule of the window's rows ignore them. Written as
+-- window; rows that cannot be placed in time stay, so that data quality sees them.
+--
+-- Volume anomalies (contract 7.1) count every case created on the judged days (D and the
+-- same weekday of the weeks before, in report_tz), in the window or not, and need the first
+-- day with data. So rows outside the window (`in_window` false) created from baseline_start
+-- (before the oldest judged day) on enter too: whole (`full_row`) when created on a judged
+-- day, otherwise only for their created day (`created_only`: no case id, the other
+-- timestamps not parsed). The reports, data quality and the survivor rule of the window's
+-- rows ignore rows outside the window. The scope is written as
 -- a CASE: DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
 -- them up to six times. When timestamps are parsed from text the build runs with filter
 -- pushdown off, so the filter reads the parses of `source_rows` instead of parsing again.
@@ -34,7 +40,7 @@ SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,
     OR resolved_at < created_at
     OR first_response_at < created_at
     OR (status_family = 'closed' AND resolved_at IS NULL){{unparseable_timestamps}}, false) AS dq_invalid,
-  in_window
+  in_window, NOT full_row AND coalesce(trim(case_id_raw) <> '', false) AS created_only
 FROM (
   SELECT *,{{timestamp_flags}}
     {{status_blank}} AS status_blank,
@@ -44,11 +50,16 @@ FROM (
       WHEN {{open_status_prefix}} THEN 'open'::kpi_status_family
       ELSE 'other'::kpi_status_family END AS status_family
   FROM (
-    SELECT *, {{parsed_and_looked_up}},
-      created_at IS NULL OR coalesce(resolved_at >= {{window_start}}, true) AS in_window
-    FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
-    WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
-      WHEN created_at >= {{baseline_start}} THEN true
-      ELSE coalesce(resolved_at >= {{window_start}}, true) END
+    SELECT *, {{parsed_and_looked_up}}
+    FROM (
+      SELECT *, in_window OR {{on_judged_day}} AS full_row
+      FROM (
+        SELECT *, created_at IS NULL OR coalesce(resolved_at >= {{window_start}}, true) AS in_window
+        FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
+        WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
+          WHEN coalesce(resolved_at >= {{window_start}}, true) THEN true
+          ELSE created_at >= {{baseline_start}} END
+      ) AS scoped
+    ) AS in_scope_rows
   ) AS in_scope
 ) AS classified
