@@ -27,6 +27,11 @@ describe('demo data', () => {
     expect(all.sla_compliance_pct).toBeLessThan(95);
     expect(report.backlogSummary.find((b) => b.priority === 'ALL')!.age_7d_plus).toBeGreaterThan(0); // old open cases
     expect(report.backlogSpike[0]).toMatchObject({ scope: 'ALL', is_spike: true });
+    // The volume rise of the last four days puts yesterday far above its weekday (with the
+    // default 20,000 cases an anomaly on every weekday; with 5,000 a quiet Sunday is borderline).
+    const y = report.volumeAnomaly[0];
+    expect(y).toMatchObject({ scope: 'ALL', baseline_days: 6 });
+    expect(y.z_score).toBeGreaterThan(2.5);
     // weekday seasonality: weekends are quieter than weekdays
     const byDow = new Map<number, number[]>();
     for (const d of report.volumeTrend.slice(0, -1)) {

@@ -56,6 +56,9 @@ export function sampleReport(asOf = '2026-11-23T09:00:00Z', runId = 'run-1'): Kp
       sla_compliance_pct: 89.8, first_response_compliance_pct: 94.1, at_risk_cases: 3, breached_open_cases: 4,
       backlog_growth_pct: 25, backlog_spike: true, data_quality_score: 97.5,
     },
+    volumeAnomaly: [
+      { scope: 'ALL', date: '2026-11-22', weekday: 'Sunday', created: 50, baseline_median: 48, baseline_low: 23.75, baseline_high: 72.25, z_score: 0.29, is_anomaly: false, direction: null, baseline_days: 6 },
+    ],
     dataQuality: {
       as_of: asOf, total_rows: 1200, missing_rows: 6, missing_pct: 0.5, duplicate_rows: 12, duplicate_pct: 1, invalid_sla_rows: 60, invalid_sla_pct: 5, quality_score: 97.5,
     },

@@ -9,7 +9,7 @@
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { AtRiskCase, KpiReport, Priority } from '../contract/report';
 import type { Tx } from './db';
-import { reminderText, sparkline, spikeClearedText, type SpikePayload } from '../render/slack/alerts';
+import { reminderText, sparkline, spikeClearedText, type AnomalyPayload, type SpikePayload } from '../render/slack/alerts';
 
 export interface SweepContext {
   /** ISO, whole seconds. */
@@ -80,7 +80,7 @@ export async function addOutbox(tx: Tx, ctx: Pick<SweepContext, 'now' | 'claimId
 
 export async function addThread(
   tx: Tx, ctx: Pick<SweepContext, 'now'>,
-  t: { threadId: string; kind: 'cases' | 'spike' | 'health'; channel: string; nAtRisk?: number; nBreached?: number; total?: number; replies?: number; payload: unknown },
+  t: { threadId: string; kind: 'cases' | 'spike' | 'health' | 'anomaly'; channel: string; nAtRisk?: number; nBreached?: number; total?: number; replies?: number; payload: unknown },
 ): Promise<boolean> {
   const r = await tx.q(
     `INSERT INTO alert_thread (thread_id, kind, channel, created_at, n_at_risk, n_breached, total, replies, payload)
@@ -302,6 +302,34 @@ export async function diffSpikes(tx: Tx, report: KpiReport, ctx: SweepContext, b
     }
   }
   return out;
+}
+
+/**
+ * One volume-anomaly alert per scope and day (contract 7) in the alert channel, high or
+ * low; a low one also in `opsChannel` (when it is another channel), since a drop in created
+ * cases often means the source stopped delivering. The judged day is complete, so the alert
+ * is never cleared; sweeps on the same day add nothing, and nothing is posted while no scope
+ * is anomalous. Returns the thread ids opened.
+ */
+export async function diffAnomalies(tx: Tx, report: KpiReport, ctx: SweepContext, opsChannel: string | null): Promise<string[]> {
+  const opened: string[] = [];
+  for (const row of report.volumeAnomaly ?? []) {
+    if (!row.is_anomaly) continue;
+    const targets: { threadId: string; channel: string; ops: boolean }[] = [{ threadId: `anomaly:${row.scope}:${row.date}`, channel: ctx.channel, ops: false }];
+    if (row.direction === 'low' && opsChannel && opsChannel !== ctx.channel) {
+      targets.push({ threadId: `anomaly-ops:${row.scope}:${row.date}`, channel: opsChannel, ops: true });
+    }
+    for (const t of targets) {
+      const payload: AnomalyPayload = { ...row, ops: t.ops };
+      if (await addThread(tx, ctx, { threadId: t.threadId, kind: 'anomaly', channel: t.channel, payload })) {
+        opened.push(t.threadId);
+        await addOutbox(tx, ctx, { msgId: `parent:${t.threadId}`, kind: 'parent', threadId: t.threadId, seq: await nextSeq(tx), channel: t.channel });
+        // Nothing follows in the thread: mark it done, so it is purged with old alerts.
+        await tx.x(`UPDATE alert_thread SET resolved_at = $2::TIMESTAMP WHERE thread_id = $1`, [t.threadId, ctx.now]);
+      }
+    }
+  }
+  return opened;
 }
 
 async function clearSpike(tx: Tx, ctx: SweepContext, threadId: string, text: string): Promise<void> {

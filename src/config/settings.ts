@@ -103,6 +103,11 @@ const envSchema = z.object({
   KPI_RISK_THRESHOLD_PCT: num(0, 1000).default(80),
   KPI_SPIKE_THRESHOLD_PCT: num(0, 100000).default(20),
   KPI_SPIKE_BASELINE_DAYS: int(1, 365).default(7),
+  // Volume anomalies (created per day against the same weekday) and the spike floor
+  KPI_SPIKE_MIN_CASES: int(0, 100_000_000).default(10),
+  KPI_ANOMALY_WEEKS: int(1, 52).default(6),
+  KPI_ANOMALY_Z: num(0, 1000).default(3.5),
+  KPI_ANOMALY_MIN_CASES: int(0, 100_000_000).default(10),
   KPI_OUTPUT_DIR: z.string().default('output'),
   KPI_LOG_DIR: z.string().default('logs'),
   KPI_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

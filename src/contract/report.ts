@@ -16,6 +16,12 @@ export interface RunParams {
   riskThresholdPct: number;
   spikeThresholdPct: number;
   spikeBaselineDays: number;
+  /** A spike also needs backlog_today - baseline_avg >= this (contract 7). */
+  spikeMinCases: number;
+  /** Volume anomalies (contract 7): weeks of same-weekday baseline, z threshold, minimum absolute change. */
+  anomalyWeeks: number;
+  anomalyZ: number;
+  anomalyMinCases: number;
   /** Hours, by priority. */
   targets: Record<Priority, { responseHours: number; resolutionHours: number }>;
 }
@@ -89,6 +95,26 @@ export interface BacklogSpikeRow {
   is_spike: boolean;
 }
 
+/**
+ * volume_anomaly_summary.csv (contract 7): the last complete day's created count per scope
+ * against the same weekday of the previous weeks. Empty numbers are `null`.
+ */
+export interface VolumeAnomalyRow {
+  scope: Priority | 'ALL';
+  /** The judged day D (YYYY-MM-DD in report_tz): the day before as_of's day. */
+  date: string;
+  /** D's English weekday name (`Monday`). */
+  weekday: string;
+  created: number;
+  baseline_median: number | null;
+  baseline_low: number | null;
+  baseline_high: number | null;
+  z_score: number | null;
+  is_anomaly: boolean;
+  direction: 'high' | 'low' | null;
+  baseline_days: number;
+}
+
 export interface DailyOpsSummary {
   as_of: string;
   as_of_date: string;
@@ -149,6 +175,8 @@ export interface KpiReport {
   backlogByPriority: Partial<Record<Priority, number[]>>;
   dailyOps: DailyOpsSummary;
   dataQuality: DataQualityScore;
+  /** volume_anomaly_summary.csv: ALL first, then each priority present. */
+  volumeAnomaly: VolumeAnomalyRow[];
   /** Validation problems and notable conditions; they never fail a run. */
   warnings: string[];
   /** Milliseconds by stage. */

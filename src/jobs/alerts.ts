@@ -21,7 +21,7 @@ import { alertTx } from '../alerts/db';
 import { Deliverer, type DeliveryStats } from '../alerts/deliver';
 import { ChannelPacer } from '../slack-api/pacer';
 import { formatTime } from '../render/slack/format';
-import { claimReminders, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
+import { claimReminders, diffAnomalies, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
 import { applyCheck, recordSweep, staleness } from '../alerts/health';
 import { describeFailure } from '../support/errors';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
@@ -61,6 +61,8 @@ export interface SweepResult {
   failure?: string;
   cases?: CaseDiff;
   spikes?: SpikeDiff;
+  /** Volume-anomaly alert threads opened (contract 7). */
+  anomalies?: string[];
   reminders: number;
   health: { run?: string; freshness?: string };
   delivery?: DeliveryStats;
@@ -134,6 +136,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
           result.cases = await diffCases(tx, report, ctx, { skipResolution: report.dataQuality.total_rows === 0 });
           result.caseDiffMs = Date.now() - tc;
           result.spikes = await diffSpikes(tx, report, ctx, report.meta.spikeBaselineDays);
+          result.anomalies = await diffAnomalies(tx, report, ctx, s.KPI_OPS_CHANNEL || null);
         }
         result.reminders = await claimReminders(tx, ctx, deps.reminderMinutes ?? 60);
         await purgeOld(tx, nowIso, deps.retentionDays ?? 30);

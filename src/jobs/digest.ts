@@ -85,6 +85,7 @@ const CSV_TITLES: Record<ReportFile, string> = {
   backlog_spike_summary: 'Backlog spike summary',
   daily_ops_summary: 'Daily ops summary',
   data_quality_score: 'Data quality score',
+  volume_anomaly_summary: 'Volume anomaly summary',
 };
 
 /** The digest's trend chart (PNG) for a report. */
@@ -92,10 +93,11 @@ export function digestChart(report: KpiReport): Buffer {
   return renderTrendChart(report.volumeTrend, {
     title: `Support volume, last ${report.volumeTrend.length} days`,
     subtitle: `As of ${localTime(report.meta.asOf, report.meta.reportTz)} · days in ${report.meta.reportTz}`,
+    anomalies: report.volumeAnomaly.filter((a) => a.is_anomaly),
   });
 }
 
-/** The files that go into the digest's thread: trend chart PNG and the seven contract CSVs. */
+/** The files that go into the digest's thread: trend chart PNG and the contract CSVs. */
 export function digestAttachments(report: KpiReport): UploadFile[] {
   const date = report.meta.asOfDate;
   const chart = digestChart(report);

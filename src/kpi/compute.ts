@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
-  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
+  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
 } from '../contract/report';
 import { exec, query, queryJson, tsLit } from '../db/engine';
 import { isoSeconds } from '../support/time';
@@ -68,8 +68,18 @@ function filterClause(filter: CaseFilter | undefined): { where: string; params: 
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
 
-/** The reports' queries on three connections ("lanes") reading `counted_cases` over `source`. */
-async function runLanes(instance: DuckDBInstance, params: RunParams, source: string, t: <T>(stage: string, f: () => Promise<T>) => Promise<T>) {
+/**
+ * The rows volume anomalies read (contract 7.1), in case_rows: the counted cases (a case_id
+ * and a parseable created_at at or before as_of, the survivor across every row, in the run's
+ * window or not), and the rows kept only for the first day with data (`created_only`).
+ */
+const CREATED_IN_SOURCE = '(case_id IS NOT NULL AND created_at IS NOT NULL AND NOT source_duplicate) OR created_only';
+
+/**
+ * The reports' queries on three connections ("lanes") reading `counted_cases` over `source`;
+ * volume anomalies read `createdCases` (CREATED_IN_SOURCE, or a slice of it).
+ */
+async function runLanes(instance: DuckDBInstance, params: RunParams, source: string, createdCases: string, t: <T>(stage: string, f: () => Promise<T>) => Promise<T>) {
   const lane = async (): Promise<DuckDBConnection> => {
     const conn = await instance.connect();
     try {
@@ -94,7 +104,8 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
       });
       const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, model('backlog_spike_summary')));
       const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a, model('backlog_by_priority')));
-      return { volume, backlogSpike, byPriority };
+      const volumeAnomaly = await t('volume_anomaly', () => query<VolumeAnomalyRow>(a, sqlFile('kpi/models/volume_anomaly_summary.sql', { created_cases: createdCases })));
+      return { volume, backlogSpike, byPriority, volumeAnomaly };
     })();
     const summaries = (async () => {
       const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, model('sla_summary')));
@@ -150,27 +161,33 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   // The cases the reports count: survivors that can be placed in time, open at some time
   // in the window. A slice (slash-command filter) is copied once into its own table, so
   // the reports scan only its rows and the filter runs once, not in every report.
-  const counted = `NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
+  const counted = `in_window AND NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
     AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)})`;
   let source = `case_rows WHERE ${counted}`;
+  let createdCases = `(SELECT created_day, priority_label, created_only FROM case_rows WHERE ${CREATED_IN_SOURCE})`;
   let sliceTable: string | undefined;
+  let createdSliceTable: string | undefined;
   let results;
   try {
     if (f.where) {
       sliceTable = `slice_${++slices}`;
+      createdSliceTable = `${sliceTable}_created`;
       const conn = await instance.connect();
       try {
         await t('cases', () => exec(conn, `CREATE TABLE ${sliceTable} AS SELECT * FROM case_rows WHERE ${counted} ${f.where}`, f.params));
+        await t('cases', () => exec(conn, `CREATE TABLE ${createdSliceTable} AS SELECT created_day, priority_label, created_only FROM case_rows WHERE created_only OR (${CREATED_IN_SOURCE} ${f.where})`, f.params));
       } finally {
         conn.closeSync();
       }
       source = sliceTable;
+      createdCases = createdSliceTable;
     }
-    results = await runLanes(instance, params, source, t);
+    results = await runLanes(instance, params, source, createdCases, t);
   } finally {
     if (sliceTable) await dropTable(instance, sliceTable);
+    if (createdSliceTable) await dropTable(instance, createdSliceTable);
   }
-  const [{ volume, backlogSpike, byPriority }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
+  const [{ volume, backlogSpike, byPriority, volumeAnomaly }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
     settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
@@ -216,6 +233,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
       data_quality_score: dataQuality.quality_score,
     },
     dataQuality,
+    volumeAnomaly: volumeAnomaly.map((r) => ({ ...r, direction: r.direction ?? null })),
     warnings: [],
     timings,
   };

@@ -7,7 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PRIORITIES, type RunParams } from '../contract/report';
 import { exec, lit, query, tsLit } from '../db/engine';
 import { sqlFile } from '../db/sqlFiles';
-import { localDate } from '../support/cronTime';
+import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql } from './staging/clean';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
@@ -16,6 +16,46 @@ import {
 
 export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): Date {
   return new Date(params.asOf.getTime() - params.windowDays * 86_400_000);
+}
+
+/** A calendar day (YYYY-MM-DD) plus `n` days. */
+export function addDays(day: string, n: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/** The day volume anomalies judge (contract 7.1): the day before as_of's calendar day in report_tz. */
+export function anomalyDayOf(params: Pick<RunParams, 'asOf' | 'reportTz'>): string {
+  return addDays(localDate(params.asOf, params.reportTz), -1);
+}
+
+/** The first instant of a calendar day in a zone (the first existing minute when midnight falls in a DST gap). */
+export function dayStartUtc(day: string, tz: string): Date {
+  const [year, month, d] = day.split('-').map(Number);
+  if (tz === 'UTC') return new Date(Date.UTC(year, month - 1, d));
+  for (let minute = 0; minute < 24 * 60; minute += 15) {
+    const t = zonedTime({ year, month, day: d, hour: Math.floor(minute / 60), minute: minute % 60, second: 0 }, tz);
+    if (t !== null) return new Date(t);
+  }
+  return new Date(Date.UTC(year, month - 1, d));
+}
+
+/**
+ * Rows created from the UTC start of the day before the oldest judged day on are kept for
+ * the first day with data (contract 7): earlier than that day's start in any zone.
+ *
+ * The instants of the days volume anomalies count (contract 7): D and the same weekday of the
+ * anomaly_weeks weeks before, each [start, end) in report_tz, oldest first. Rows created in
+ * them enter case_rows even when their case is outside the run's window: the baseline counts
+ * every case created on those days (contract 7.1).
+ */
+export function judgedDaysOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): { start: Date; end: Date }[] {
+  const d = anomalyDayOf(params);
+  const out: { start: Date; end: Date }[] = [];
+  for (let w = params.anomalyWeeks; w >= 0; w--) {
+    const day = addDays(d, -7 * w);
+    out.push({ start: dayStartUtc(day, params.reportTz), end: dayStartUtc(addDays(day, 1), params.reportTz) });
+  }
+  return out;
 }
 
 /** The run's parameters as the one-row temp table `run_params` that the models read. */
@@ -29,6 +69,11 @@ export function runParamsSql(params: RunParams): string {
     risk_threshold_pct: Number(params.riskThresholdPct),
     spike_threshold_pct: Number(params.spikeThresholdPct),
     spike_baseline_days: params.spikeBaselineDays,
+    spike_min_cases: Number(params.spikeMinCases),
+    anomaly_day: anomalyDayOf(params),
+    anomaly_weeks: params.anomalyWeeks,
+    anomaly_z: Number(params.anomalyZ),
+    anomaly_min_cases: Number(params.anomalyMinCases),
   });
 }
 
@@ -65,6 +110,8 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   const zone = await reportZoneSegments(conn, params);
   const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
+    judgedDays: judgedDaysOf(params),
+    baselineStart: new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
   const targets = Object.fromEntries(PRIORITIES.map((p) => {

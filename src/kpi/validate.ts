@@ -65,11 +65,50 @@ export function validateReport(r: KpiReport): string[] {
   if (ball && atRisk !== ball.at_risk) w.push(`sla_at_risk_cases: ${atRisk} at_risk rows != backlog_summary at_risk ${ball.at_risk}`);
   if (ball && breached !== ball.breached) w.push(`sla_at_risk_cases: ${breached} breached rows != backlog_summary breached ${ball.breached}`);
 
+  w.push(...validateVolumeAnomaly(r));
+
   const dq = r.dataQuality;
   for (const k of ['missing_pct', 'duplicate_pct', 'invalid_sla_pct', 'quality_score'] as const) inRange(`data_quality ${k}`, dq[k]);
   if (dq.missing_rows > dq.total_rows || dq.duplicate_rows > dq.total_rows || dq.invalid_sla_rows > dq.total_rows) {
     w.push('data_quality: a defect count exceeds total_rows');
   }
   if (r.dataQuality.total_rows === 0) w.push("no rows in the run's window (the source is empty or holds other dates): every file was written with headers and zero counts");
+  return w;
+}
+
+/**
+ * volume_anomaly_summary (contract 7): one row per scope (ALL first, the same scopes as the
+ * spike summary), the day before as_of's day, a band around the median, a judgement only with
+ * at least 3 baseline weeks, and a direction that agrees with the judgement.
+ */
+export function validateVolumeAnomaly(r: KpiReport): string[] {
+  const w: string[] = [];
+  const rows = r.volumeAnomaly;
+  if (rows[0]?.scope !== 'ALL') w.push('volume_anomaly_summary has no ALL row first');
+  const scopes = rows.map((x) => x.scope).join(',');
+  const spikeScopes = r.backlogSpike.map((x) => x.scope).join(',');
+  if (scopes !== spikeScopes) w.push(`volume_anomaly_summary scopes ${scopes} != backlog_spike_summary scopes ${spikeScopes}`);
+  const expectedDay = new Date(Date.parse(`${r.meta.asOfDate}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+  const all = rows.find((x) => x.scope === 'ALL');
+  const partsCreated = rows.filter((x) => x.scope !== 'ALL').reduce((a, x) => a + x.created, 0);
+  if (all && all.created < partsCreated) w.push(`volume_anomaly_summary: ALL created ${all.created} < sum of priorities ${partsCreated}`);
+  for (const x of rows) {
+    const name = `volume_anomaly_summary ${x.scope}`;
+    if (x.date !== expectedDay) w.push(`${name}: date ${x.date} is not the day before ${r.meta.asOfDate}`);
+    if (x.created < 0 || x.baseline_days < 0) w.push(`${name}: negative count`);
+    const band = [x.baseline_median, x.baseline_low, x.baseline_high];
+    if (x.baseline_days === 0 && (band.some((v) => v !== null) || x.z_score !== null)) w.push(`${name}: no baseline week but a baseline or z_score`);
+    if (x.baseline_days > 0 && band.some((v) => v === null)) w.push(`${name}: baseline weeks but no baseline`);
+    if (x.baseline_days < 3 && (x.z_score !== null || x.is_anomaly)) w.push(`${name}: fewer than 3 baseline weeks but judged`);
+    if (x.baseline_days >= 3 && x.z_score === null) w.push(`${name}: ${x.baseline_days} baseline weeks but no z_score`);
+    if (x.baseline_median !== null && x.baseline_low !== null && x.baseline_high !== null
+      && !(x.baseline_low >= 0 && x.baseline_low <= x.baseline_median && x.baseline_median <= x.baseline_high)) {
+      w.push(`${name}: band ${x.baseline_low}..${x.baseline_high} does not hold the median ${x.baseline_median} (or is below 0)`);
+    }
+    if (!x.is_anomaly && x.direction !== null) w.push(`${name}: direction ${x.direction} without an anomaly`);
+    if (x.is_anomaly && x.baseline_median !== null && x.direction !== (x.created > x.baseline_median ? 'high' : 'low') && x.created !== x.baseline_median) {
+      w.push(`${name}: direction ${x.direction} disagrees with created ${x.created} against median ${x.baseline_median}`);
+    }
+  }
   return w;
 }

@@ -57,6 +57,10 @@ export function runParams(settings: Settings, asOf: Date): RunParams {
     riskThresholdPct: settings.KPI_RISK_THRESHOLD_PCT,
     spikeThresholdPct: settings.KPI_SPIKE_THRESHOLD_PCT,
     spikeBaselineDays: settings.KPI_SPIKE_BASELINE_DAYS,
+    spikeMinCases: settings.KPI_SPIKE_MIN_CASES,
+    anomalyWeeks: settings.KPI_ANOMALY_WEEKS,
+    anomalyZ: settings.KPI_ANOMALY_Z,
+    anomalyMinCases: settings.KPI_ANOMALY_MIN_CASES,
     targets: settings.slaTargets,
   };
 }

@@ -2,7 +2,7 @@
 -- duplicate_ids.sql) differ in some stored column: only the read order decides between them.
 CREATE OR REPLACE TEMP TABLE ambiguous_ids AS
 WITH tied_ids AS (SELECT case_id, latest FROM duplicate_ids WHERE tied),
-tied_id_rows AS (SELECT * EXCLUDE (duplicate) FROM case_rows WHERE case_id IN (SELECT case_id FROM tied_ids)),
+tied_id_rows AS (SELECT * EXCLUDE (duplicate) FROM case_rows WHERE in_window AND case_id IN (SELECT case_id FROM tied_ids)),
 latest_rows AS (
   SELECT r.* FROM tied_id_rows r JOIN tied_ids USING (case_id)
   WHERE coalesce(epoch_us(r.updated_at), -9223372036854775807) = tied_ids.latest

@@ -26,6 +26,13 @@ export interface NormaliseOptions {
   asOf: Date;
   windowStart: Date;
   /**
+   * Volume anomalies (contract 7): rows created in the judgedDays spans ([start, end)) are
+   * kept whole even outside the window; other rows created from baselineStart on are kept
+   * only for their created day (`created_only`, no case id: the first day with data).
+   */
+  judgedDays: { start: Date; end: Date }[];
+  baselineStart: Date;
+  /**
    * Only rows whose case_id passes this test (an SQL condition on `case_id`, the cleaned
    * id), applied to the source's rows before anything is parsed.
    */
@@ -114,7 +121,8 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     const from = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
     if (!SCOPE_COLUMNS.has(c)) source.push(`${colRef(c)} AS ${c}_src`);
     const e = timestampExpr(from, types.get(c)!, o);
-    level.push(`${e.value} AS ${c}`);
+    // The timestamps the scope does not need are parsed only for full rows (see cleaned_rows.sql).
+    level.push(SCOPE_COLUMNS.has(c) ? `${e.value} AS ${c}` : `CASE WHEN full_row THEN ${e.value} END AS ${c}`);
     if (e.raw) {
       parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
@@ -125,7 +133,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   }
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
-  inScope.push(`${cleanCaseId('case_id_raw')} AS case_id`);
+  inScope.push(`CASE WHEN full_row THEN ${cleanCaseId('case_id_raw')} END AS case_id`);
   inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
   inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
   const sql = sqlFile('kpi/staging/cleaned_rows.sql', {
@@ -144,8 +152,19 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : '',
     as_of: tsLit(o.asOf),
     window_start: tsLit(o.windowStart),
+    on_judged_day: onJudgedDay('created_at', o.judgedDays),
+    baseline_start: tsLit(o.baselineStart),
   });
   return { sql, textTimestamps: parsesText };
+}
+
+/**
+ * A time on one of the days volume anomalies count: comparisons with literal instants, no
+ * join per row; `false` when there are none.
+ */
+export function onJudgedDay(col: string, days: { start: Date; end: Date }[]): string {
+  if (days.length === 0) return 'false';
+  return `(${days.map((d) => `(${col} >= ${tsLit(d.start)} AND ${col} < ${tsLit(d.end)})`).join(' OR ')})`;
 }
 
 /** The cleaned rows' SELECT, and whether it parses timestamps from text. */

@@ -6,7 +6,9 @@
 -- Columns: case_id, status_raw, region_raw, team_raw, assignee_raw (text as read),
 -- created_at, first_response_at, resolved_at, updated_at (naive UTC), priority (kpi_priority,
 -- NULL when missing or unknown), priority_label (the priority or UNKNOWN), status_family,
--- dq_missing and dq_invalid (the row's data-quality defects, contract 5).
+-- dq_missing and dq_invalid (the row's data-quality defects, contract 5), in_window (the
+-- row is in the run's scope, not only in the anomaly baseline's), created_only (kept only
+-- for the first day with data, see below).
 --
 -- Nested levels, each expression computed once: `source_rows` reads the source (the two
 -- timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
@@ -16,7 +18,15 @@
 -- cleanedRowsSql (clean.ts), which depends on the source's column types.
 --
 -- The scope (contract 2): a row is in scope when its case was open at some time in the
--- window; rows that cannot be placed in time stay, so that data quality sees them. Written as
+-- window; rows that cannot be placed in time stay, so that data quality sees them.
+--
+-- Volume anomalies (contract 7.1) count every case created on the judged days (D and the
+-- same weekday of the weeks before, in report_tz), in the window or not, and need the first
+-- day with data. So rows outside the window (`in_window` false) created from baseline_start
+-- (before the oldest judged day) on enter too: whole (`full_row`) when created on a judged
+-- day, otherwise only for their created day (`created_only`: no case id, the other
+-- timestamps not parsed). The reports, data quality and the survivor rule of the window's
+-- rows ignore rows outside the window. The scope is written as
 -- a CASE: DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
 -- them up to six times. When timestamps are parsed from text the build runs with filter
 -- pushdown off, so the filter reads the parses of `source_rows` instead of parsing again.
@@ -29,7 +39,8 @@ SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,
   coalesce((NOT priority_blank AND priority_pos IS NULL)
     OR resolved_at < created_at
     OR first_response_at < created_at
-    OR (status_family = 'closed' AND resolved_at IS NULL){{unparseable_timestamps}}, false) AS dq_invalid
+    OR (status_family = 'closed' AND resolved_at IS NULL){{unparseable_timestamps}}, false) AS dq_invalid,
+  in_window, NOT full_row AND coalesce(trim(case_id_raw) <> '', false) AS created_only
 FROM (
   SELECT *,{{timestamp_flags}}
     {{status_blank}} AS status_blank,
@@ -40,8 +51,15 @@ FROM (
       ELSE 'other'::kpi_status_family END AS status_family
   FROM (
     SELECT *, {{parsed_and_looked_up}}
-    FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
-    WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
-      ELSE coalesce(resolved_at >= {{window_start}}, true) END
+    FROM (
+      SELECT *, in_window OR {{on_judged_day}} AS full_row
+      FROM (
+        SELECT *, created_at IS NULL OR coalesce(resolved_at >= {{window_start}}, true) AS in_window
+        FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
+        WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
+          WHEN coalesce(resolved_at >= {{window_start}}, true) THEN true
+          ELSE created_at >= {{baseline_start}} END
+      ) AS scoped
+    ) AS in_scope_rows
   ) AS in_scope
 ) AS classified

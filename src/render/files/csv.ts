@@ -18,6 +18,7 @@ export const REPORT_FILES = {
   backlog_spike_summary: ['scope', 'as_of_date', 'backlog_today', 'baseline_avg', 'growth_pct', 'threshold_pct', 'is_spike'],
   daily_ops_summary: ['as_of', 'as_of_date', 'cases_in_window', 'created_today', 'resolved_today', 'open_backlog', 'sla_compliance_pct', 'first_response_compliance_pct', 'at_risk_cases', 'breached_open_cases', 'backlog_growth_pct', 'backlog_spike', 'data_quality_score'],
   data_quality_score: ['as_of', 'total_rows', 'missing_rows', 'missing_pct', 'duplicate_rows', 'duplicate_pct', 'invalid_sla_rows', 'invalid_sla_pct', 'quality_score'],
+  volume_anomaly_summary: ['scope', 'date', 'weekday', 'created', 'baseline_median', 'baseline_low', 'baseline_high', 'z_score', 'is_anomaly', 'direction', 'baseline_days'],
 } as const;
 export type ReportFile = keyof typeof REPORT_FILES;
 
@@ -28,6 +29,7 @@ const DECIMALS: Record<string, number> = {
   sla_elapsed_pct: 1, threshold_pct: 1,
   avg_resolution_hours: 2, median_resolution_hours: 2, p90_resolution_hours: 2, avg_age_hours: 2,
   max_age_hours: 2, sla_target_hours: 2, elapsed_hours: 2, hours_to_breach: 2, baseline_avg: 2,
+  baseline_median: 2, baseline_low: 2, baseline_high: 2, z_score: 2,
 };
 
 /** Text cells a spreadsheet would run as a formula get a leading apostrophe. */
@@ -70,6 +72,7 @@ function rowsOf(report: KpiReport, file: ReportFile): Record<string, Cell>[] {
     case 'backlog_spike_summary': return report.backlogSpike as unknown as Record<string, Cell>[];
     case 'daily_ops_summary': return [report.dailyOps as unknown as Record<string, Cell>];
     case 'data_quality_score': return [report.dataQuality as unknown as Record<string, Cell>];
+    case 'volume_anomaly_summary': return report.volumeAnomaly as unknown as Record<string, Cell>[];
   }
 }
 
@@ -113,7 +116,7 @@ export function writeAtomic(path: string, content: string | Buffer): void {
 }
 
 /**
- * Writes the seven CSVs and daily_ops_summary.txt. Everything is rendered first, then every
+ * Writes the contract's CSVs and daily_ops_summary.txt. Everything is rendered first, then every
  * temp file is written, then all are renamed into place: a failure before the renames
  * (rendering, a full disk) leaves the previous files untouched and no temp file behind.
  */

@@ -3,6 +3,7 @@
  * that matter, what changed and what needs attention first. Rendering only.
  */
 import type { KpiReport } from '../../contract/report';
+import { anomalies, anomalySentence } from '../anomalyText';
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
 const signed = (v: number) => (v > 0 ? `+${v}` : `${v}`);
@@ -26,6 +27,8 @@ export function renderDailyOpsText(r: KpiReport): string {
   } else {
     lines.push('- Backlog growth cannot be judged: no baseline yet.');
   }
+  // Volume anomalies (contract 7): lines only when there is one.
+  for (const a of anomalies(r.volumeAnomaly)) lines.push(`- Volume anomaly: ${anomalySentence(a)}.`);
   lines.push(`- Data quality score ${dq.quality_score.toFixed(1)} / 100 (${dq.total_rows} rows: ${dq.missing_rows} missing fields, ${dq.duplicate_rows} duplicates, ${dq.invalid_sla_rows} invalid for SLA).`);
   lines.push('');
   lines.push('Key numbers');

@@ -4,7 +4,8 @@
  * an acknowledgement or a resolution, always shows the current truth.
  */
 import type { KnownBlock } from '@slack/web-api';
-import type { AtRiskCase, KpiReport, Priority } from '../../contract/report';
+import type { AtRiskCase, KpiReport, Priority, VolumeAnomalyRow } from '../../contract/report';
+import { anomalySentence, anomalyTitle } from '../anomalyText';
 import { renderCsv } from '../files/csv';
 import { esc, formatDuration, formatTime, slackTime } from './format';
 
@@ -40,7 +41,7 @@ export interface CaseRow {
 
 export interface ThreadRow {
   thread_id: string;
-  kind: 'cases' | 'spike' | 'health';
+  kind: 'cases' | 'spike' | 'health' | 'anomaly';
   channel: string;
   created_at: string;
   n_at_risk: number;
@@ -178,6 +179,21 @@ export function spikeClearedText(scope: string, backlog: number | null, growth: 
   return `:white_check_mark: Backlog spike (${spikeScope(scope)}) cleared: ${backlog} open, ${signedPct(growth)} vs baseline ${baseline?.toFixed(1) ?? 'n/a'}.`;
 }
 
+/** A volume-anomaly alert: the volume_anomaly_summary row; `ops`: the copy in the ops channel. */
+export type AnomalyPayload = VolumeAnomalyRow & { ops?: boolean };
+
+export function renderAnomalyParent(t: ThreadRow): RenderedMessage {
+  const p = JSON.parse(t.payload ?? '{}') as AnomalyPayload;
+  const icon = p.direction === 'low' ? ':small_red_triangle_down:' : ':small_red_triangle:';
+  const title = `${icon} ${anomalyTitle(p)}`;
+  const body = `${anomalySentence(p)}${p.z_score !== null ? ` · robust z ${p.z_score.toFixed(2)}` : ''}`;
+  const hint = p.direction === 'low'
+    ? (p.ops ? 'Fewer cases than usual often means the source stopped delivering: check the feed and the export.' : 'Check that the source is still delivering (also posted to the ops channel).')
+    : 'More cases than usual: check for an incident or a release behind them.';
+  const text = [title, body, hint].join('\n');
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${esc(title)}*\n${esc(body)}\n${hint}` } }] };
+}
+
 export interface HealthPayload {
   check: 'run' | 'freshness';
   cause: string;
@@ -200,6 +216,7 @@ export function renderHealthParent(t: ThreadRow, tz: string): RenderedMessage {
 export function renderThreadParent(t: ThreadRow, tz: string): RenderedMessage {
   if (t.kind === 'cases') return renderCasesParent(t);
   if (t.kind === 'spike') return renderSpikeParent(t);
+  if (t.kind === 'anomaly') return renderAnomalyParent(t);
   return renderHealthParent(t, tz);
 }
 

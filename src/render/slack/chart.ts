@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
-import type { VolumeTrendRow } from '../../contract/report';
+import type { VolumeAnomalyRow, VolumeTrendRow } from '../../contract/report';
 
 export const DEFAULT_FONT_FILES = [
   '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
@@ -30,12 +30,16 @@ export interface ChartOptions {
   systemFontsFallback?: boolean;
   /** Treat the last row as a partial day (drawn lighter). Default true. */
   lastDayPartial?: boolean;
+  /** Days with a volume anomaly (contract 7): marked above their created bar, with a legend entry. */
+  anomalies?: Pick<VolumeAnomalyRow, 'date' | 'direction' | 'scope'>[];
 }
 
 const COLORS = {
   created: '#3b82f6',
   resolved: '#22c55e',
   backlog: '#f97316',
+  anomalyHigh: '#dc2626',
+  anomalyLow: '#7c3aed',
   axis: '#6b7280',
   grid: '#e5e7eb',
   text: '#111827',
@@ -107,6 +111,13 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
   ];
   let lx = m.left;
   const ly = 64;
+  // Anomaly days: one marker per day (high wins over low when scopes disagree), drawn only
+  // when there are some, so a quiet chart is unchanged.
+  const marked = new Map<string, 'high' | 'low'>();
+  for (const a of opts.anomalies ?? []) {
+    if (a.direction && rows.some((r) => r.date === a.date) && marked.get(a.date) !== 'high') marked.set(a.date, a.direction);
+  }
+  if (marked.size) legend.push(['Volume anomaly', COLORS.anomalyHigh, 'bar']);
   for (const [label, color, kind] of legend) {
     if (kind === 'bar') out.push(`<rect x="${lx}" y="${ly - 9}" width="12" height="12" fill="${color}"/>`);
     else out.push(`<line x1="${lx - 2}" y1="${ly - 3}" x2="${lx + 14}" y2="${ly - 3}" stroke="${color}" stroke-width="3"/><circle cx="${lx + 6}" cy="${ly - 3}" r="3" fill="${color}"/>`);
@@ -151,6 +162,18 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
     const yr = yL(r.resolved);
     out.push(`<rect x="${(cx - barW).toFixed(1)}" y="${yc.toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + ph - yc).toFixed(1)}" fill="${COLORS.created}"${op}/>`);
     out.push(`<rect x="${cx.toFixed(1)}" y="${yr.toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + ph - yr).toFixed(1)}" fill="${COLORS.resolved}"${op}/>`);
+  });
+
+  // Anomaly markers: a triangle above the day's created bar, pointing up (high) or down (low)
+  rows.forEach((r, i) => {
+    const dir = marked.get(r.date);
+    if (!dir) return;
+    const cx = m.left + slot * i + slot / 2 - barW / 2;
+    const y = Math.max(m.top - 4, yL(Math.max(r.created, r.resolved)) - 8);
+    const pts = dir === 'high'
+      ? `${(cx - 6).toFixed(1)},${y.toFixed(1)} ${(cx + 6).toFixed(1)},${y.toFixed(1)} ${cx.toFixed(1)},${(y - 10).toFixed(1)}`
+      : `${(cx - 6).toFixed(1)},${(y - 10).toFixed(1)} ${(cx + 6).toFixed(1)},${(y - 10).toFixed(1)} ${cx.toFixed(1)},${y.toFixed(1)}`;
+    out.push(`<polygon points="${pts}" fill="${dir === 'high' ? COLORS.anomalyHigh : COLORS.anomalyLow}"><title>${xmlEscape(`Volume anomaly (${dir}) on ${r.date}`)}</title></polygon>`);
   });
 
   // Backlog line

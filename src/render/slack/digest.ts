@@ -12,6 +12,7 @@ import type { types } from '@slack/bolt';
 import type { AtRiskCase, KpiReport } from '../../contract/report';
 import { type RunHistoryRow } from '../../contract/runHistory';
 import { DASH, esc, int, localTime, longDate, pct, truncate } from './format';
+import { anomalies, anomalySentence } from '../anomalyText';
 
 export type Block = types.KnownBlock;
 
@@ -181,6 +182,10 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   } else {
     lines.push(':white_check_mark: No backlog spike');
   }
+  // Volume anomalies (contract 7): a line each, only when there is one.
+  for (const a of anomalies(report.volumeAnomaly).slice(0, 5)) {
+    lines.push(`${a.direction === 'low' ? ':small_red_triangle_down:' : ':small_red_triangle:'} *Volume anomaly*: ${esc(anomalySentence(a))}`);
+  }
   required.push(section(lines.join('\n')));
 
   // 6. At risk and breached, five most urgent (the report lists them most urgent first)
@@ -239,6 +244,8 @@ function fallbackText(report: KpiReport, prev: RunHistoryRow | null, provisional
     `backlog spike: ${d.backlog_spike ? 'yes' : 'no'},`,
     `data quality ${d.data_quality_score.toFixed(1)}.`,
   ];
+  const volume = anomalies(report.volumeAnomaly).find((a) => a.scope === 'ALL') ?? anomalies(report.volumeAnomaly)[0];
+  if (volume) parts.push(`Volume anomaly: ${anomalySentence(volume)}.`);
   if (provisional) parts.push(`PROVISIONAL: data quality is below ${dqMin.toFixed(1)}.`);
   return truncate(parts.join(' '), LIMITS.fallbackText);
 }

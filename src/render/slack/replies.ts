@@ -4,6 +4,7 @@
  */
 import type { CaseFilter, KpiReport } from '../../contract/report';
 import { DASH, context, divider, esc, fields, header, hours, int, pct, scopeText, section, table, when, type Block, type Reply } from './format';
+import { anomalies, anomalySentence } from '../anomalyText';
 
 export type Delivery = 'dm' | 'channel' | 'none';
 
@@ -132,11 +133,17 @@ export function renderTrend(report: KpiReport, ctx: ReplyContext, maxDays = 14):
   const last = report.volumeTrend[report.volumeTrend.length - 1];
   const t = title('Volume trend', report, ctx);
   const note = report.volumeTrend.length > days.length ? `\nLast ${days.length} of ${report.volumeTrend.length} days; every day is in the CSV. Today is partial.` : '\nToday is partial.';
+  // Volume anomalies (contract 7): a section only when there is one.
+  const unusual = anomalies(report.volumeAnomaly);
+  const anomalyBlocks = unusual.length
+    ? [section(unusual.map((a) => `${a.direction === 'low' ? ':small_red_triangle_down:' : ':small_red_triangle:'} *Volume anomaly*: ${esc(anomalySentence(a))}`).join('\n'))]
+    : [];
   return {
     text: `${t}: ${last ? `${int(last.created)} created, ${int(last.resolved)} resolved today` : 'no days'}`,
     blocks: [
       header(t),
       section(last ? `Today: *${int(last.created)} created*, *${int(last.resolved)} resolved*, backlog ${int(last.backlog_end_of_day)}${note}` : 'No days in this window.'),
+      ...anomalyBlocks,
       ...(rows.length ? [section(table(['date', 'created', 'resolved', 'net', 'backlog'], rows, maxDays))] : []),
       ...footer(report, ctx),
     ],

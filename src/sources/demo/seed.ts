@@ -9,7 +9,8 @@
  *   "urgent", "3 - Moderate") that the alias rules map.
  * - Lognormal first-response and resolution times by priority.
  * - An open backlog with old cases (created up to 200 days ago, still open).
- * - A visible backlog rise: over the last 4 days volume is up and resolution slower.
+ * - A visible backlog rise: over the last 4 days volume is up and resolution slower. The
+ *   higher intake also makes yesterday a volume anomaly (contract 7) against its weekday.
  * - A few defects of every kind the data-quality score counts: missing fields,
  *   duplicates, unknown priorities, unparseable timestamps, resolved or first response
  *   before created, closed status without resolved_at.
