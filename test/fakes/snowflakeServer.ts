@@ -18,7 +18,7 @@
  *
  * Result chunks, like Snowflake's: the first part of a result comes inline, then chunks
  * whose uncompressed size grows about 1.9x per chunk up to a cap: the session's
- * CLIENT_RESULT_CHUNK_SIZE when the client set one (16 to 160 MB), else `chunkCapMb`
+ * CLIENT_RESULT_CHUNK_SIZE when the client set one (48 to 160 MB, Snowflake's range), else `chunkCapMb`
  * (default 160, Snowflake's account default). Chunk bodies are gzipped. Row counts per
  * chunk come from the average wire size of the first rows. `chunkRows` instead gives
  * fixed-size chunks of that many rows.
@@ -81,6 +81,8 @@ export interface FakeSnowflakeOptions {
   firstChunkBytes?: number;
   /** Chunks gzipped; default true for growing chunks, false for `chunkRows`. */
   gzipChunks?: boolean;
+  /** Gzipped chunks sent without `Content-Encoding: gzip` (a stored object served as is). */
+  gzipWithoutHeader?: boolean;
   /** Serve chunks up to `chunkCapMb` even when the session asked for less (as before Snowflake's 2026_04 bundle). */
   ignoreSessionChunkSize?: boolean;
 }
@@ -303,8 +305,8 @@ export class FakeSnowflake {
       const size = /\bCLIENT_RESULT_CHUNK_SIZE\s*=\s*(\d+)/i.exec(sql);
       if (size) {
         const mb = Number(size[1]);
-        if (mb < 16 || mb > 160) {
-          return json(res, 200, { success: false, code: '001011', message: `invalid parameter value: ${mb} for CLIENT_RESULT_CHUNK_SIZE, must be between 16 and 160`, data: { queryId, sqlState: '22023', errorCode: '001011' } });
+        if (mb < 48 || mb > 160) {
+          return json(res, 200, { success: false, code: '001011', message: `invalid parameter value: ${mb} for CLIENT_RESULT_CHUNK_SIZE, must be between 48 and 160`, data: { queryId, sqlState: '22023', errorCode: '001011' } });
         }
         this.sessionChunkSizeMb = mb;
       }
@@ -430,7 +432,7 @@ export class FakeSnowflake {
     result.served.add(k);
     if (result.served.size >= result.starts.length - 1) this.results.delete(queryId);
     if (this.opts.gzipChunks ?? this.opts.chunkRows === undefined) {
-      res.writeHead(200, { 'content-type': 'binary/octet-stream', 'content-encoding': 'gzip' });
+      res.writeHead(200, { 'content-type': 'binary/octet-stream', ...(this.opts.gzipWithoutHeader ? {} : { 'content-encoding': 'gzip' }) });
       res.end(gzipSync(body, { level: 1 }));
     } else {
       res.writeHead(200, { 'content-type': 'binary/octet-stream' });

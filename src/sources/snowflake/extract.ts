@@ -18,10 +18,12 @@ import type { Plan } from './typePlan';
 
 /**
  * Largest result chunk Snowflake may send, in MB of uncompressed JSON: the smallest value
- * Snowflake accepts (its default is 160). The driver parses a whole chunk at once and holds
- * the next one while the current one drains, so the chunk size bounds the extract's memory.
+ * Snowflake accepts (48 to 160, default 160). Chunks are parsed as they stream in
+ * (stream.ts), so their size no longer bounds memory; smaller chunks still start arriving
+ * sooner, and bound memory on the driver's own path (when its internals cannot be patched),
+ * which parses a whole chunk at once.
  */
-export const RESULT_CHUNK_MB = 16;
+export const RESULT_CHUNK_MB = 48;
 
 /**
  * The session setup: UTC, a server-side statement timeout so the warehouse stops when we
