@@ -56,13 +56,40 @@ const CASES: FakeTable = {
   ],
 };
 
+/** Timestamps kept as VARCHAR (as some warehouses do). */
+const TEXT_CASES: FakeTable = {
+  columns: [
+    { name: 'CASE_ID', type: 'text' },
+    { name: 'CREATED_AT', type: 'text' },
+    { name: 'RESOLVED_AT', type: 'text' },
+    { name: 'STATUS', type: 'text' },
+    { name: 'PRIORITY', type: 'text' },
+  ],
+  rows: [
+    ['T1', '2026-01-10 09:00:00', null, 'open', 'P1'],
+    ['T2', '2026-01-10T09:00:00+05:30', '2026-02-01T00:00:00Z', 'solved', 'P2'],
+    // Resolved before the window (more than a day): pruned in Snowflake.
+    ['T3', '2025-01-01 00:00:00', '2025-02-01 00:00:00', 'closed', 'P2'],
+    // Created after as_of (more than a day): pruned in Snowflake.
+    ['T4', '2026-09-01 00:00', null, 'open', 'P3'],
+    ['T10', '2026-08-02 12:00:00', null, 'open', 'P3'],
+    // Text Snowflake is not asked to judge (the pipeline does): kept.
+    ['T5', '10/01/2026', null, 'open', 'P4'],
+    ['T6', '', null, 'open', 'P4'],
+    ['T8', null, null, 'open', 'P4'],
+    ['T9', '2026-07-31 12:00', 'garbage', 'solved', 'P1'],
+    // 01:30 in Berlin is in the window; read as UTC it is after as_of, within the day's margin: kept.
+    ['T7', '2026-08-01 01:30:00', null, 'open', 'P1'],
+  ],
+};
+
 let fake: FakeSnowflake;
 
 beforeAll(async () => {
   fake = await startFakeSnowflake({
     account: ACCOUNT,
     users: [{ name: USER, publicKeyPem: publicPem, pat: PAT, oauthToken: OAUTH, password: PASSWORD }],
-    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': CASES },
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': CASES, 'KPI_DB.SUPPORT.TEXT_CASES': TEXT_CASES },
   });
 });
 
@@ -383,6 +410,45 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect([...big.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1, 1, 1]);
     } finally {
       await big.close();
+    }
+  });
+
+  test('VARCHAR timestamps: the window is still filtered in Snowflake (TRY_TO_TIMESTAMP_TZ), widened by a day, unparsed text kept', async () => {
+    const s = settings({ SNOWFLAKE_TABLE: 'TEXT_CASES', KPI_COLUMN_MAP: '' });
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      const text = (col: string) => `TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM("${col}"), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*') THEN TRIM("${col}") END)`;
+      const extract = fake.queries.at(-1)!;
+      expect(extract.sqlText).toBe(
+        'SELECT "CASE_ID" AS "case_id", "CREATED_AT" AS "created_at", "RESOLVED_AT" AS "resolved_at", "STATUS" AS "status", "PRIORITY" AS "priority" ' +
+          'FROM "KPI_DB"."SUPPORT"."TEXT_CASES" ' +
+          `WHERE ${text('CREATED_AT')} IS NULL OR (${text('CREATED_AT')} <= TO_TIMESTAMP_TZ(?) AND (${text('RESOLVED_AT')} IS NULL OR ${text('RESOLVED_AT')} >= TO_TIMESTAMP_TZ(?)))`,
+      );
+      // as_of and window start, each widened by a day.
+      expect(extract.bindings).toEqual({
+        '1': { type: 'TEXT', value: '2026-08-02T00:00:00.000Z' },
+        '2': { type: 'TEXT', value: '2025-07-31T00:00:00.000Z' },
+      });
+      const ids = (await rowsOf(db.conn, loaded.relation)).map((r) => r.case_id).sort();
+      expect(ids).toEqual(['T1', 'T2', 'T5', 'T6', 'T7', 'T8', 'T9']);
+      expect(loaded.rowsRead).toBe(7);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+  });
+
+  test('VARCHAR timestamps in a custom KPI_TIMESTAMP_FORMAT are not filtered in Snowflake (it could read them differently)', async () => {
+    const s = settings({ SNOWFLAKE_TABLE: 'TEXT_CASES', KPI_COLUMN_MAP: '', KPI_TIMESTAMP_FORMAT: '%d/%m/%Y' });
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      expect(fake.queries.at(-1)!.sqlText).not.toMatch(/WHERE/);
+      expect(loaded.rowsRead).toBe(TEXT_CASES.rows!.length);
+      await loaded.close();
+    } finally {
+      db.close();
     }
   });
 

@@ -506,33 +506,58 @@ function verifyJwt(token: string, user: FakeUser, account: string): string | und
 
 /**
  * Evaluates the window filter the Snowflake source sends (and nothing else):
- *   WHERE "C" IS NULL OR ("C" <= TO_TIMESTAMP_xx(?) [AND ("R" IS NULL OR "R" >= TO_TIMESTAMP_xx(?))])
- * TO_TIMESTAMP_TZ binds are instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with
- * the wall clock of an NTZ column. Returns undefined when there is no WHERE clause.
+ *   WHERE C IS NULL OR (C <= TO_TIMESTAMP_xx(?) [AND (R IS NULL OR R >= TO_TIMESTAMP_xx(?))])
+ * where C and R are a quoted column, or for text columns
+ *   TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM("X"), '<pattern>') THEN TRIM("X") END)
+ * (the pattern matched against the whole text, as REGEXP_LIKE does; the text parsed as an
+ * ISO time, naive text read in the session's zone, UTC). TO_TIMESTAMP_TZ binds are
+ * instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with the wall clock of an NTZ
+ * column. Returns undefined when there is no WHERE clause.
  */
 function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
   const at = sql.search(/\bWHERE\b/i);
   if (at < 0) return undefined;
-  const m = /^WHERE "((?:[^"]|"")+)" IS NULL OR \("\1" <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \("((?:[^"]|"")+)" IS NULL OR "\3" >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$/.exec(sql.slice(at));
+  const expr = String.raw`"(?:[^"]|"")+"|TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("(?:[^"]|"")+"\), '[^']*'\) THEN TRIM\("(?:[^"]|"")+"\) END\)`;
+  const re = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \(\1 <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \((${expr}) IS NULL OR \3 >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$`);
+  const m = re.exec(sql.slice(at));
   if (!m) return 'unsupported';
   if (!table.rows) return undefined; // generated tables (bench): every row is in the window
   const binds = bindings ?? {};
-  const time = (v: string | null, kind: string): number | null => {
-    if (v === null) return null;
-    if (kind === 'NTZ') return Date.parse(`${v.replace(' ', 'T')}Z`);
-    return Date.parse(v);
+  const bindTime = (v: string, kind: string): number => (kind === 'NTZ' ? Date.parse(`${v.replace(' ', 'T')}Z`) : Date.parse(v));
+  /** The column an expression reads, and how to get its time from a row (null: NULL). */
+  const reader = (e: string): ((row: (string | null)[]) => number | null) | undefined => {
+    const text = /^TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("((?:[^"]|"")+)"\), '([^']*)'\)/.exec(e);
+    const name = (text ? text[1] : e.slice(1, -1)).replace(/""/g, '"');
+    const i = table.columns.findIndex((c) => c.name === name);
+    if (i < 0) return undefined;
+    if (text) {
+      const pattern = new RegExp(`^(?:${text[2]})$`);
+      return (row) => {
+        const v = row[i]?.trim();
+        if (v === undefined || !pattern.test(v)) return null;
+        const iso = v.replace(' ', 'T');
+        const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
+        return Number.isNaN(ms) ? null : ms;
+      };
+    }
+    const type = table.columns[i].type;
+    return (row) => {
+      const v = row[i];
+      if (v === null) return null;
+      return type === 'timestamp_ntz' || type === 'date' ? Date.parse(`${v.replace(' ', 'T')}${type === 'date' ? 'T00:00:00' : ''}Z`) : Date.parse(v);
+    };
   };
-  const ci = table.columns.findIndex((c) => c.name === m[1].replace(/""/g, '"'));
-  const asOf = time(String(binds['1']?.value), m[2]);
-  const ri = m[3] ? table.columns.findIndex((c) => c.name === m[3].replace(/""/g, '"')) : -1;
-  const ws = m[3] ? time(String(binds['2']?.value), m[4]) : null;
-  if (ci < 0 || (m[3] && ri < 0)) return 'unsupported';
+  const created = reader(m[1]);
+  const resolved = m[3] ? reader(m[3]) : undefined;
+  if (!created || (m[3] && !resolved)) return 'unsupported';
+  const asOf = bindTime(String(binds['1']?.value), m[2]);
+  const ws = m[3] ? bindTime(String(binds['2']?.value), m[4]) : null;
   return (row) => {
-    const c = time(row[ci], m[2]);
+    const c = created(row);
     if (c === null) return true;
-    if (!(c <= asOf!)) return false;
-    if (ri < 0) return true;
-    const r = time(row[ri], m[4]);
+    if (!(c <= asOf)) return false;
+    if (!resolved) return true;
+    const r = resolved(row);
     return r === null || r >= ws!;
   };
 }

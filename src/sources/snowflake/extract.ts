@@ -4,12 +4,12 @@
  * whose created_at is NULL (data quality must see them). Dates are binds (`?`); identifiers
  * are quoted (see identifiers.ts).
  *
- * The filter assumes created_at / resolved_at are timestamp (or DATE) columns. When a
- * warehouse keeps them as VARCHAR the filter cannot be evaluated in Snowflake: created_at
- * as text means no filter at all, resolved_at as text drops the resolved_at condition (a
- * superset; the pipeline applies the window again after parsing). The binds for an NTZ
- * column are the instants rendered as wall clock in KPI_SOURCE_TZ, so filter and
- * conversion (typePlan.ts) agree.
+ * created_at / resolved_at may be timestamp (or DATE) columns or VARCHAR: text is read
+ * with TRY_TO_TIMESTAMP_TZ in the WHERE (filterExpr), so the warehouse prunes instead of
+ * shipping the table. The filter only ever keeps a superset of the window's rows; the
+ * pipeline applies the window again after parsing. The binds for an NTZ column are the
+ * instants rendered as wall clock in KPI_SOURCE_TZ, so filter and conversion (typePlan.ts)
+ * agree.
  */
 import type { Logger } from '../../support/log';
 import type { SourceScope } from '../types';
@@ -54,12 +54,49 @@ export function selectExpr(p: Plan): string {
   return `TO_VARCHAR(${c})`;
 }
 
+/**
+ * Widening of the window for timestamps kept as text: Snowflake reads text without an
+ * offset in the session's zone (UTC), the pipeline in KPI_SOURCE_TZ; no zone is more than
+ * a day from UTC, so widening each bound by a day keeps every row the pipeline keeps.
+ */
+const TEXT_MARGIN_MS = 86_400_000;
+
+/**
+ * Text that the pipeline and Snowflake read alike: ISO dates (`YYYY-MM-DD`, then anything).
+ * Other text is not parsed in Snowflake, so its rows are kept and the pipeline judges them
+ * (a text it cannot parse is a data-quality defect that must still be counted).
+ */
+const ISO_TEXT = '[0-9]{4}-[0-9]{2}-[0-9]{2}.*';
+
+/**
+ * A timestamp column as Snowflake can compare it, or undefined when it cannot be filtered
+ * in Snowflake. TIMESTAMP_* and DATE columns as they are; VARCHAR through
+ * TRY_TO_TIMESTAMP_TZ of ISO-shaped text (NULL otherwise, and NULL rows are kept), unless
+ * KPI_TIMESTAMP_FORMAT says the text has another layout.
+ */
+export function filterExpr(p: Plan, timestampFormat: string | undefined): string | undefined {
+  const c = quoteColumn(p.source);
+  if (p.kind !== 'text') return c;
+  if (p.sfType !== 'text' || timestampFormat) return undefined;
+  return `TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM(${c}), '${ISO_TEXT}') THEN TRIM(${c}) END)`;
+}
+
+/** Options of the extract beyond the window. */
+export interface ExtractOptions {
+  /** KPI_TIMESTAMP_FORMAT: text timestamps in a custom layout are not filtered in Snowflake. */
+  timestampFormat?: string;
+}
+
 /** The extraction query and its binds. */
-export function extractionSql(plan: Plan[], table: string, scope: SourceScope, sourceTz: string, log: Logger): { sql: string; binds: string[] } {
+export function extractionSql(plan: Plan[], table: string, scope: SourceScope, sourceTz: string, log: Logger, options: ExtractOptions = {}): { sql: string; binds: string[] } {
   const binds: string[] = [];
-  const bound = (p: Plan, at: Date): string => {
+  const bound = (p: Plan, at: Date, widenMs: number): string => {
     if (p.kind === 'instant') {
       binds.push(at.toISOString());
+      return 'TO_TIMESTAMP_TZ(?)';
+    }
+    if (p.kind === 'text') {
+      binds.push(new Date(at.getTime() + widenMs).toISOString());
       return 'TO_TIMESTAMP_TZ(?)';
     }
     binds.push(wallClock(at, sourceTz));
@@ -67,17 +104,15 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
   };
   const created = plan.find((p) => p.contract === 'created_at')!;
   const resolved = plan.find((p) => p.contract === 'resolved_at');
+  const c = filterExpr(created, options.timestampFormat);
   let where = '';
-  if (created.kind !== 'text') {
-    const c = quoteColumn(created.source);
-    let inWindow = `${c} <= ${bound(created, scope.asOf)}`;
-    if (resolved && resolved.kind !== 'text') {
-      const r = quoteColumn(resolved.source);
-      inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart)})`;
-    }
+  if (c) {
+    let inWindow = `${c} <= ${bound(created, scope.asOf, TEXT_MARGIN_MS)}`;
+    const r = resolved && filterExpr(resolved, options.timestampFormat);
+    if (resolved && r) inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)})`;
     where = ` WHERE ${c} IS NULL OR (${inWindow})`;
   } else {
-    log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at is not a timestamp column in Snowflake: reading the whole table');
+    log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at cannot be compared in Snowflake (not a timestamp, or text in KPI_TIMESTAMP_FORMAT): reading the whole table');
   }
   const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
   return { sql: `SELECT ${select} FROM ${table}${where}`, binds };

@@ -116,7 +116,7 @@ export class SnowflakeSource implements CaseSource {
           await run(connection, sessionSql(s.SNOWFLAKE_QUERY_TIMEOUT_MS), []);
           const probe = await run(connection, probeSql(this.table), []);
           const plan = planColumns(probe.getColumns() ?? [], s, this.table);
-          const { sql, binds } = extractionSql(plan, this.table, ctx.scope, s.KPI_SOURCE_TZ, ctx.log);
+          const { sql, binds } = extractionSql(plan, this.table, ctx.scope, s.KPI_SOURCE_TZ, ctx.log, { timestampFormat: s.KPI_TIMESTAMP_FORMAT });
           await exec(ctx.conn, `CREATE TABLE ${ident(rawTable)} (${rawTableColumns(plan)})`);
           created = true;
           const n = await streamInto(connection, sql, binds, plan, ctx, rawTable, activity);
