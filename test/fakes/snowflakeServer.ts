@@ -151,6 +151,8 @@ export class FakeSnowflake {
   fail: FakeFailure | null = null;
   /** Attempts per request: `login:<n>`, `query:<requestId>`, `chunk:<queryId>/<n>`. */
   readonly attempts = new Map<string, number>();
+  /** Rows of the last SELECT answered (inline and in chunks). */
+  lastResultRows = 0;
   /** Uncompressed bytes of each chunk served, in order. */
   readonly chunkBytes: number[] = [];
   /** Session TIMEZONE as last set by ALTER SESSION (or the account default). */
@@ -363,15 +365,23 @@ export class FakeSnowflake {
     }
     const rowtype = columns.map((c) => rowtypeOf({ name: c.name, type: c.type }));
     const limit0 = /\bLIMIT\s+0\b/i.test(sql);
-    const where = windowFilter(sql, body.bindings, table);
+    const delta = deltaFilter(sql, body.bindings, table);
+    const where = delta ?? windowFilter(sql, body.bindings, table);
     if (where === 'unsupported') {
       return json(res, 200, { success: false, code: '001003', message: 'fake: unsupported WHERE clause', data: { queryId, sqlState: '42000' } });
     }
     if (where && table.rows) {
       // Serve the filtered rows only (a view of the table for this query).
       table = { ...table, rows: table.rows.filter(where) };
+    } else if (delta && delta !== 'unsupported' && table.row) {
+      // A generated table: the delta's rows by index (the window filters serve every row).
+      const all = table;
+      const picked: number[] = [];
+      for (let i = 0; i < (all.rowCount ?? 0); i++) if (delta(all.row!(i))) picked.push(i);
+      table = { ...all, rowCount: picked.length, row: (k) => all.row!(picked[k]) };
     }
     const total = limit0 ? 0 : (table.rows ? table.rows.length : table.rowCount ?? 0);
+    if (!limit0) this.lastResultRows = total;
     const base = {
       parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
       rowtype, queryId, version: 1, statementTypeId: 4096, total, returned: total,
@@ -505,6 +515,34 @@ function verifyJwt(token: string, user: FakeUser, account: string): string | und
 }
 
 /**
+ * Evaluates the incremental delta filter the Snowflake source sends:
+ *   WHERE "ID" IN (SELECT "ID" FROM <table> WHERE "U" >= TO_TIMESTAMP_xx(?) OR "U" IS NULL) OR "ID" IS NULL
+ * Returns undefined for any other WHERE (or none).
+ */
+function deltaFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
+  const m = /\bWHERE ("(?:[^"]|"")+") IN \(SELECT \1 FROM [^()]+ WHERE ("(?:[^"]|"")+") >= TO_TIMESTAMP_(N?TZ)\(\?\) OR \2 IS NULL\) OR \1 IS NULL$/.exec(sql);
+  if (!m) return undefined;
+  const name = (q: string) => q.slice(1, -1).replace(/""/g, '"');
+  const ci = table.columns.findIndex((c) => c.name === name(m[1]));
+  const ui = table.columns.findIndex((c) => c.name === name(m[2]));
+  if (ci < 0 || ui < 0) return 'unsupported';
+  const type = table.columns[ui].type;
+  const bind = String(bindings?.['1']?.value);
+  const since = m[3] === 'NTZ' ? Date.parse(`${bind.replace(' ', 'T')}Z`) : Date.parse(bind);
+  const time = (v: string) => (/^-?\d+$/.test(v) ? Number(v) : Number(epochMs(type, v)));
+  const changed = new Set<string>();
+  const rows = table.rows ?? { length: table.rowCount ?? 0 };
+  const rowAt = (i: number) => (table.rows ? table.rows[i] : table.row!(i));
+  for (let i = 0; i < rows.length; i++) {
+    const row = rowAt(i);
+    const id = row[ci];
+    const u = row[ui];
+    if (id !== null && (u === null || time(u) >= since)) changed.add(id);
+  }
+  return (row) => row[ci] === null || changed.has(row[ci]!);
+}
+
+/**
  * Evaluates the window filter the Snowflake source sends (and nothing else):
  *   WHERE C IS NULL OR (C <= TO_TIMESTAMP_xx(?) [AND (R IS NULL OR R >= TO_TIMESTAMP_xx(?))])
  * where C and R are a quoted column, or for text columns
@@ -519,7 +557,9 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
   if (at < 0) return undefined;
   const expr = String.raw`"(?:[^"]|"")+"|TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("(?:[^"]|"")+"\), '[^']*'\) THEN TRIM\("(?:[^"]|"")+"\) END\)`;
   const re = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \(\1 <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \((${expr}) IS NULL OR \3 >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$`);
-  const m = re.exec(sql.slice(at));
+  const open = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \1 >= TO_TIMESTAMP_(N?TZ)\(\?\)$`).exec(sql.slice(at));
+  // The open-ended form (no created_at bound): as the full form with as_of at infinity.
+  const m = open ? [open[0], null, null, open[1], open[2]] : re.exec(sql.slice(at));
   if (!m) return 'unsupported';
   if (!table.rows) return undefined; // generated tables (bench): every row is in the window
   const binds = bindings ?? {};
@@ -547,11 +587,11 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
       return type === 'timestamp_ntz' || type === 'date' ? Date.parse(`${v.replace(' ', 'T')}${type === 'date' ? 'T00:00:00' : ''}Z`) : Date.parse(v);
     };
   };
-  const created = reader(m[1]);
+  const created = m[1] ? reader(m[1]) : () => 0;
   const resolved = m[3] ? reader(m[3]) : undefined;
   if (!created || (m[3] && !resolved)) return 'unsupported';
-  const asOf = bindTime(String(binds['1']?.value), m[2]);
-  const ws = m[3] ? bindTime(String(binds['2']?.value), m[4]) : null;
+  const asOf = m[1] ? bindTime(String(binds['1']?.value), m[2]!) : Infinity;
+  const ws = m[3] ? bindTime(String(binds[m[1] ? '2' : '1']?.value), m[4]!) : null;
   return (row) => {
     const c = created(row);
     if (c === null) return true;

@@ -85,6 +85,11 @@ export function filterExpr(p: Plan, timestampFormat: string | undefined): string
 export interface ExtractOptions {
   /** KPI_TIMESTAMP_FORMAT: text timestamps in a custom layout are not filtered in Snowflake. */
   timestampFormat?: string;
+  /**
+   * No created_at bound: every row not resolved before the window start (the incremental
+   * replica, which later runs with a later as_of read).
+   */
+  openEnded?: boolean;
 }
 
 /** The extraction query and its binds. */
@@ -106,7 +111,10 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
   const resolved = plan.find((p) => p.contract === 'resolved_at');
   const c = filterExpr(created, options.timestampFormat);
   let where = '';
-  if (c) {
+  if (options.openEnded) {
+    const r = resolved && filterExpr(resolved, options.timestampFormat);
+    if (resolved && r) where = ` WHERE ${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)}`;
+  } else if (c) {
     let inWindow = `${c} <= ${bound(created, scope.asOf, TEXT_MARGIN_MS)}`;
     const r = resolved && filterExpr(resolved, options.timestampFormat);
     if (resolved && r) inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)})`;
@@ -116,6 +124,26 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
   }
   const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
   return { sql: `SELECT ${select} FROM ${table}${where}`, binds };
+}
+
+/**
+ * The incremental delta: every row of each case_id that has a row changed at or after
+ * `since` (a raw epoch of updated_at, as the replica holds it) or a row without updated_at,
+ * and every row without a case_id. One query; Snowflake runs the semi-join.
+ */
+export function deltaSql(plan: Plan[], table: string, since: number): { sql: string; binds: string[] } {
+  const caseId = quoteColumn(plan.find((p) => p.contract === 'case_id')!.source);
+  const updated = plan.find((p) => p.contract === 'updated_at')!;
+  const u = quoteColumn(updated.source);
+  // 'instant': the epoch is the instant's; 'wall': the epoch of the wall clock read as UTC.
+  const iso = new Date(since).toISOString();
+  const bind = updated.kind === 'instant' ? iso : `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const cast = updated.kind === 'instant' ? 'TO_TIMESTAMP_TZ(?)' : 'TO_TIMESTAMP_NTZ(?)';
+  const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
+  return {
+    sql: `SELECT ${select} FROM ${table} WHERE ${caseId} IN (SELECT ${caseId} FROM ${table} WHERE ${u} >= ${cast} OR ${u} IS NULL) OR ${caseId} IS NULL`,
+    binds: [bind],
+  };
 }
 
 /** `2026-11-23 10:00:00.000` for an instant, as a wall clock in `tz`. */

@@ -144,7 +144,11 @@ async function appendChunks(raw: RawResult, plan: Plan[], ctx: SourceContext, ra
     if (!p) {
       p = new Promise<Readable>((resolve, reject) => raw.fetch(chunk, (err, body) => {
         if (err || !body) reject(err ?? new Error('empty response'));
-        else {
+        else if (cancelled) {
+          // Arrived after the load stopped: nobody will read it.
+          body.destroy();
+          reject(new Error('cancelled'));
+        } else {
           open.add(body);
           resolve(body);
         }
@@ -197,6 +201,7 @@ async function appendChunks(raw: RawResult, plan: Plan[], ctx: SourceContext, ra
     batch.finish();
     return batch.rows;
   } catch (err) {
+    cancelled = true;
     for (const s of open) s.destroy();
     batch.abandon();
     throw err;
