@@ -17,9 +17,17 @@
  * (the driver's modules load once per process). Besides wall-clock rows/s, the main thread's
  * CPU time is reported: on a shared, loaded machine rows per CPU second is the stable figure.
  * Exit code 1 when a wall-clock target is missed.
+ *
+ *   npm run bench -- snowflake [rows] --incremental [--runs R] [--changed N]
+ *
+ * Incremental loads (KPI_INCREMENTAL=true): a full load builds the replica, then R pairs,
+ * alternating: a full refresh, and a delta run after N rows (default 10,000) changed in the
+ * fake (a new updated_at; KPI_INCREMENTAL_OVERLAP_MINUTES=0, so the previous round's changes,
+ * just before the watermark, are not fetched again). Prints rows transferred and the load time of each, and the median
+ * of the per-pair ratios delta / full (target: at most 1/3).
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { fork } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +43,10 @@ async function main(): Promise<void> {
     const i = args.indexOf(name);
     return i >= 0 ? args.splice(i, 2)[1] : undefined;
   };
+  const incremental = args.includes('--incremental');
+  if (incremental) args.splice(args.indexOf('--incremental'), 1);
+  const runs = Number(flag('--runs') ?? 3);
+  const changed = Number(flag('--changed') ?? 10_000);
   const ignoreSession = args.includes('--ignore-session-chunk-size');
   if (ignoreSession) args.splice(args.indexOf('--ignore-session-chunk-size'), 1);
   const chunkCapMb = Number(flag('--chunk-cap') ?? 160);
@@ -51,7 +63,7 @@ async function main(): Promise<void> {
   // The fake Snowflake runs in a child process: it stands in for Snowflake's servers, so
   // neither its CPU nor its memory is billed to the extract.
   const child = fork(__filename, [], {
-    env: { ...process.env, BENCH_FAKE: JSON.stringify({ rows, chunkCapMb, ignoreSession, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }) },
+    env: { ...process.env, BENCH_FAKE: JSON.stringify({ rows, chunkCapMb, ignoreSession, changed, publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const fakeUrl = await new Promise<string>((resolve, reject) => {
@@ -86,6 +98,12 @@ async function main(): Promise<void> {
     warmEngine.close();
   }
   const warmSeconds = (performance.now() - warmStarted) / 1000;
+  if (incremental) {
+    await benchIncremental(settingsEnv, dir, asOf, rows, runs, changed, child);
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
 
   let peak = process.memoryUsage().rss;
   let peakHeap = 0;
@@ -125,10 +143,7 @@ async function main(): Promise<void> {
   const maxRssMb = process.resourceUsage().maxRSS / 1024; // kernel's peak, includes everything
   const rate = rows / seconds;
   const peakMb = Math.max(peak / 1024 / 1024, maxRssMb);
-  const chunkMb = await new Promise<number[]>((resolve) => {
-    child.once('message', (m) => resolve((m as { chunkBytes: number[] }).chunkBytes.map((b) => b / 1048576)));
-    child.send('chunks');
-  });
+  const chunkMb = (await ask(child, 'chunks')).chunkBytes.map((b) => b / 1048576);
   child.kill();
   console.log(`chunk cap ${chunkCapMb} MB${ignoreSession ? ' (session CLIENT_RESULT_CHUNK_SIZE ignored)' : ''}: ${chunkMb.length} chunks, largest ${Math.max(0, ...chunkMb).toFixed(1)} MB uncompressed`);
   console.log(`snowflake extract: ${rows.toLocaleString('en-US')} rows in ${seconds.toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} rows/s; loaded ${n.toLocaleString('en-US')}; peak RSS ${peakMb.toFixed(0)} MB (${Math.round(rssBefore / 1048576)} MB before the load)`);
@@ -144,6 +159,49 @@ async function main(): Promise<void> {
 }
 
 
+type FakeAnswer = { chunkBytes: number[]; lastResultRows: number };
+
+/** Asks the fake's process something ('chunks', 'change'); its answer. */
+function ask(child: ChildProcess, what: string): Promise<FakeAnswer> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as FakeAnswer));
+    child.send(what);
+  });
+}
+
+/** Full refresh and delta loads, alternating (see the header). */
+async function benchIncremental(env: Record<string, string>, dir: string, asOf: Date, rows: number, runs: number, changed: number, child: ChildProcess): Promise<void> {
+  const state = join(dir, 'state.duckdb');
+  const scope = { asOf, windowStart: new Date(asOf.getTime() - 30 * 86400_000) };
+  const load = async (extra: Record<string, string>) => {
+    // No overlap: the previous round's changes (just before the watermark) are not fetched again.
+    const s = loadSettings({ ...env, KPI_INCREMENTAL: 'true', KPI_INCREMENTAL_OVERLAP_MINUTES: '0', KPI_DB_PATH: state, ...extra });
+    const engine = await openMemoryEngine();
+    const started = performance.now();
+    const loaded = await createSnowflakeSource(s).load({ conn: engine.conn, settings: s, scope, log: silentLogger() });
+    const seconds = (performance.now() - started) / 1000;
+    const rowsRead = loaded.rowsRead ?? 0;
+    await loaded.close();
+    engine.close();
+    return { seconds, rowsRead, transferred: (await ask(child, 'chunks')).lastResultRows };
+  };
+  const first = await load({});
+  console.log(`incremental: first full load of ${rows.toLocaleString('en-US')} rows: ${first.seconds.toFixed(2)} s, ${first.transferred.toLocaleString('en-US')} rows transferred`);
+  const ratios: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const full = await load({ KPI_FULL_REFRESH: 'true' });
+    await ask(child, 'change');
+    const delta = await load({});
+    ratios.push(delta.seconds / full.seconds);
+    console.log(`pair ${r + 1}: full refresh ${full.seconds.toFixed(2)} s (${full.transferred.toLocaleString('en-US')} rows transferred); ` +
+      `delta after ${changed.toLocaleString('en-US')} changed rows ${delta.seconds.toFixed(2)} s (${delta.transferred.toLocaleString('en-US')} rows transferred, ${delta.rowsRead.toLocaleString('en-US')} in the replica); ratio ${(delta.seconds / full.seconds).toFixed(3)}`);
+  }
+  const median = [...ratios].sort((a, b) => a - b)[Math.floor(ratios.length / 2)];
+  const ok = median <= 1 / 3;
+  console.log(`median delta / full: ${median.toFixed(3)} ${ok ? '(target met: at most 1/3)' : '(TARGET MISSED: at most 1/3)'}; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  process.exitCode = ok ? 0 : 1;
+}
+
 /** CPU seconds (user + system) of this process's main thread, from /proc (Linux); NaN elsewhere. */
 function mainThreadCpuSeconds(): number {
   try {
@@ -156,12 +214,19 @@ function mainThreadCpuSeconds(): number {
 }
 
 /** The bench's table: `rows` deterministic cases, generated chunk by chunk on request. */
-function benchTable(rows: number): FakeTable {
+function benchTable(rows: number, changes?: { round: number; changed: number }): FakeTable {
   const base = Date.parse('2026-10-24T09:00:00Z') / 1000;
   const statuses = ['open', 'pending', 'solved', 'closed', 'new'];
   const priorities = ['P1', 'P2', 'P3', 'P4', 'high'];
   const regions = ['AMER', 'EMEA', 'APAC'];
   const channels = ['email', 'chat', 'phone', 'web'];
+  // After change round k, `changed` rows (spread over the table) have a newer updated_at.
+  const stride = changes ? Math.max(1, Math.floor(rows / changes.changed)) : 1;
+  const updatedAt = (i: number, last: number) => {
+    if (!changes || changes.round === 0 || i % stride !== changes.round % stride) return last + 60;
+    // A day apart per round, a second apart within one.
+    return base + 40 * 86400 + changes.round * 86400 + Math.floor(i / stride);
+  };
   // One row per index, deterministic. Timestamps as epoch milliseconds (the fake accepts
   // them as is: NTZ = wall clock read as UTC), so the fake spends little per row.
   const row = (i: number): (string | null)[] => {
@@ -179,7 +244,7 @@ function benchTable(rows: number): FakeTable {
       `team-${i % 17}`,
       `agent-${i % 211}`,
       i % 2 ? 'enterprise' : 'pro',
-      `${(resolved ?? created) + 60}000`,
+      `${updatedAt(i, resolved ?? created)}000`,
     ];
   };
   return {
@@ -203,16 +268,20 @@ function benchTable(rows: number): FakeTable {
 }
 
 async function serveFake(): Promise<void> {
-  const { rows, publicKeyPem, chunkCapMb, ignoreSession } = JSON.parse(process.env.BENCH_FAKE!) as { rows: number; publicKeyPem: string; chunkCapMb: number; ignoreSession: boolean };
+  const { rows, publicKeyPem, chunkCapMb, ignoreSession, changed } = JSON.parse(process.env.BENCH_FAKE!) as { rows: number; publicKeyPem: string; chunkCapMb: number; ignoreSession: boolean; changed: number };
+  const changes = { round: 0, changed };
   const fake = await startFakeSnowflake({
     account: 'BENCHORG-KPI',
     users: [{ name: 'KPI_SVC', publicKeyPem }],
-    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': benchTable(rows), 'KPI_DB.SUPPORT.WARMUP': benchTable(100) },
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': benchTable(rows, changes), 'KPI_DB.SUPPORT.WARMUP': benchTable(100) },
     chunkCapMb,
     ignoreSessionChunkSize: ignoreSession,
   });
   process.send!({ url: fake.url });
-  process.on('message', () => process.send!({ chunkBytes: fake.chunkBytes }));
+  process.on('message', (m) => {
+    if (m === 'change') changes.round++;
+    process.send!({ chunkBytes: fake.chunkBytes, lastResultRows: fake.lastResultRows });
+  });
   process.on('disconnect', () => void fake.close().then(() => process.exit(0)));
 }
 

@@ -56,13 +56,40 @@ const CASES: FakeTable = {
   ],
 };
 
+/** Timestamps kept as VARCHAR (as some warehouses do). */
+const TEXT_CASES: FakeTable = {
+  columns: [
+    { name: 'CASE_ID', type: 'text' },
+    { name: 'CREATED_AT', type: 'text' },
+    { name: 'RESOLVED_AT', type: 'text' },
+    { name: 'STATUS', type: 'text' },
+    { name: 'PRIORITY', type: 'text' },
+  ],
+  rows: [
+    ['T1', '2026-01-10 09:00:00', null, 'open', 'P1'],
+    ['T2', '2026-01-10T09:00:00+05:30', '2026-02-01T00:00:00Z', 'solved', 'P2'],
+    // Resolved before the window (more than a day): pruned in Snowflake.
+    ['T3', '2025-01-01 00:00:00', '2025-02-01 00:00:00', 'closed', 'P2'],
+    // Created after as_of (more than a day): pruned in Snowflake.
+    ['T4', '2026-09-01 00:00', null, 'open', 'P3'],
+    ['T10', '2026-08-02 12:00:00', null, 'open', 'P3'],
+    // Text Snowflake is not asked to judge (the pipeline does): kept.
+    ['T5', '10/01/2026', null, 'open', 'P4'],
+    ['T6', '', null, 'open', 'P4'],
+    ['T8', null, null, 'open', 'P4'],
+    ['T9', '2026-07-31 12:00', 'garbage', 'solved', 'P1'],
+    // 01:30 in Berlin is in the window; read as UTC it is after as_of, within the day's margin: kept.
+    ['T7', '2026-08-01 01:30:00', null, 'open', 'P1'],
+  ],
+};
+
 let fake: FakeSnowflake;
 
 beforeAll(async () => {
   fake = await startFakeSnowflake({
     account: ACCOUNT,
     users: [{ name: USER, publicKeyPem: publicPem, pat: PAT, oauthToken: OAUTH, password: PASSWORD }],
-    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': CASES },
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': CASES, 'KPI_DB.SUPPORT.TEXT_CASES': TEXT_CASES },
   });
 });
 
@@ -158,11 +185,11 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect(fake.logins[0].data.PASSWORD).toBeUndefined();
       expect(fake.logins[0].query).toMatchObject({ warehouse: 'KPI_WH', databaseName: 'KPI_DB', schemaName: 'SUPPORT', roleName: 'KPI_READER' });
       expect(fake.sessionTimezone).toBe('UTC');
-      // Small result chunks: the driver parses a whole chunk at once.
-      expect(fake.sessionChunkSizeMb).toBe(16);
+      // The smallest result chunks Snowflake allows.
+      expect(fake.sessionChunkSizeMb).toBe(48);
 
       const sqls = fake.queries.map((q) => q.sqlText);
-      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10, CLIENT_RESULT_CHUNK_SIZE = 16$/);
+      expect(sqls[0]).toMatch(/^ALTER SESSION SET TIMEZONE = 'UTC', STATEMENT_TIMEOUT_IN_SECONDS = 10, CLIENT_RESULT_CHUNK_SIZE = 48$/);
       expect(sqls[1]).toBe('SELECT * FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" LIMIT 0');
       const extract = fake.queries[2];
       expect(fake.queries).toHaveLength(3);
@@ -381,6 +408,76 @@ describe('Snowflake source (real driver, fake server)', () => {
       expect(chunkAttempts).toHaveLength(big.chunkBytes.length);
       expect(new Set(chunkAttempts)).toEqual(new Set([1]));
       expect([...big.attempts].filter(([k]) => k.startsWith('query:')).map(([, v]) => v)).toEqual([1, 1, 1]);
+    } finally {
+      await big.close();
+    }
+  });
+
+  test('VARCHAR timestamps: the window is still filtered in Snowflake (TRY_TO_TIMESTAMP_TZ), widened by a day, unparsed text kept', async () => {
+    const s = settings({ SNOWFLAKE_TABLE: 'TEXT_CASES', KPI_COLUMN_MAP: '' });
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      const text = (col: string) => `TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM("${col}"), '[0-9]{4}-[0-9]{2}-[0-9]{2}.*') THEN TRIM("${col}") END)`;
+      const extract = fake.queries.at(-1)!;
+      expect(extract.sqlText).toBe(
+        'SELECT "CASE_ID" AS "case_id", "CREATED_AT" AS "created_at", "RESOLVED_AT" AS "resolved_at", "STATUS" AS "status", "PRIORITY" AS "priority" ' +
+          'FROM "KPI_DB"."SUPPORT"."TEXT_CASES" ' +
+          `WHERE ${text('CREATED_AT')} IS NULL OR (${text('CREATED_AT')} <= TO_TIMESTAMP_TZ(?) AND (${text('RESOLVED_AT')} IS NULL OR ${text('RESOLVED_AT')} >= TO_TIMESTAMP_TZ(?)))`,
+      );
+      // as_of and window start, each widened by a day.
+      expect(extract.bindings).toEqual({
+        '1': { type: 'TEXT', value: '2026-08-02T00:00:00.000Z' },
+        '2': { type: 'TEXT', value: '2025-07-31T00:00:00.000Z' },
+      });
+      const ids = (await rowsOf(db.conn, loaded.relation)).map((r) => r.case_id).sort();
+      expect(ids).toEqual(['T1', 'T2', 'T5', 'T6', 'T7', 'T8', 'T9']);
+      expect(loaded.rowsRead).toBe(7);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+  });
+
+  test('VARCHAR timestamps in a custom KPI_TIMESTAMP_FORMAT are not filtered in Snowflake (it could read them differently)', async () => {
+    const s = settings({ SNOWFLAKE_TABLE: 'TEXT_CASES', KPI_COLUMN_MAP: '', KPI_TIMESTAMP_FORMAT: '%d/%m/%Y' });
+    const db = await engine();
+    try {
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      expect(fake.queries.at(-1)!.sqlText).not.toMatch(/WHERE/);
+      expect(loaded.rowsRead).toBe(TEXT_CASES.rows!.length);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+  });
+
+  test('result chunks are streamed and parsed as they arrive, not by the driver (gzip without a Content-Encoding header too)', async () => {
+    const big = await startFakeSnowflake({
+      account: ACCOUNT,
+      users: [{ name: USER, publicKeyPem: publicPem }],
+      tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(20_000) },
+      firstChunkBytes: 64 * 1024,
+      // The driver's own path reads such a body as text and cannot parse it.
+      gzipWithoutHeader: true,
+    });
+    try {
+      const s = settings({ SNOWFLAKE_ACCESS_URL: big.url, KPI_COLUMN_MAP: '' });
+      const db = await engine();
+      try {
+        const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+        expect(loaded.rowsRead).toBe(20_000);
+        const rows = (await db.conn.runAndReadAll(`SELECT case_id, epoch_ms(created_at)::BIGINT AS c, status FROM "${loaded.relation}" WHERE case_id IN ('C-0', 'C-19999') ORDER BY c`)).getRowObjectsJS();
+        const base = Date.parse('2026-07-01T00:00:00Z') - 2 * 3_600_000; // NTZ read in Europe/Berlin (CEST)
+        expect(rows).toEqual([
+          { case_id: 'C-0', c: BigInt(base), status: 'open' },
+          { case_id: 'C-19999', c: BigInt(base + 19_999_000), status: 'solved' },
+        ]);
+        await loaded.close();
+      } finally {
+        db.close();
+      }
+      expect(big.chunkBytes.length).toBeGreaterThan(3);
     } finally {
       await big.close();
     }

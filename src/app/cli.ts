@@ -58,7 +58,8 @@ export function buildCli(): Command {
     .option('--tz <zone>', 'report time zone for calendar days, e.g. Europe/Berlin')
     .option('--out <dir>', 'output folder')
     .option('--json', 'print one JSON object (summary, warnings, timings) instead of text')
-    .action(async (o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean }) => {
+    .option('--full-refresh', 'with KPI_INCREMENTAL=true: rebuild the Snowflake replica with a full load')
+    .action(async (o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
       try {
         const settings = settingsWith({
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
@@ -67,6 +68,7 @@ export function buildCli(): Command {
           KPI_WINDOW_DAYS: o.windowDays?.toString(),
           KPI_TZ: o.tz,
           KPI_OUTPUT_DIR: o.out,
+          KPI_FULL_REFRESH: o.fullRefresh ? 'true' : undefined,
         });
         const asOf = o.asOf ? parseAsOf(o.asOf) : undefined;
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });

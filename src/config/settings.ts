@@ -151,6 +151,10 @@ const envSchema = z.object({
   SNOWFLAKE_CONNECT_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   SNOWFLAKE_QUERY_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
   SNOWFLAKE_RETRIES: int(0, 10).default(2),
+  // Incremental Snowflake loads (a replica of the source's rows in the state file)
+  KPI_INCREMENTAL: bool.default('false'),
+  KPI_INCREMENTAL_OVERLAP_MINUTES: int(0, 10_080).default(60),
+  KPI_FULL_REFRESH: bool.default('false'),
 });
 
 export type Env = z.infer<typeof envSchema>;

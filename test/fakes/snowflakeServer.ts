@@ -18,7 +18,7 @@
  *
  * Result chunks, like Snowflake's: the first part of a result comes inline, then chunks
  * whose uncompressed size grows about 1.9x per chunk up to a cap: the session's
- * CLIENT_RESULT_CHUNK_SIZE when the client set one (16 to 160 MB), else `chunkCapMb`
+ * CLIENT_RESULT_CHUNK_SIZE when the client set one (48 to 160 MB, Snowflake's range), else `chunkCapMb`
  * (default 160, Snowflake's account default). Chunk bodies are gzipped. Row counts per
  * chunk come from the average wire size of the first rows. `chunkRows` instead gives
  * fixed-size chunks of that many rows.
@@ -81,6 +81,8 @@ export interface FakeSnowflakeOptions {
   firstChunkBytes?: number;
   /** Chunks gzipped; default true for growing chunks, false for `chunkRows`. */
   gzipChunks?: boolean;
+  /** Gzipped chunks sent without `Content-Encoding: gzip` (a stored object served as is). */
+  gzipWithoutHeader?: boolean;
   /** Serve chunks up to `chunkCapMb` even when the session asked for less (as before Snowflake's 2026_04 bundle). */
   ignoreSessionChunkSize?: boolean;
 }
@@ -149,6 +151,8 @@ export class FakeSnowflake {
   fail: FakeFailure | null = null;
   /** Attempts per request: `login:<n>`, `query:<requestId>`, `chunk:<queryId>/<n>`. */
   readonly attempts = new Map<string, number>();
+  /** Rows of the last SELECT answered (inline and in chunks). */
+  lastResultRows = 0;
   /** Uncompressed bytes of each chunk served, in order. */
   readonly chunkBytes: number[] = [];
   /** Session TIMEZONE as last set by ALTER SESSION (or the account default). */
@@ -303,8 +307,8 @@ export class FakeSnowflake {
       const size = /\bCLIENT_RESULT_CHUNK_SIZE\s*=\s*(\d+)/i.exec(sql);
       if (size) {
         const mb = Number(size[1]);
-        if (mb < 16 || mb > 160) {
-          return json(res, 200, { success: false, code: '001011', message: `invalid parameter value: ${mb} for CLIENT_RESULT_CHUNK_SIZE, must be between 16 and 160`, data: { queryId, sqlState: '22023', errorCode: '001011' } });
+        if (mb < 48 || mb > 160) {
+          return json(res, 200, { success: false, code: '001011', message: `invalid parameter value: ${mb} for CLIENT_RESULT_CHUNK_SIZE, must be between 48 and 160`, data: { queryId, sqlState: '22023', errorCode: '001011' } });
         }
         this.sessionChunkSizeMb = mb;
       }
@@ -361,15 +365,23 @@ export class FakeSnowflake {
     }
     const rowtype = columns.map((c) => rowtypeOf({ name: c.name, type: c.type }));
     const limit0 = /\bLIMIT\s+0\b/i.test(sql);
-    const where = windowFilter(sql, body.bindings, table);
+    const delta = deltaFilter(sql, body.bindings, table);
+    const where = delta ?? windowFilter(sql, body.bindings, table);
     if (where === 'unsupported') {
       return json(res, 200, { success: false, code: '001003', message: 'fake: unsupported WHERE clause', data: { queryId, sqlState: '42000' } });
     }
     if (where && table.rows) {
       // Serve the filtered rows only (a view of the table for this query).
       table = { ...table, rows: table.rows.filter(where) };
+    } else if (delta && delta !== 'unsupported' && table.row) {
+      // A generated table: the delta's rows by index (the window filters serve every row).
+      const all = table;
+      const picked: number[] = [];
+      for (let i = 0; i < (all.rowCount ?? 0); i++) if (delta(all.row!(i))) picked.push(i);
+      table = { ...all, rowCount: picked.length, row: (k) => all.row!(picked[k]) };
     }
     const total = limit0 ? 0 : (table.rows ? table.rows.length : table.rowCount ?? 0);
+    if (!limit0) this.lastResultRows = total;
     const base = {
       parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
       rowtype, queryId, version: 1, statementTypeId: 4096, total, returned: total,
@@ -430,7 +442,7 @@ export class FakeSnowflake {
     result.served.add(k);
     if (result.served.size >= result.starts.length - 1) this.results.delete(queryId);
     if (this.opts.gzipChunks ?? this.opts.chunkRows === undefined) {
-      res.writeHead(200, { 'content-type': 'binary/octet-stream', 'content-encoding': 'gzip' });
+      res.writeHead(200, { 'content-type': 'binary/octet-stream', ...(this.opts.gzipWithoutHeader ? {} : { 'content-encoding': 'gzip' }) });
       res.end(gzipSync(body, { level: 1 }));
     } else {
       res.writeHead(200, { 'content-type': 'binary/octet-stream' });
@@ -503,34 +515,89 @@ function verifyJwt(token: string, user: FakeUser, account: string): string | und
 }
 
 /**
+ * Evaluates the incremental delta filter the Snowflake source sends:
+ *   WHERE "ID" IN (SELECT "ID" FROM <table> WHERE "U" >= TO_TIMESTAMP_xx(?) OR "U" IS NULL) OR "ID" IS NULL
+ * Returns undefined for any other WHERE (or none).
+ */
+function deltaFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
+  const m = /\bWHERE ("(?:[^"]|"")+") IN \(SELECT \1 FROM [^()]+ WHERE ("(?:[^"]|"")+") >= TO_TIMESTAMP_(N?TZ)\(\?\) OR \2 IS NULL\) OR \1 IS NULL$/.exec(sql);
+  if (!m) return undefined;
+  const name = (q: string) => q.slice(1, -1).replace(/""/g, '"');
+  const ci = table.columns.findIndex((c) => c.name === name(m[1]));
+  const ui = table.columns.findIndex((c) => c.name === name(m[2]));
+  if (ci < 0 || ui < 0) return 'unsupported';
+  const type = table.columns[ui].type;
+  const bind = String(bindings?.['1']?.value);
+  const since = m[3] === 'NTZ' ? Date.parse(`${bind.replace(' ', 'T')}Z`) : Date.parse(bind);
+  const time = (v: string) => (/^-?\d+$/.test(v) ? Number(v) : Number(epochMs(type, v)));
+  const changed = new Set<string>();
+  const rows = table.rows ?? { length: table.rowCount ?? 0 };
+  const rowAt = (i: number) => (table.rows ? table.rows[i] : table.row!(i));
+  for (let i = 0; i < rows.length; i++) {
+    const row = rowAt(i);
+    const id = row[ci];
+    const u = row[ui];
+    if (id !== null && (u === null || time(u) >= since)) changed.add(id);
+  }
+  return (row) => row[ci] === null || changed.has(row[ci]!);
+}
+
+/**
  * Evaluates the window filter the Snowflake source sends (and nothing else):
- *   WHERE "C" IS NULL OR ("C" <= TO_TIMESTAMP_xx(?) [AND ("R" IS NULL OR "R" >= TO_TIMESTAMP_xx(?))])
- * TO_TIMESTAMP_TZ binds are instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with
- * the wall clock of an NTZ column. Returns undefined when there is no WHERE clause.
+ *   WHERE C IS NULL OR (C <= TO_TIMESTAMP_xx(?) [AND (R IS NULL OR R >= TO_TIMESTAMP_xx(?))])
+ * where C and R are a quoted column, or for text columns
+ *   TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM("X"), '<pattern>') THEN TRIM("X") END)
+ * (the pattern matched against the whole text, as REGEXP_LIKE does; the text parsed as an
+ * ISO time, naive text read in the session's zone, UTC). TO_TIMESTAMP_TZ binds are
+ * instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with the wall clock of an NTZ
+ * column. Returns undefined when there is no WHERE clause.
  */
 function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
   const at = sql.search(/\bWHERE\b/i);
   if (at < 0) return undefined;
-  const m = /^WHERE "((?:[^"]|"")+)" IS NULL OR \("\1" <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \("((?:[^"]|"")+)" IS NULL OR "\3" >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$/.exec(sql.slice(at));
+  const expr = String.raw`"(?:[^"]|"")+"|TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("(?:[^"]|"")+"\), '[^']*'\) THEN TRIM\("(?:[^"]|"")+"\) END\)`;
+  const re = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \(\1 <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \((${expr}) IS NULL OR \3 >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$`);
+  const open = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \1 >= TO_TIMESTAMP_(N?TZ)\(\?\)$`).exec(sql.slice(at));
+  // The open-ended form (no created_at bound): as the full form with as_of at infinity.
+  const m = open ? [open[0], null, null, open[1], open[2]] : re.exec(sql.slice(at));
   if (!m) return 'unsupported';
   if (!table.rows) return undefined; // generated tables (bench): every row is in the window
   const binds = bindings ?? {};
-  const time = (v: string | null, kind: string): number | null => {
-    if (v === null) return null;
-    if (kind === 'NTZ') return Date.parse(`${v.replace(' ', 'T')}Z`);
-    return Date.parse(v);
+  const bindTime = (v: string, kind: string): number => (kind === 'NTZ' ? Date.parse(`${v.replace(' ', 'T')}Z`) : Date.parse(v));
+  /** The column an expression reads, and how to get its time from a row (null: NULL). */
+  const reader = (e: string): ((row: (string | null)[]) => number | null) | undefined => {
+    const text = /^TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("((?:[^"]|"")+)"\), '([^']*)'\)/.exec(e);
+    const name = (text ? text[1] : e.slice(1, -1)).replace(/""/g, '"');
+    const i = table.columns.findIndex((c) => c.name === name);
+    if (i < 0) return undefined;
+    if (text) {
+      const pattern = new RegExp(`^(?:${text[2]})$`);
+      return (row) => {
+        const v = row[i]?.trim();
+        if (v === undefined || !pattern.test(v)) return null;
+        const iso = v.replace(' ', 'T');
+        const ms = Date.parse(/(Z|[+-]\d{2}:?\d{2})$/.test(iso) ? iso : `${iso}Z`);
+        return Number.isNaN(ms) ? null : ms;
+      };
+    }
+    const type = table.columns[i].type;
+    return (row) => {
+      const v = row[i];
+      if (v === null) return null;
+      return type === 'timestamp_ntz' || type === 'date' ? Date.parse(`${v.replace(' ', 'T')}${type === 'date' ? 'T00:00:00' : ''}Z`) : Date.parse(v);
+    };
   };
-  const ci = table.columns.findIndex((c) => c.name === m[1].replace(/""/g, '"'));
-  const asOf = time(String(binds['1']?.value), m[2]);
-  const ri = m[3] ? table.columns.findIndex((c) => c.name === m[3].replace(/""/g, '"')) : -1;
-  const ws = m[3] ? time(String(binds['2']?.value), m[4]) : null;
-  if (ci < 0 || (m[3] && ri < 0)) return 'unsupported';
+  const created = m[1] ? reader(m[1]) : () => 0;
+  const resolved = m[3] ? reader(m[3]) : undefined;
+  if (!created || (m[3] && !resolved)) return 'unsupported';
+  const asOf = m[1] ? bindTime(String(binds['1']?.value), m[2]!) : Infinity;
+  const ws = m[3] ? bindTime(String(binds[m[1] ? '2' : '1']?.value), m[4]!) : null;
   return (row) => {
-    const c = time(row[ci], m[2]);
+    const c = created(row);
     if (c === null) return true;
-    if (!(c <= asOf!)) return false;
-    if (ri < 0) return true;
-    const r = time(row[ri], m[4]);
+    if (!(c <= asOf)) return false;
+    if (!resolved) return true;
+    const r = resolved(row);
     return r === null || r >= ws!;
   };
 }

@@ -17,7 +17,14 @@
  *   10 times with waits up to 16 s.
  * - Which result chunk failed: the driver's chunk error says only "Request to S3/Blob
  *   failed"; the chunk's number is attached to the error so the message can name it.
+ * - Streamed result chunks (rawResultOf, fetchChunkStream): the driver downloads a chunk
+ *   as one string, parses it whole and makes an object per row, so memory grows with the
+ *   chunk size (up to 160 MB of JSON per chunk, and the next one prefetched). The result the
+ *   driver builds for a statement is recorded (Result#getQueryId is called right after it
+ *   is built), so the source can read its chunk list, and the driver's own HTTP client
+ *   (proxy, TLS checks, the capped retries above) can answer a chunk as a byte stream.
  */
+import type { Readable } from 'node:stream';
 
 let retryCap = 2;
 /** Longest wait between two retries of one request, in seconds. */
@@ -43,6 +50,8 @@ export function patchDriver(): void {
   capConfigRetries();
   capRequestRetries();
   numberChunkErrors();
+  recordResults();
+  streamChunkBodies();
 }
 
 function load(path: string): unknown {
@@ -147,4 +156,105 @@ function numberChunkErrors(): void {
     (this as unknown as { prependOnceListener?(e: string, f: (err: unknown) => void): void }).prependOnceListener?.('loadcomplete', tag);
     return original.call(this, callback);
   };
+}
+
+/** One part of a result: the inline rows of the query response, or a chunk to download. */
+export interface RawChunk {
+  rowCount: number;
+  /** Rows parsed by the driver (the inline part). */
+  rowset?: unknown[][];
+  url?: string;
+  headers?: Record<string, string>;
+}
+
+/** A statement's result as the driver received it: its parts in order and how to download one. */
+export interface RawResult {
+  chunks: RawChunk[];
+  /** Downloads a chunk through the driver's client (retries capped); the body as a byte stream. */
+  fetch(chunk: RawChunk, callback: (err: unknown, body: Readable | null) => void): void;
+}
+
+interface ResultLike {
+  _statement?: object;
+  _services?: { largeResultSet?: { getObject?: (options: Record<string, unknown>) => void } };
+  _chunks?: { _url?: string | null; _rowset?: unknown[][]; _chunkHeaders?: Record<string, string>; _startIndex?: number; _endIndex?: number }[];
+}
+
+const results = new WeakMap<object, ResultLike>();
+let resultsRecorded = false;
+let bodiesStreamed = false;
+
+function recordResults(): void {
+  const Result = load('connection/result/result') as { prototype?: Record<string, unknown> } | undefined;
+  const proto = Result?.prototype;
+  if (!proto || typeof proto.getQueryId !== 'function') return;
+  const original = proto.getQueryId as (this: ResultLike) => unknown;
+  proto.getQueryId = function (this: ResultLike) {
+    if (this._statement && Array.isArray(this._chunks) && !results.has(this._statement)) results.set(this._statement, this);
+    return original.call(this);
+  };
+  resultsRecorded = true;
+}
+
+/** Chunk URLs whose body is wanted as a stream (set while one is being downloaded). */
+const streamedUrls = new Set<string>();
+
+type Callback = (err: unknown, response: { statusCode?: number; getResponseHeader?(h: string): unknown } | null, body: unknown) => unknown;
+
+function streamChunkBodies(): void {
+  const Base = load('http/base') as { prototype?: Record<string, unknown> } | undefined;
+  const proto = Base?.prototype;
+  if (!proto || typeof proto.request !== 'function') return;
+  const original = proto.request as (this: unknown, options: Record<string, unknown>) => unknown;
+  proto.request = function (this: unknown, options: Record<string, unknown>) {
+    if (!options || typeof options.url !== 'string' || !streamedUrls.has(options.url)) return original.call(this, options);
+    const callback = options.callback as Callback | undefined;
+    return original.call(this, {
+      ...options,
+      responseType: 'stream',
+      callback: (err: unknown, response: Parameters<Callback>[1], body: unknown) => {
+        const ok = !err && response?.statusCode === 200 && response.getResponseHeader?.('Content-Type') !== 'application/xml';
+        // A failed attempt's body is not read: release its connection.
+        if (!ok) (body as Readable | undefined)?.destroy?.();
+        return callback?.(err, response, body);
+      },
+    });
+  };
+  bodiesStreamed = true;
+}
+
+/** The driver's result for `statement`, when the patches could record it; else undefined. */
+export function rawResultOf(statement: object): RawResult | undefined {
+  if (!resultsRecorded || !bodiesStreamed) return undefined;
+  const result = results.get(statement);
+  const getObject = result?._services?.largeResultSet?.getObject;
+  if (!result || !Array.isArray(result._chunks) || typeof getObject !== 'function') return undefined;
+  const chunks: RawChunk[] = [];
+  for (const c of result._chunks) {
+    const rowCount = Number(c._endIndex) - Number(c._startIndex) + 1;
+    if (!Number.isFinite(rowCount)) return undefined;
+    if (Array.isArray(c._rowset)) chunks.push({ rowCount, rowset: c._rowset });
+    else if (typeof c._url === 'string' && c._url) chunks.push({ rowCount, url: c._url, headers: c._chunkHeaders });
+    else return undefined;
+  }
+  return {
+    chunks,
+    fetch(chunk, callback) {
+      const url = chunk.url!;
+      streamedUrls.add(url);
+      getObject.call(result._services!.largeResultSet, {
+        url,
+        headers: chunk.headers,
+        callback: (err: unknown, body: unknown) => {
+          streamedUrls.delete(url);
+          callback(err, err ? null : (body as Readable));
+        },
+      });
+    },
+  };
+}
+
+/** Attempts a result chunk gets before its download fails (the cap applied to the driver). */
+export function chunkAttemptsAllowed(): number {
+  return retryCap + 1;
 }

@@ -4,12 +4,12 @@
  * whose created_at is NULL (data quality must see them). Dates are binds (`?`); identifiers
  * are quoted (see identifiers.ts).
  *
- * The filter assumes created_at / resolved_at are timestamp (or DATE) columns. When a
- * warehouse keeps them as VARCHAR the filter cannot be evaluated in Snowflake: created_at
- * as text means no filter at all, resolved_at as text drops the resolved_at condition (a
- * superset; the pipeline applies the window again after parsing). The binds for an NTZ
- * column are the instants rendered as wall clock in KPI_SOURCE_TZ, so filter and
- * conversion (typePlan.ts) agree.
+ * created_at / resolved_at may be timestamp (or DATE) columns or VARCHAR: text is read
+ * with TRY_TO_TIMESTAMP_TZ in the WHERE (filterExpr), so the warehouse prunes instead of
+ * shipping the table. The filter only ever keeps a superset of the window's rows; the
+ * pipeline applies the window again after parsing. The binds for an NTZ column are the
+ * instants rendered as wall clock in KPI_SOURCE_TZ, so filter and conversion (typePlan.ts)
+ * agree.
  */
 import type { Logger } from '../../support/log';
 import type { SourceScope } from '../types';
@@ -18,10 +18,12 @@ import type { Plan } from './typePlan';
 
 /**
  * Largest result chunk Snowflake may send, in MB of uncompressed JSON: the smallest value
- * Snowflake accepts (its default is 160). The driver parses a whole chunk at once and holds
- * the next one while the current one drains, so the chunk size bounds the extract's memory.
+ * Snowflake accepts (48 to 160, default 160). Chunks are parsed as they stream in
+ * (stream.ts), so their size no longer bounds memory; smaller chunks still start arriving
+ * sooner, and bound memory on the driver's own path (when its internals cannot be patched),
+ * which parses a whole chunk at once.
  */
-export const RESULT_CHUNK_MB = 16;
+export const RESULT_CHUNK_MB = 48;
 
 /**
  * The session setup: UTC, a server-side statement timeout so the warehouse stops when we
@@ -52,12 +54,54 @@ export function selectExpr(p: Plan): string {
   return `TO_VARCHAR(${c})`;
 }
 
+/**
+ * Widening of the window for timestamps kept as text: Snowflake reads text without an
+ * offset in the session's zone (UTC), the pipeline in KPI_SOURCE_TZ; no zone is more than
+ * a day from UTC, so widening each bound by a day keeps every row the pipeline keeps.
+ */
+const TEXT_MARGIN_MS = 86_400_000;
+
+/**
+ * Text that the pipeline and Snowflake read alike: ISO dates (`YYYY-MM-DD`, then anything).
+ * Other text is not parsed in Snowflake, so its rows are kept and the pipeline judges them
+ * (a text it cannot parse is a data-quality defect that must still be counted).
+ */
+const ISO_TEXT = '[0-9]{4}-[0-9]{2}-[0-9]{2}.*';
+
+/**
+ * A timestamp column as Snowflake can compare it, or undefined when it cannot be filtered
+ * in Snowflake. TIMESTAMP_* and DATE columns as they are; VARCHAR through
+ * TRY_TO_TIMESTAMP_TZ of ISO-shaped text (NULL otherwise, and NULL rows are kept), unless
+ * KPI_TIMESTAMP_FORMAT says the text has another layout.
+ */
+export function filterExpr(p: Plan, timestampFormat: string | undefined): string | undefined {
+  const c = quoteColumn(p.source);
+  if (p.kind !== 'text') return c;
+  if (p.sfType !== 'text' || timestampFormat) return undefined;
+  return `TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM(${c}), '${ISO_TEXT}') THEN TRIM(${c}) END)`;
+}
+
+/** Options of the extract beyond the window. */
+export interface ExtractOptions {
+  /** KPI_TIMESTAMP_FORMAT: text timestamps in a custom layout are not filtered in Snowflake. */
+  timestampFormat?: string;
+  /**
+   * No created_at bound: every row not resolved before the window start (the incremental
+   * replica, which later runs with a later as_of read).
+   */
+  openEnded?: boolean;
+}
+
 /** The extraction query and its binds. */
-export function extractionSql(plan: Plan[], table: string, scope: SourceScope, sourceTz: string, log: Logger): { sql: string; binds: string[] } {
+export function extractionSql(plan: Plan[], table: string, scope: SourceScope, sourceTz: string, log: Logger, options: ExtractOptions = {}): { sql: string; binds: string[] } {
   const binds: string[] = [];
-  const bound = (p: Plan, at: Date): string => {
+  const bound = (p: Plan, at: Date, widenMs: number): string => {
     if (p.kind === 'instant') {
       binds.push(at.toISOString());
+      return 'TO_TIMESTAMP_TZ(?)';
+    }
+    if (p.kind === 'text') {
+      binds.push(new Date(at.getTime() + widenMs).toISOString());
       return 'TO_TIMESTAMP_TZ(?)';
     }
     binds.push(wallClock(at, sourceTz));
@@ -65,20 +109,41 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
   };
   const created = plan.find((p) => p.contract === 'created_at')!;
   const resolved = plan.find((p) => p.contract === 'resolved_at');
+  const c = filterExpr(created, options.timestampFormat);
   let where = '';
-  if (created.kind !== 'text') {
-    const c = quoteColumn(created.source);
-    let inWindow = `${c} <= ${bound(created, scope.asOf)}`;
-    if (resolved && resolved.kind !== 'text') {
-      const r = quoteColumn(resolved.source);
-      inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart)})`;
-    }
+  if (options.openEnded) {
+    const r = resolved && filterExpr(resolved, options.timestampFormat);
+    if (resolved && r) where = ` WHERE ${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)}`;
+  } else if (c) {
+    let inWindow = `${c} <= ${bound(created, scope.asOf, TEXT_MARGIN_MS)}`;
+    const r = resolved && filterExpr(resolved, options.timestampFormat);
+    if (resolved && r) inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)})`;
     where = ` WHERE ${c} IS NULL OR (${inWindow})`;
   } else {
-    log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at is not a timestamp column in Snowflake: reading the whole table');
+    log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at cannot be compared in Snowflake (not a timestamp, or text in KPI_TIMESTAMP_FORMAT): reading the whole table');
   }
   const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
   return { sql: `SELECT ${select} FROM ${table}${where}`, binds };
+}
+
+/**
+ * The incremental delta: every row of each case_id that has a row changed at or after
+ * `since` (a raw epoch of updated_at, as the replica holds it) or a row without updated_at,
+ * and every row without a case_id. One query; Snowflake runs the semi-join.
+ */
+export function deltaSql(plan: Plan[], table: string, since: number): { sql: string; binds: string[] } {
+  const caseId = quoteColumn(plan.find((p) => p.contract === 'case_id')!.source);
+  const updated = plan.find((p) => p.contract === 'updated_at')!;
+  const u = quoteColumn(updated.source);
+  // 'instant': the epoch is the instant's; 'wall': the epoch of the wall clock read as UTC.
+  const iso = new Date(since).toISOString();
+  const bind = updated.kind === 'instant' ? iso : `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
+  const cast = updated.kind === 'instant' ? 'TO_TIMESTAMP_TZ(?)' : 'TO_TIMESTAMP_NTZ(?)';
+  const select = plan.map((p) => `${selectExpr(p)} AS ${quoteColumn(p.contract)}`).join(', ');
+  return {
+    sql: `SELECT ${select} FROM ${table} WHERE ${caseId} IN (SELECT ${caseId} FROM ${table} WHERE ${u} >= ${cast} OR ${u} IS NULL) OR ${caseId} IS NULL`,
+    binds: [bind],
+  };
 }
 
 /** `2026-11-23 10:00:00.000` for an instant, as a wall clock in `tz`. */

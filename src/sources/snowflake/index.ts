@@ -26,17 +26,18 @@
 import type { Connection } from 'snowflake-sdk';
 import type { Settings } from '../../config/settings';
 import { redact, registerSecrets } from '../../support/log';
-import { exec, ident } from '../../db/engine';
+import { exec, ident, query } from '../../db/engine';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from '../types';
 import { chooseAuthenticator, type Authenticator } from './credentials';
 import { setDriverRetryCap } from './driverPatch';
 import { classify, DeadlineError, errorMessage } from './errors';
-import { extractionSql, probeSql, sessionSql } from './extract';
+import { deltaSql, extractionSql, probeSql, sessionSql } from './extract';
+import { fullLoadReason, mergeDelta, readMeta, REPLICA, signatureOf, statePath, withState, writeReplica, type ReplicaMeta } from './replica';
 import { qualifiedTable, quoteSettingIdentifier } from './identifiers';
 import { configureDriver, connectionOptions, sdk } from './options';
 import { connect, disconnect, run, sleep, withDeadline } from './session';
 import { streamInto, type Activity } from './stream';
-import { planColumns, rawTableColumns, viewSelect } from './typePlan';
+import { planColumns, rawTableColumns, viewSelect, type Plan } from './typePlan';
 
 export { quoteSettingIdentifier } from './identifiers';
 
@@ -90,6 +91,21 @@ export class SnowflakeSource implements CaseSource {
     }
   }
 
+  /** KPI_INCREMENTAL: a delta load when the replica allows it, else a full load (with a warning when something changed). */
+  private chooseMode(meta: ReplicaMeta | undefined, signature: string, plan: Plan[], ctx: SourceContext): LoadMode {
+    const reason = fullLoadReason(meta, signature, ctx.scope.windowStart, plan, this.settings.KPI_FULL_REFRESH);
+    if (!reason) return 'delta';
+    const log = { stage: 'source', source: 'snowflake', table: this.table };
+    if (!plan.some((p) => p.contract === 'updated_at' && p.kind !== 'text')) {
+      // Without a usable updated_at there is no watermark: a plain extract, no replica.
+      ctx.log.warn(log, `KPI_INCREMENTAL: ${reason}; loading the whole window instead`);
+      return 'extract';
+    }
+    if (meta && meta.signature !== signature) ctx.log.warn(log, `KPI_INCREMENTAL: ${reason}; rebuilding the replica with a full load`);
+    else ctx.log.info(log, `KPI_INCREMENTAL: ${reason}; full load`);
+    return 'full';
+  }
+
   private async attempt(ctx: SourceContext, progress: { signedIn: boolean }): Promise<LoadedSource> {
     const s = this.settings;
     const sf = sdk();
@@ -106,28 +122,48 @@ export class SnowflakeSource implements CaseSource {
     const suffix = Math.random().toString(16).slice(2, 10);
     const rawTable = `snowflake_cases_raw_${suffix}`;
     const view = `snowflake_cases_${suffix}`;
+    const mergedTable = `snowflake_cases_replica_${suffix}`;
     let created = false;
     const activity: Activity = {};
     try {
       await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
       progress.signedIn = true;
+      let transferred = 0;
+      let mode: LoadMode = 'extract';
       const rows = await withDeadline(
         (async () => {
           await run(connection, sessionSql(s.SNOWFLAKE_QUERY_TIMEOUT_MS), []);
           const probe = await run(connection, probeSql(this.table), []);
           const plan = planColumns(probe.getColumns() ?? [], s, this.table);
-          const { sql, binds } = extractionSql(plan, this.table, ctx.scope, s.KPI_SOURCE_TZ, ctx.log);
+          const signature = signatureOf(plan, this.table, s.KPI_SOURCE_TZ);
+          const meta = s.KPI_INCREMENTAL ? await withState(ctx.conn, statePath(s), () => readMeta(ctx.conn)) : undefined;
+          mode = s.KPI_INCREMENTAL ? this.chooseMode(meta, signature, plan, ctx) : 'extract';
+          const { sql, binds } = mode === 'delta'
+            ? deltaSql(plan, this.table, meta!.watermark! - s.KPI_INCREMENTAL_OVERLAP_MINUTES * 60_000)
+            : extractionSql(plan, this.table, ctx.scope, s.KPI_SOURCE_TZ, ctx.log, { timestampFormat: s.KPI_TIMESTAMP_FORMAT, openEnded: mode === 'full' });
           await exec(ctx.conn, `CREATE TABLE ${ident(rawTable)} (${rawTableColumns(plan)})`);
           created = true;
-          const n = await streamInto(connection, sql, binds, plan, ctx, rawTable, activity);
-          await exec(ctx.conn, `CREATE VIEW ${ident(view)} AS SELECT ${viewSelect(plan, s.KPI_SOURCE_TZ)} FROM ${ident(rawTable)}`);
+          transferred = await streamInto(connection, sql, binds, plan, ctx, rawTable, activity);
+          let relationTable = rawTable;
+          if (mode === 'full') {
+            await withState(ctx.conn, statePath(s), () => writeReplica(ctx.conn, rawTable, signature, ctx.scope.windowStart));
+          } else if (mode === 'delta') {
+            await withState(ctx.conn, statePath(s), async () => {
+              await mergeDelta(ctx.conn, rawTable);
+              await exec(ctx.conn, `CREATE TABLE ${ident(mergedTable)} AS SELECT * FROM ${REPLICA}`);
+            });
+            relationTable = mergedTable;
+          }
+          await exec(ctx.conn, `CREATE VIEW ${ident(view)} AS SELECT ${viewSelect(plan, s.KPI_SOURCE_TZ)} FROM ${ident(relationTable)}`);
+          if (mode !== 'delta') return transferred;
+          const [{ n }] = await query<{ n: number }>(ctx.conn, `SELECT count(*)::INT AS n FROM ${ident(mergedTable)}`);
           return n;
         })(),
         s.SNOWFLAKE_QUERY_TIMEOUT_MS,
         () => new DeadlineError('query', s.SNOWFLAKE_QUERY_TIMEOUT_MS),
         () => activity.cancel?.(),
       );
-      ctx.log.info({ stage: 'source', source: 'snowflake', rows, ms: Date.now() - started, table: this.table }, 'Snowflake extract loaded');
+      ctx.log.info({ stage: 'source', source: 'snowflake', rows, transferred, mode, ms: Date.now() - started, table: this.table }, 'Snowflake extract loaded');
       await disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
       const conn = ctx.conn;
       return {
@@ -136,6 +172,7 @@ export class SnowflakeSource implements CaseSource {
         async close() {
           await exec(conn, `DROP VIEW IF EXISTS ${ident(view)}`);
           await exec(conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`);
+          await exec(conn, `DROP TABLE IF EXISTS ${ident(mergedTable)}`);
         },
       };
     } catch (err) {
@@ -143,12 +180,20 @@ export class SnowflakeSource implements CaseSource {
       if (created) {
         await exec(ctx.conn, `DROP VIEW IF EXISTS ${ident(view)}`).catch(() => undefined);
         await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`).catch(() => undefined);
+        await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(mergedTable)}`).catch(() => undefined);
       }
       void disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
       throw err;
     }
   }
 }
+
+/**
+ * How a load reads Snowflake: 'extract' (the window's rows, no replica), 'full' (the rows
+ * the replica keeps, which then replace it) or 'delta' (changed cases only, merged into the
+ * replica).
+ */
+type LoadMode = 'extract' | 'full' | 'delta';
 
 export function createSnowflakeSource(settings: Settings): SnowflakeSource {
   return new SnowflakeSource(settings);
