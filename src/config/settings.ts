@@ -81,6 +81,33 @@ function parseColumnMap(raw: string | undefined): Record<string, ContractColumn>
   return out;
 }
 
+/**
+ * KPI_ALERT_OWNERS: a JSON object, assignee or team name -> Slack user ID (U… or W…) or
+ * user-group ID (S…), e.g. {"Billing":"S0123ABCD","agent_007":"U0123ABCD"}. Names match
+ * the data case-insensitively.
+ */
+export function parseOwners(raw: string | undefined): Record<string, string> {
+  if (!raw || !raw.trim()) return {};
+  let obj: unknown;
+  try {
+    obj = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: not valid JSON; use an object such as {"Billing":"S0123ABCD","agent_007":"U0123ABCD"}');
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: must be a JSON object of assignee or team name -> Slack user or user-group ID');
+  }
+  const out: Record<string, string> = {};
+  for (const [name, id] of Object.entries(obj as Record<string, unknown>)) {
+    if (typeof id !== 'string' || !/^[UWS][A-Z0-9]{2,}$/.test(id)) {
+      throw new ConfigError(`Invalid setting: KPI_ALERT_OWNERS: "${name}" maps to ${JSON.stringify(id)}, not a Slack user ID (U… or W…) or user-group ID (S…)`);
+    }
+    if (!name.trim()) throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: an empty name');
+    out[name.trim()] = id;
+  }
+  return out;
+}
+
 const DEFAULT_TARGETS: Record<Priority, { response: number; resolution: number }> = {
   P1: { response: 0.5, resolution: 4 },
   P2: { response: 1, resolution: 8 },
@@ -128,6 +155,9 @@ const envSchema = z.object({
   KPI_ALERT_MAX_REPLIES: int(1, 200).default(20),
   KPI_STALE_HOURS: num(0, 100000).default(24),
   KPI_ALERTS_ENABLED: bool.default('true'),
+  // Digest charts and App Home: the SLA compliance goal, the owner map (assignee or team -> Slack ID)
+  KPI_SLA_GOAL_PCT: num(0, 100).default(95),
+  KPI_ALERT_OWNERS: z.string().optional(),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
   SNOWFLAKE_USER: z.string().optional(),
@@ -157,6 +187,8 @@ export interface SlaTarget {
 
 export interface Settings extends Env {
   columnMap: Record<string, ContractColumn>;
+  /** KPI_ALERT_OWNERS parsed: assignee or team name -> Slack user (U…/W…) or user-group (S…) ID. */
+  owners: Record<string, string>;
   slaTargets: Record<Priority, SlaTarget>;
 }
 
@@ -203,7 +235,7 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets };
+  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, owners: parseOwners(e.KPI_ALERT_OWNERS) };
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
-  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeTrendRow,
+  type DataQualityScore, type KpiReport, type RunParams, type SlaComplianceDayRow, type SlaSummaryRow, type VolumeTrendRow,
 } from '../contract/report';
 import { exec, query, queryJson, tsLit } from '../db/engine';
 import { isoSeconds } from '../support/time';
@@ -94,7 +94,8 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
       });
       const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, model('backlog_spike_summary')));
       const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a, model('backlog_by_priority')));
-      return { volume, backlogSpike, byPriority };
+      const complianceByDay = await t('aggregates', () => query<SlaComplianceDayRow>(a, model('sla_compliance_by_day')));
+      return { volume, backlogSpike, byPriority, complianceByDay };
     })();
     const summaries = (async () => {
       const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, model('sla_summary')));
@@ -130,6 +131,8 @@ export interface ComputeContext {
   rowsRead: number | null;
   runId: string;
   dq: DataQualityCounts;
+  /** The rows are the generated demo data. */
+  demo?: boolean;
 }
 
 /**
@@ -170,7 +173,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   } finally {
     if (sliceTable) await dropTable(instance, sliceTable);
   }
-  const [{ volume, backlogSpike, byPriority }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
+  const [{ volume, backlogSpike, byPriority, complianceByDay }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
     settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
@@ -191,6 +194,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
       spikeBaselineDays: params.spikeBaselineDays,
       ...(filter && Object.keys(filter).length ? { filter } : {}),
       rowsRead: ctx.rowsRead,
+      ...(ctx.demo ? { demo: true } : {}),
       newestCreatedAt: facts.newest,
       backlogChainAdjustment: volume.map((v) => v.chain_adjustment),
     },
@@ -200,6 +204,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     atRiskCases,
     backlogSpike,
     backlogByPriority: Object.fromEntries(byPriority.map((r) => [r.priority, r.backlog.map(Number)])),
+    slaComplianceByDay: complianceByDay,
     dailyOps: {
       as_of: asOfIso,
       as_of_date: asOfDate,
