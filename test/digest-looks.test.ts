@@ -15,6 +15,7 @@ import { recordRun } from '../src/pipeline/runHistory';
 import { writeSlackPreview } from '../src/app/preview';
 import { chartFontCheck, complianceChartSvg, renderComplianceChart, renderTrendChart } from '../src/render/slack/chart';
 import { renderDailyOpsText } from '../src/render/files/text';
+import { renderDigest } from '../src/render/slack/digest';
 import type { KpiReport, SlaComplianceDayRow } from '../src/contract/report';
 import { startFakeSlack } from './fakes/slackServer';
 import { makeReport } from './fixtures/report';
@@ -132,5 +133,17 @@ describe('demo data says so; counts have thousands separators', () => {
     expect(txt).toContain('- 2,345 cases are open;');
     const real = renderDailyOpsText(makeReport());
     expect(real.split('\n')[0]).toBe('Global support - daily ops summary for 2026-11-23');
+  });
+
+  test('the digest: its header, its first context line and the notification text', () => {
+    const r = makeReport();
+    r.meta = { ...r.meta, demo: true };
+    const m = renderDigest(r, null, { dqMin: 90 });
+    expect((m.blocks[0] as { text: { text: string } }).text.text).toBe(':bar_chart: Support KPIs · Mon 23 Nov 2026 · DEMO DATA');
+    expect(JSON.stringify(m.blocks[1])).toContain('DEMO DATA: generated sample cases, not your support data');
+    expect(m.text).toMatch(/^\[DEMO DATA\] Support KPIs 2026-11-23:/);
+    // real data carries no such words
+    const real = renderDigest(makeReport(), null, { dqMin: 90 });
+    expect(JSON.stringify(real)).not.toContain('DEMO');
   });
 });
