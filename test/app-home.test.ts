@@ -4,6 +4,9 @@
  * cases, all teams); a new run publishes again for every viewer seen; the Messages tab is
  * not answered; the owner map is validated.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createApp, type KpiApp } from '../src/bot/app';
 import type { CaseFilter, KpiReport } from '../src/contract/report';
 import type { CaseSet, RunOptions, RunResult } from '../src/pipeline/run';
@@ -14,7 +17,7 @@ import { BOT_TOKEN, sampleReport, sign, testSettings } from './slack-app.helpers
 
 const ANA = 'U0ANA00001';
 const BEN = 'U0BEN00001';
-const OWNERS = JSON.stringify({ billing: ANA, ana: ANA, core: 'S0COREGRP1' });
+const OWNERS = JSON.stringify({ teams: { billing: ANA, core: 'S0COREGRP1', ghosts: ANA }, assignees: { ana: ANA } });
 
 /** Team slices as the pipeline would compute them: billing has its own numbers, unknown teams none. */
 function slice(base: KpiReport, filter?: CaseFilter): KpiReport {
@@ -93,6 +96,7 @@ describe('App Home', () => {
     expect(t).toContain('*Open backlog*\\n1,045');
     expect(t).toContain('breached 1h ago'); // billing's case (also ana's)
     expect(t).not.toContain('C-1002'); // core's case: not hers
+    expect(t).toContain('*ghosts*: no cases in the window');
     expect(t).toContain('*All teams*');
     expect(t).toContain('*Open backlog*\\n15');
     expect(pipe.runs).toHaveLength(1);
@@ -141,10 +145,15 @@ describe('App Home rendering and the owner map', () => {
     expect(order.every((p, i) => p > 0 && (i === 0 || p > order[i - 1]))).toBe(true);
   });
 
-  test('KPI_ALERT_OWNERS: a JSON object of names to user or user-group IDs', () => {
-    expect(loadSettings({ KPI_ALERT_OWNERS: OWNERS }).owners).toEqual({ billing: ANA, ana: ANA, core: 'S0COREGRP1' });
-    expect(() => loadSettings({ KPI_ALERT_OWNERS: 'billing=U1' })).toThrow(/KPI_ALERT_OWNERS: not valid JSON/);
-    expect(() => loadSettings({ KPI_ALERT_OWNERS: '["U0ANA00001"]' })).toThrow(/KPI_ALERT_OWNERS: must be a JSON object/);
-    expect(() => loadSettings({ KPI_ALERT_OWNERS: '{"billing":"#billing"}' })).toThrow(/"billing" maps to "#billing", not a Slack user ID/);
+  test('KPI_ALERT_OWNERS: assignees and teams -> user or user-group IDs, inline or in a YAML file', () => {
+    expect(loadSettings({ KPI_ALERT_OWNERS: OWNERS }).owners).toEqual({ teams: { billing: ANA, core: 'S0COREGRP1', ghosts: ANA }, assignees: { ana: ANA } });
+    expect(loadSettings({}).owners).toEqual({ teams: {}, assignees: {} });
+    const file = join(mkdtempSync(join(tmpdir(), 'owners-')), 'owners.yml');
+    writeFileSync(file, 'teams:\n  Billing: U0ANA00001\n');
+    expect(loadSettings({ KPI_ALERT_OWNERS: file }).owners).toEqual({ teams: { Billing: ANA }, assignees: {} });
+    expect(() => loadSettings({ KPI_ALERT_OWNERS: '{billing' })).toThrow(/KPI_ALERT_OWNERS: not valid JSON/);
+    expect(() => loadSettings({ KPI_ALERT_OWNERS: 'nope.yml' })).toThrow(/KPI_ALERT_OWNERS: file "nope.yml" not found/);
+    expect(() => loadSettings({ KPI_ALERT_OWNERS: '{"billing":"U0ANA00001"}' })).toThrow(/unknown key "billing" \(allowed: assignees, teams\)/);
+    expect(() => loadSettings({ KPI_ALERT_OWNERS: '{"teams":{"billing":"#billing"}}' })).toThrow(/teams\."billing": "#billing" is not a Slack user ID/);
   });
 });

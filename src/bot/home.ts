@@ -1,6 +1,6 @@
 /**
  * The App Home tab: each viewer sees the latest run for their teams (from the owner map,
- * KPI_ALERT_OWNERS: team or assignee -> Slack user ID) and for all. Published with
+ * KPI_ALERT_OWNERS: teams and assignees -> Slack user ID) and for all. Published with
  * views.publish when the viewer opens the tab (app_home_opened), and again after each new
  * run for every viewer seen since the process started.
  *
@@ -9,7 +9,7 @@
  * IDs in the owner map are for alert mentions and do not select a Home view.
  */
 import type { WebClient } from '@slack/web-api';
-import type { Settings } from '../config/settings';
+import type { OwnerMap, Settings } from '../config/settings';
 import type { Logger } from '../support/log';
 import type { ReportService } from '../pipeline/runCache';
 import { renderHome, type HomeTeam, type HomeView } from '../render/slack/home';
@@ -26,9 +26,10 @@ export interface AppHome {
   readonly seen: ReadonlySet<string>;
 }
 
-/** Owner-map names mapped to a user, split into teams known to the run and assignee names. */
-export function namesFor(owners: Record<string, string>, userId: string): string[] {
-  return Object.entries(owners).filter(([, id]) => id === userId).map(([name]) => name);
+/** The teams and assignees the owner map gives a user. */
+export function ownedBy(owners: OwnerMap, userId: string): { teams: string[]; assignees: string[] } {
+  const mine = (m: Record<string, string>) => Object.entries(m).filter(([, id]) => id === userId).map(([name]) => name);
+  return { teams: mine(owners.teams), assignees: mine(owners.assignees) };
 }
 
 export function createAppHome(settings: Settings, reports: ReportService, log: Logger): AppHome {
@@ -44,17 +45,13 @@ export function createAppHome(settings: Settings, reports: ReportService, log: L
       return renderHome({ report: null, teams: [], assignees: [], error: shortError(e) });
     }
     const report = answer.report;
-    const names = namesFor(settings.owners, userId);
-    const knownTeams = new Set(report.atRiskCases.map((c) => (c.team ?? '').toLowerCase()));
+    const mine = ownedBy(settings.owners, userId);
     const teams: HomeTeam[] = [];
-    const assignees: string[] = [];
-    for (const name of names) {
-      // A name is a team when the run's slice for it has cases; otherwise an assignee.
+    for (const name of mine.teams) {
       const slice = await reports.get({ filter: { team: name } }).then((a) => a.report, () => null);
-      if (slice && (slice.dailyOps.cases_in_window > 0 || knownTeams.has(name.toLowerCase()))) teams.push({ name, report: slice });
-      else assignees.push(name);
+      teams.push({ name, report: slice && slice.dailyOps.cases_in_window > 0 ? slice : null });
     }
-    return renderHome({ report, teams, assignees });
+    return renderHome({ report, teams, assignees: mine.assignees });
   }
 
   async function publish(client: WebClient, userId: string): Promise<void> {

@@ -8,6 +8,7 @@
 import { z } from 'zod/v3';
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
+import { parse as parseYaml } from 'yaml';
 import { PRIORITIES, type Priority } from '../contract/report';
 import { CONTRACT_COLUMNS, type ContractColumn } from '../contract/columns';
 
@@ -81,29 +82,50 @@ function parseColumnMap(raw: string | undefined): Record<string, ContractColumn>
   return out;
 }
 
+/** The owner map: assignee and team names -> Slack user ID (U…/W…) or user-group ID (S…). */
+export interface OwnerMap {
+  assignees: Record<string, string>;
+  teams: Record<string, string>;
+}
+
 /**
- * KPI_ALERT_OWNERS: a JSON object, assignee or team name -> Slack user ID (U… or W…) or
- * user-group ID (S…), e.g. {"Billing":"S0123ABCD","agent_007":"U0123ABCD"}. Names match
- * the data case-insensitively.
+ * KPI_ALERT_OWNERS: inline JSON, or the path of a YAML or JSON file, of the form
+ * `{"assignees": {"agent_007": "U0123ABCD"}, "teams": {"Billing": "S0456EFGH"}}` (the same
+ * format the alert mentions read).
  */
-export function parseOwners(raw: string | undefined): Record<string, string> {
-  if (!raw || !raw.trim()) return {};
-  let obj: unknown;
-  try {
-    obj = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: not valid JSON; use an object such as {"Billing":"S0123ABCD","agent_007":"U0123ABCD"}');
-  }
-  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: must be a JSON object of assignee or team name -> Slack user or user-group ID');
-  }
-  const out: Record<string, string> = {};
-  for (const [name, id] of Object.entries(obj as Record<string, unknown>)) {
-    if (typeof id !== 'string' || !/^[UWS][A-Z0-9]{2,}$/.test(id)) {
-      throw new ConfigError(`Invalid setting: KPI_ALERT_OWNERS: "${name}" maps to ${JSON.stringify(id)}, not a Slack user ID (U… or W…) or user-group ID (S…)`);
+export function parseOwners(raw: string | undefined): OwnerMap {
+  const out: OwnerMap = { assignees: {}, teams: {} };
+  if (!raw || !raw.trim()) return out;
+  const t = raw.trim();
+  let value: unknown;
+  let where = 'KPI_ALERT_OWNERS';
+  if (t.startsWith('{')) {
+    try {
+      value = JSON.parse(t);
+    } catch {
+      throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: not valid JSON; use {"assignees": {"agent_007": "U0123ABCD"}, "teams": {"Billing": "S0456EFGH"}} or the path of a YAML/JSON file');
     }
-    if (!name.trim()) throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: an empty name');
-    out[name.trim()] = id;
+  } else {
+    if (!existsSync(t)) throw new ConfigError(`Invalid setting: KPI_ALERT_OWNERS: file "${t}" not found (give JSON or the path of a YAML/JSON file)`);
+    where = `KPI_ALERT_OWNERS (${t})`;
+    try {
+      value = parseYaml(readFileSync(t, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`Invalid setting: ${where}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObj(value)) throw new ConfigError(`Invalid setting: ${where}: expected { "assignees": {...}, "teams": {...} }`);
+  for (const [k, v] of Object.entries(value)) {
+    if (k !== 'assignees' && k !== 'teams') throw new ConfigError(`Invalid setting: ${where}: unknown key "${k}" (allowed: assignees, teams)`);
+    if (!isObj(v)) throw new ConfigError(`Invalid setting: ${where}: "${k}" must map names to Slack IDs`);
+    for (const [name, id] of Object.entries(v)) {
+      const s = String(id).trim();
+      if (!/^[USW][A-Z0-9]{2,}$/.test(s)) {
+        throw new ConfigError(`Invalid setting: ${where}: ${k}."${name}": "${s}" is not a Slack user ID (U…) or user-group ID (S…)`);
+      }
+      out[k][name] = s;
+    }
   }
   return out;
 }
@@ -155,7 +177,7 @@ const envSchema = z.object({
   KPI_ALERT_MAX_REPLIES: int(1, 200).default(20),
   KPI_STALE_HOURS: num(0, 100000).default(24),
   KPI_ALERTS_ENABLED: bool.default('true'),
-  // Digest charts and App Home: the SLA compliance goal, the owner map (assignee or team -> Slack ID)
+  // Digest charts and App Home: the SLA compliance goal, the owner map (assignees and teams -> Slack IDs)
   KPI_SLA_GOAL_PCT: num(0, 100).default(95),
   KPI_ALERT_OWNERS: z.string().optional(),
   // Snowflake
@@ -187,8 +209,8 @@ export interface SlaTarget {
 
 export interface Settings extends Env {
   columnMap: Record<string, ContractColumn>;
-  /** KPI_ALERT_OWNERS parsed: assignee or team name -> Slack user (U…/W…) or user-group (S…) ID. */
-  owners: Record<string, string>;
+  /** KPI_ALERT_OWNERS parsed (the App Home's "your teams"). */
+  owners: OwnerMap;
   slaTargets: Record<Priority, SlaTarget>;
 }
 

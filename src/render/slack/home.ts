@@ -76,7 +76,7 @@ export function renderHome(input: HomeInput): HomeView {
   blocks.push(section('*Your teams*'));
   const mine = input.teams.length + input.assignees.length > 0;
   if (!mine) {
-    blocks.push(context('No team or assignee is mapped to you in `KPI_ALERT_OWNERS`. Ask an admin to add `{"<team>": "<your member ID>"}`.'));
+    blocks.push(context('No team or assignee is mapped to you in `KPI_ALERT_OWNERS`. Ask an admin to add you: `{"teams": {"<team>": "<your member ID>"}}`.'));
   }
   for (const t of input.teams.slice(0, 10)) {
     if (!t.report) {
