@@ -91,7 +91,7 @@ describe('kpi digest / kpi alerts', () => {
     await bot.stop();
   });
 
-  test('settings errors exit 2; --channel overrides KPI_DIGEST_CHANNEL', async () => {
+  test('settings and usage errors exit 2; --channel overrides KPI_DIGEST_CHANNEL', async () => {
     const noToken = await runCliAsync(['digest'], cwd, { ...env, SLACK_BOT_TOKEN: '' });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/^kpi: SLACK_BOT_TOKEN is not set/);
@@ -101,6 +101,9 @@ describe('kpi digest / kpi alerts', () => {
     const bad = await runCliAsync(['digest', '--dry-run'], cwd, { ...env, KPI_SLA_GOAL_PCT: '120' });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/KPI_SLA_GOAL_PCT/);
+    const usage = await runCliAsync(['digest', '--bogus'], cwd, env);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toMatch(/unknown option '--bogus'/);
     const other = await runCliAsync(['digest', '--dry-run', '--channel', 'C0OTHER001'], cwd, env);
     expect(JSON.parse(other.stdout).channel).toBe('C0OTHER001');
   });

@@ -55,7 +55,10 @@ export function buildCli(): Command {
   const program = new Command('kpi')
     .version(version)
     .description('Global support KPIs: SLA, backlog, volume, risk, spikes and data quality, as CSV reports and Slack messages.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // A usage error (unknown command or option, a bad option value) exits 2, like a bad setting;
+    // --help and --version exit 0. Inherited by every subcommand defined below.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program.command('run')
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
