@@ -164,3 +164,21 @@ describe('bad input', () => {
     expect(read(join(cwd, 'output'), 'sla_at_risk_cases.csv').trim()).toBe(REPORT_FILES.sla_at_risk_cases.join(','));
   });
 });
+
+describe('demo data is never silent', () => {
+  test('kpi run with no settings warns on stderr; the summary and --json say demo', () => {
+    const cwd = tmpDir('kpi-demo-notice-');
+    const r = runCli(['run'], cwd, { KPI_DEMO_CASES: '1500' });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('kpi: no source is configured (KPI_SOURCE, --source or --csv): using generated demo data, not your support cases.');
+    expect(r.stdout.split('\n')[0]).toBe('DEMO DATA: generated sample cases, not your support data');
+    expect(r.stdout).toMatch(/^ {2}[\d,]+ cases in window, /m);
+    expect(read(join(cwd, 'output'), 'daily_ops_summary.txt').split('\n')[0]).toMatch(/^DEMO DATA: generated sample cases/);
+    const j = runCli(['run', '--json'], cwd, { KPI_SOURCE: 'demo', KPI_DEMO_CASES: '1500' });
+    expect(j.stderr).toBe(''); // chosen explicitly: no warning
+    expect(JSON.parse(j.stdout).demo).toBe(true);
+    const csv = runCli(['run', '--csv', join(FIXTURES, 'cases_small.csv'), '--as-of', '2026-11-23T12:00:00Z', '--json'], cwd);
+    expect(JSON.parse(csv.stdout).demo).toBe(false);
+    expect(read(join(cwd, 'output'), 'daily_ops_summary.txt').split('\n')[0]).toBe('Global support - daily ops summary for 2026-11-23');
+  });
+});

@@ -11,9 +11,9 @@ const SCHEMA = resolve(__dirname, '../../shared/vendor/slack-manifest.schema.1.0
 const MANIFEST = resolve(__dirname, '../manifest.yml');
 
 type Manifest = {
-  features: { slash_commands: { command: string; url: string; usage_hint?: string }[]; bot_user: { display_name: string } };
+  features: { slash_commands: { command: string; url: string; usage_hint?: string }[]; bot_user: { display_name: string }; app_home: { home_tab_enabled: boolean } };
   oauth_config: { scopes: { bot: string[] } };
-  settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean };
+  settings: { interactivity: { is_enabled: boolean; request_url: string }; socket_mode_enabled: boolean; event_subscriptions?: { request_url: string; bot_events: string[] } };
 };
 
 const manifest = parse(readFileSync(MANIFEST, 'utf8')) as Manifest;
@@ -23,9 +23,13 @@ test('manifest has the /kpi command, the scopes the bot uses and interactivity',
   expect(kpi).toBeDefined();
   expect(kpi!.url).toBe('https://YOUR-HOST/slack/events');
   expect(kpi!.usage_hint).toBeTruthy();
-  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['channels:history', 'chat:write', 'commands', 'files:write', 'groups:history', 'im:write']);
+  // channels:read / groups:read: kpi doctor's membership check; the history scopes: the "already posted?" lookup.
+  expect(manifest.oauth_config.scopes.bot.sort()).toEqual(['channels:history', 'channels:read', 'chat:write', 'commands', 'files:write', 'groups:history', 'groups:read', 'im:write']);
   expect(manifest.settings.interactivity).toEqual({ is_enabled: true, request_url: 'https://YOUR-HOST/slack/events' });
   expect(typeof manifest.settings.socket_mode_enabled).toBe('boolean');
+  // App Home: the Home tab, published on app_home_opened
+  expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+  expect(manifest.settings.event_subscriptions).toEqual({ request_url: 'https://YOUR-HOST/slack/events', bot_events: ['app_home_opened'] });
 });
 
 const haveSchema = existsSync(SCHEMA);

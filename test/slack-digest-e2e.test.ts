@@ -59,13 +59,15 @@ describe('digest job on the real pipeline', () => {
     expect(msgs).toHaveLength(2);
     expectWithinLimits(msgs[1].blocks!);
     const blocks = JSON.stringify(msgs[1].blocks);
-    expect(blocks).toContain('Mon 23 Nov 2026');
+    expect(blocks).toContain('Mon 23 Nov 2026 · DEMO DATA'); // the demo source says so in the header
     expect(blocks).toContain('vs the run of 2026-11-22 08:00');
     expect(blocks).toMatch(/[▲▼=]/);
 
     // the thread's CSVs are byte-identical to the files the pipeline wrote for day 2
     const ups = fake.uploadsIn('C0DIGEST01', day2.ts);
-    expect(ups).toHaveLength(1 + Object.keys(REPORT_FILES).length);
+    // two charts (trend, SLA compliance per day) and the CSVs
+    expect(ups).toHaveLength(2 + Object.keys(REPORT_FILES).length);
+    expect(ups.filter((u) => u.filename.endsWith('.png')).map((u) => u.filename)).toEqual(['trend.png', 'sla_compliance.png']);
     for (const f of Object.keys(REPORT_FILES)) {
       const up = ups.find((u) => u.filename === `${f}.csv`)!;
       expect(up.content!.toString('utf8')).toBe(readFileSync(join(out, `${f}.csv`), 'utf8'));

@@ -26,7 +26,8 @@ test('kpi run succeeds while another process keeps writing to the same database'
     bot.stderr.on('data', (d) => { clearTimeout(t); rej(new Error(`bot failed: ${String(d)}`)); });
   });
 
-  const runs = [runCli(['run', '--json'], cwd), runCli(['run', '--json'], cwd)];
+  // The source is chosen explicitly: with none configured, kpi run warns on stderr that it uses demo data.
+  const runs = [runCli(['run', '--json'], cwd, { KPI_SOURCE: 'demo' }), runCli(['run', '--json'], cwd, { KPI_SOURCE: 'demo' })];
   for (const r of runs) {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -1,6 +1,8 @@
 /**
  * `kpi`: the command line. `kpi run` runs the pipeline once; `kpi seed-demo` (re)creates
- * the demo data; `kpi serve` starts the Slack app and its schedules.
+ * the demo data; `kpi serve` starts the Slack app and its schedules; `kpi digest` and
+ * `kpi alerts` post once, now, sharing the bot's state (no double posts); `kpi doctor`
+ * checks the setup. Exit codes: 0 ok, 1 failed, 2 a setting or usage error.
  */
 import './prestart';
 import { existsSync, readFileSync } from 'node:fs';
@@ -11,12 +13,19 @@ import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { seedDemo } from '../sources/demo/seed';
 import { errorText } from '../support/errors';
+import { formatCount as n } from '../support/numbers';
+import { DEMO_NOTICE } from '../render/demo';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number >= 1`);
   return n;
 };
+
+/** True when neither the environment, .env nor an option chose a source: the run falls back to demo data. */
+function sourceChosen(overrides: Record<string, string | undefined>): boolean {
+  return Boolean(overrides.KPI_SOURCE || defaultEnv().KPI_SOURCE);
+}
 
 function settingsWith(overrides: Record<string, string | undefined>): Settings {
   const env: Record<string, string | undefined> = { ...defaultEnv() };
@@ -46,7 +55,10 @@ export function buildCli(): Command {
   const program = new Command('kpi')
     .version(version)
     .description('Global support KPIs: SLA, backlog, volume, risk, spikes and data quality, as CSV reports and Slack messages.')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // A usage error (unknown command or option, a bad option value) exits 2, like a bad setting;
+    // --help and --version exit 0. Inherited by every subcommand defined below.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program.command('run')
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
@@ -61,7 +73,7 @@ export function buildCli(): Command {
     .option('--full-refresh', 'with KPI_INCREMENTAL=true: rebuild the Snowflake replica with a full load')
     .action(async (o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
       try {
-        const settings = settingsWith({
+        const overrides = {
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
           KPI_CSV_PATH: o.csv,
           KPI_DB_PATH: o.db,
@@ -69,7 +81,11 @@ export function buildCli(): Command {
           KPI_TZ: o.tz,
           KPI_OUTPUT_DIR: o.out,
           KPI_FULL_REFRESH: o.fullRefresh ? 'true' : undefined,
-        });
+        };
+        const settings = settingsWith(overrides);
+        if (!sourceChosen(overrides)) {
+          process.stderr.write('kpi: no source is configured (KPI_SOURCE, --source or --csv): using generated demo data, not your support cases. See .env.example.\n');
+        }
         const asOf = o.asOf ? parseAsOf(o.asOf) : undefined;
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
         const tty = !o.json && process.stderr.isTTY;
@@ -79,7 +95,7 @@ export function buildCli(): Command {
         const r = result.report;
         if (o.json) {
           process.stdout.write(`${JSON.stringify({
-            ok: true, runId: r.meta.runId, source: r.meta.source, asOf: r.meta.asOf, asOfDate: r.meta.asOfDate,
+            ok: true, demo: Boolean(r.meta.demo), runId: r.meta.runId, source: r.meta.source, asOf: r.meta.asOf, asOfDate: r.meta.asOfDate,
             windowDays: r.meta.windowDays, reportTz: r.meta.reportTz, rowsRead: r.meta.rowsRead,
             summary: r.dailyOps, dataQuality: r.dataQuality, warnings: r.warnings,
             timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
@@ -89,11 +105,12 @@ export function buildCli(): Command {
         } else {
           const d = r.dailyOps;
           process.stdout.write(
+            (r.meta.demo ? `${DEMO_NOTICE}\n` : '') +
             `KPI run for ${d.as_of_date} (as of ${d.as_of}, ${r.meta.source})\n` +
-            `  ${d.cases_in_window} cases in window, ${d.open_backlog} open, ${d.at_risk_cases} at risk, ${d.breached_open_cases} breached\n` +
+            `  ${n(d.cases_in_window)} cases in window, ${n(d.open_backlog)} open, ${n(d.at_risk_cases)} at risk, ${n(d.breached_open_cases)} breached\n` +
             `  SLA compliance ${d.sla_compliance_pct ?? 'n/a'}%, first response ${d.first_response_compliance_pct ?? 'n/a'}%, data quality ${d.data_quality_score}\n` +
             `  backlog growth ${d.backlog_growth_pct ?? 'n/a'}%${d.backlog_spike ? ' (SPIKE)' : ''}\n` +
-            (r.warnings.length ? `  ${r.warnings.length} warning(s):\n${r.warnings.map((w) => `    - ${w}`).join('\n')}\n` : '') +
+            (r.warnings.length ? `  ${n(r.warnings.length)} warning(s):\n${r.warnings.map((w) => `    - ${w}`).join('\n')}\n` : '') +
             `  ${result.files.length} files written to ${settings.KPI_OUTPUT_DIR}/ in ${Math.round(r.timings.total)} ms\n`,
           );
         }
@@ -118,6 +135,60 @@ export function buildCli(): Command {
         const t = performance.now();
         const { rows } = await seedDemo({ dbPath: settings.KPI_DB_PATH, cases: o.cases ?? settings.KPI_DEMO_CASES, seed: o.seed ?? settings.KPI_DEMO_SEED });
         process.stdout.write(`Seeded ${rows} demo rows into ${settings.KPI_DB_PATH} (table support_cases) in ${Math.round(performance.now() - t)} ms\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('digest')
+    .description('Post the daily digest once, now (the bot\'s digest job: once per day and channel, shared with the bot)')
+    .option('--channel <id>', 'channel ID to post to (default KPI_DIGEST_CHANNEL)')
+    .option('--dry-run', 'print the Block Kit JSON that would be posted; post nothing, claim nothing')
+    .action(async (o: { channel?: string; dryRun?: boolean }) => {
+      try {
+        const settings = settingsWith({});
+        const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
+        const { digestCommand } = require('./oneShot') as typeof import('./oneShot');
+        process.exitCode = await digestCommand(settings, log, { channel: o.channel, dryRun: o.dryRun });
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('alerts')
+    .description('Run one on-call alert sweep now (the bot\'s sweep: shares its alert state, never posts twice)')
+    .option('--dry-run', 'print the Block Kit JSON of the messages it would send; post nothing, claim nothing')
+    .action(async (o: { dryRun?: boolean }) => {
+      try {
+        const settings = settingsWith({});
+        const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
+        const { alertsCommand } = require('./oneShot') as typeof import('./oneShot');
+        process.exitCode = await alertsCommand(settings, log, { dryRun: o.dryRun });
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('doctor')
+    .description('Check the setup, one line per check with the fix: settings, state file, source, Slack, chart fonts, Snowflake')
+    .action(async () => {
+      let settings: Settings;
+      try {
+        settings = settingsWith({});
+      } catch (e) {
+        process.stdout.write(`FAIL settings: ${errorText(e).split('\n')[0]} -> fix: correct that variable in the environment or .env (see .env.example)\n`);
+        process.exitCode = 2;
+        return;
+      }
+      try {
+        process.stdout.write(`ok   settings: valid (source ${settings.KPI_SOURCE}, state file ${settings.KPI_DB_PATH})\n`);
+        const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
+        const { runDoctor, formatCheck } = require('./doctor') as typeof import('./doctor');
+        const results = await runDoctor(settings, log);
+        for (const r of results) process.stdout.write(`${formatCheck(r)}\n`);
+        const failed = results.filter((r) => !r.ok).length;
+        process.stdout.write(failed ? `${failed} of ${results.length + 1} checks failed.\n` : `All ${results.length + 1} checks passed.\n`);
+        process.exitCode = failed ? 1 : 0;
       } catch (e) {
         fail(e);
       }

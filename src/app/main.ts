@@ -8,7 +8,7 @@ import { defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../con
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { renderDailyOpsText } from '../render/files/text';
-import { previousRun } from '../pipeline/runHistory';
+import { findPrevious } from '../jobs/digest';
 import { errorText } from '../support/errors';
 
 async function main(): Promise<void> {
@@ -26,12 +26,13 @@ async function main(): Promise<void> {
   const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
   process.stderr.write(`No Slack settings: running the pipeline once on the ${settings.KPI_SOURCE} source (see README to connect Slack).\n`);
   const { report, files } = await runPipeline({ settings, log, trigger: 'start' });
-  const previous = await previousRun(settings.KPI_DB_PATH, report.meta.asOf).catch(() => null);
+  // The same comparison run as the digest job, so the preview is what it would post now.
+  const previous = await findPrevious(settings.KPI_DB_PATH, report, log);
   let preview = '';
   try {
     const { writeSlackPreview } = await import('./preview');
-    const written = writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN });
-    preview = `, and the Slack digest preview to ${written.blocksPath} (paste into Block Kit Builder) and ${written.chartPath}`;
+    const written = writeSlackPreview(report, previous, settings.KPI_OUTPUT_DIR, { dqMin: settings.KPI_DQ_MIN, goalPct: settings.KPI_SLA_GOAL_PCT });
+    preview = `, and the Slack digest preview to ${written.blocksPath} (paste into Block Kit Builder), ${[written.chartPath, written.compliancePath].filter(Boolean).join(' and ')}`;
   } catch (e) {
     log.warn({ stage: 'preview' }, `Slack preview not written: ${errorText(e)}`);
   }

@@ -11,6 +11,8 @@ import type { RetryOptions } from '@slack/web-api';
 import type { Settings } from '../config/settings';
 import { registerSecrets, silentLogger, type Logger } from '../support/log';
 import commands from './listeners/commands';
+import events from './listeners/events';
+import { createAppHome, type AppHome } from './home';
 import type { PostResponseOptions } from '../slack-api/respond';
 import { createLimiter } from '../support/limit';
 import { accessPolicy } from './access';
@@ -64,6 +66,8 @@ export interface KpiApp {
   app: App;
   mode: AppMode;
   reports: ReportService;
+  /** The App Home tab (published on app_home_opened and after each new run). */
+  home: AppHome;
   /** Starts listening (HTTP mode: PORT or the given port, 0 = any; Socket Mode: connects). */
   start(port?: number): Promise<{ port?: number }>;
   /** Stops receiving, waits for answers in progress (bounded), closes the report cache. */
@@ -163,12 +167,18 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
     limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(),
   });
 
+  // App Home: published when a viewer opens it, and again for every viewer seen after each new run.
+  const home = createAppHome(settings, reports, log.child({ component: 'app-home' }));
+  events.register(app, { home, log });
+  reports.onNewRun(() => { void home.refreshAll(app.client); });
+
   let started = false;
   let httpServer: Server | undefined;
   return {
     app,
     mode,
     reports,
+    home,
     inflight,
     get server() {
       return httpServer ?? healthServer;

@@ -85,6 +85,14 @@ export interface AtRiskCase {
   risk_level: 'at_risk' | 'breached';
 }
 
+/** Resolution SLA outcomes of the cases resolved on one trend day (the digest's compliance chart). Not a contract file. */
+export interface SlaComplianceDayRow {
+  date: string; // YYYY-MM-DD in report_tz
+  met: number;
+  breached: number;
+  sla_compliance_pct: number | null;
+}
+
 export interface BacklogSpikeRow {
   scope: Priority | 'ALL';
   as_of_date: string;
@@ -160,6 +168,8 @@ export interface RunMeta {
   rowsRead: number | null;
   /** Newest created_at among the run's cases (staleness checks), or null. */
   newestCreatedAt: string | null;
+  /** The source is the generated demo data (every output says so). Not a contract column. */
+  demo?: boolean;
   /** Per-day adjustment to the backlog chain (cases counted as created or resolved that never enter the backlog). Not a contract column. */
   backlogChainAdjustment: number[];
 }
@@ -173,6 +183,8 @@ export interface KpiReport {
   backlogSpike: BacklogSpikeRow[];
   /** End-of-day backlog of each priority present, one value per volumeTrend day (oldest first). Not a contract file. */
   backlogByPriority: Partial<Record<Priority, number[]>>;
+  /** Resolution SLA compliance per volumeTrend day, oldest first (absent when not computed). Not a contract file. */
+  slaComplianceByDay?: SlaComplianceDayRow[];
   dailyOps: DailyOpsSummary;
   dataQuality: DataQualityScore;
   /** volume_anomaly_summary.csv: ALL first, then each priority present. */

@@ -26,9 +26,9 @@ import type { RunOptions, RunResult, Trigger } from '../pipeline/run';
 import { REPORT_FILES, renderCsv, type ReportFile } from '../render/files/csv';
 import { claimDigest, completeDigest, releaseDigest, type Claim } from './digestLog';
 import { previousRun } from '../pipeline/runHistory';
-import { renderDigest } from '../render/slack/digest';
+import { renderDigest, type DigestMessage } from '../render/slack/digest';
 import { localTime } from '../render/slack/format';
-import { renderTrendChart } from '../render/slack/chart';
+import { renderComplianceChart, renderTrendChart } from '../render/slack/chart';
 import { uploadFiles, type UploadFile } from '../slack-api/client';
 import { localDate, previousFireTime } from '../support/cronTime';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
@@ -97,26 +97,51 @@ export function digestChart(report: KpiReport): Buffer {
   });
 }
 
-/** The files that go into the digest's thread: trend chart PNG and the contract CSVs. */
-export function digestAttachments(report: KpiReport): UploadFile[] {
+/** The digest's second chart (PNG): SLA compliance per day against the goal; null when the report has no such series. */
+export function complianceChart(report: KpiReport, goalPct: number): Buffer | null {
+  if (!report.slaComplianceByDay) return null;
+  return renderComplianceChart(report.slaComplianceByDay, {
+    goalPct,
+    title: `SLA compliance per day (resolution), last ${report.slaComplianceByDay.length} days`,
+    subtitle: `Cases resolved each day that met their SLA · goal ${goalPct}% · days in ${report.meta.reportTz}`,
+  });
+}
+
+/** The files that go into the digest's thread: the trend and compliance charts and the seven contract CSVs. */
+export function digestAttachments(report: KpiReport, opts: { goalPct?: number } = {}): UploadFile[] {
   const date = report.meta.asOfDate;
   const chart = digestChart(report);
   const files: UploadFile[] = [{ filename: 'trend.png', content: chart, title: `Trend, ${date}`, altText: 'Cases created and resolved per day, and the open backlog, over the report window' }];
+  const compliance = complianceChart(report, opts.goalPct ?? 95);
+  if (compliance) {
+    files.push({ filename: 'sla_compliance.png', content: compliance, title: `SLA compliance per day, ${date}`, altText: 'Share of the cases resolved each day that met their resolution SLA, against the goal' });
+  }
   for (const f of Object.keys(REPORT_FILES) as ReportFile[]) {
     files.push({ filename: `${f}.csv`, content: renderCsv(report, f), title: `${CSV_TITLES[f]}, ${date}` });
   }
   return files;
 }
 
-async function findPrevious(dbPath: string, report: KpiReport, log: Logger): Promise<RunHistoryRow | null> {
+/**
+ * The run a digest compares with: the newest scheduled run of an earlier day, or else the
+ * newest successful run of an earlier day. The digest job and the preview (npm start,
+ * `kpi digest --dry-run`) use this one rule, so they show the same changes.
+ */
+export async function findPrevious(dbPath: string, report: KpiReport, log?: Logger): Promise<RunHistoryRow | null> {
   try {
     const before = { beforeDate: report.meta.asOfDate };
     return (await previousRun(dbPath, report.meta.asOf, { ...before, triggers: ['schedule'] }))
       ?? (await previousRun(dbPath, report.meta.asOf, before));
   } catch (e) {
-    log.warn({ job: 'digest', err: errorText(e) }, 'could not read run history; digest without deltas');
+    log?.warn({ job: 'digest', err: errorText(e) }, 'could not read run history; digest without deltas');
     return null;
   }
+}
+
+/** The digest message for a report, exactly as the job posts it (same comparison run, same options). */
+export async function digestMessage(report: KpiReport, settings: Pick<Settings, 'KPI_DQ_MIN'>, dbPath: string, log?: Logger): Promise<DigestMessage> {
+  const previous = await findPrevious(dbPath, report, log);
+  return renderDigest(report, previous, { dqMin: settings.KPI_DQ_MIN });
 }
 
 export function createDigestJob(opts: DigestJobOptions): DigestJob {
@@ -191,8 +216,7 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
     let ts: string;
     let postedChannel: string;
     try {
-      const previous = await findPrevious(dbPath, report, log);
-      const msg = renderDigest(report, previous, { dqMin: settings.KPI_DQ_MIN });
+      const msg = await digestMessage(report, settings, dbPath, log);
       const res = await slack.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false });
       if (!res.ts) throw new Error('chat.postMessage returned no ts');
       ts = res.ts;
@@ -214,7 +238,7 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
     log.info({ ...ctx, ts, runId: report.meta.runId }, 'digest posted');
 
     // 3. Chart and CSVs in the thread. The message is out: a failure here is logged, never re-posted.
-    const files = digestAttachments(report);
+    const files = digestAttachments(report, { goalPct: settings.KPI_SLA_GOAL_PCT });
     let uploadError: string | undefined;
     try {
       await uploadFiles(slack, { channel: postedChannel, threadTs: ts, files });

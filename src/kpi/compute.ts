@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
-  type DataQualityScore, type KpiReport, type RunParams, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
+  type DataQualityScore, type KpiReport, type RunParams, type SlaComplianceDayRow, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
 } from '../contract/report';
 import { exec, query, queryJson, tsLit } from '../db/engine';
 import { isoSeconds } from '../support/time';
@@ -105,7 +105,8 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
       const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, model('backlog_spike_summary')));
       const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a, model('backlog_by_priority')));
       const volumeAnomaly = await t('volume_anomaly', () => query<VolumeAnomalyRow>(a, sqlFile('kpi/models/volume_anomaly_summary.sql', { created_cases: createdCases })));
-      return { volume, backlogSpike, byPriority, volumeAnomaly };
+      const complianceByDay = await t('aggregates', () => query<SlaComplianceDayRow>(a, model('sla_compliance_by_day')));
+      return { volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay };
     })();
     const summaries = (async () => {
       const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, model('sla_summary')));
@@ -141,6 +142,8 @@ export interface ComputeContext {
   rowsRead: number | null;
   runId: string;
   dq: DataQualityCounts;
+  /** The rows are the generated demo data. */
+  demo?: boolean;
 }
 
 /**
@@ -187,7 +190,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     if (sliceTable) await dropTable(instance, sliceTable);
     if (createdSliceTable) await dropTable(instance, createdSliceTable);
   }
-  const [{ volume, backlogSpike, byPriority, volumeAnomaly }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
+  const [{ volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
     settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
@@ -208,6 +211,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
       spikeBaselineDays: params.spikeBaselineDays,
       ...(filter && Object.keys(filter).length ? { filter } : {}),
       rowsRead: ctx.rowsRead,
+      ...(ctx.demo ? { demo: true } : {}),
       newestCreatedAt: facts.newest,
       backlogChainAdjustment: volume.map((v) => v.chain_adjustment),
     },
@@ -217,6 +221,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     atRiskCases,
     backlogSpike,
     backlogByPriority: Object.fromEntries(byPriority.map((r) => [r.priority, r.backlog.map(Number)])),
+    slaComplianceByDay: complianceByDay,
     dailyOps: {
       as_of: asOfIso,
       as_of_date: asOfDate,

@@ -101,8 +101,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let failed = false;
   let keep = false;
   let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
+  let demo = false;
   try {
     const source = opts.source ?? createSource(settings);
+    demo = source.kind === 'demo';
     sourceName = source.describe();
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
     const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
@@ -126,7 +128,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     }
     const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
     log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
-    const ctx = { source: sourceName, rowsRead, runId, dq };
+    const ctx = { source: sourceName, rowsRead, runId, dq, demo };
     const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
     for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
     for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);

@@ -101,6 +101,7 @@ export class ReportService {
   private readonly schedules = new Map<string, () => Date | null | undefined>();
   private closing = false;
   private readonly pendingWork = new Set<Promise<unknown>>();
+  private readonly runListeners: ((report: KpiReport) => void)[] = [];
 
   constructor(opts: ReportServiceOptions) {
     this.settings = opts.settings;
@@ -132,6 +133,11 @@ export class ReportService {
   /** True when a request now would be answered from the cache without a run. */
   isFresh(): boolean {
     return this.latest !== undefined && this.fresh(this.latest);
+  }
+
+  /** Calls `fn` after each new run becomes the latest (a /kpi run, the digest's run): the App Home refresh. */
+  onNewRun(fn: (report: KpiReport) => void): void {
+    this.runListeners.push(fn);
   }
 
   /** Registers a schedule shown by status and /healthz (digest, alerts). */
@@ -315,6 +321,14 @@ export class ReportService {
     if (previous) {
       previous.retired = true;
       this.maybeClose(previous);
+    }
+    // After the caller has its answer: a listener that asks for a report gets this run.
+    if (this.runListeners.length) {
+      setImmediate(() => {
+        for (const fn of this.runListeners) {
+          try { fn(result.report); } catch (e) { this.log.warn({ err: shortError(e) }, 'a new-run listener failed'); }
+        }
+      });
     }
     return entry;
   }

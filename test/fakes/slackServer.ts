@@ -7,7 +7,9 @@
  * chat.update, chat.postEphemeral, conversations.open, files.getUploadURLExternal, the
  * upload URL it hands out (`POST /upload/:fileId`, recorded as method "upload"),
  * files.completeUploadExternal, and response_url endpoints (`POST /respond/:id`, method
- * "respond"). Other methods can be added with `setHandler`; unknown ones answer
+ * "respond"), conversations.info / conversations.members (the bot is a member of every
+ * channel unless `setBotMember(channel, false)`), views.publish (recorded in `views`).
+ * Other methods can be added with `setHandler`; unknown ones answer
  * `{ok:false, error:'unknown_method'}`.
  *
  * `failNext(method, failure)` queues a failure for the next call(s) of a method:
@@ -80,6 +82,11 @@ export type Failure =
 
 export type Handler = (body: Body, call: RecordedCall) => Body | Promise<Body>;
 
+export interface PublishedView {
+  user_id: string;
+  view: Body;
+}
+
 export interface FakeSlackOptions {
   /** When set, calls without this token (or with another) get `invalid_auth`. */
   token?: string;
@@ -100,6 +107,10 @@ export interface FakeSlack {
   messages: FakeMessage[];
   uploads: FakeUpload[];
   responseUrlPosts: ResponseUrlPost[];
+  /** views.publish calls that succeeded, in order. */
+  views: PublishedView[];
+  /** Makes the bot a member of a channel or not (default: member of every channel). */
+  setBotMember(channel: string, member: boolean): void;
   /** Queue a failure for the next call of `method` (repeat with `times`). */
   failNext(method: string, failure: Failure): void;
   /** A fresh response_url pointing at this fake (`/respond/:id`). */
@@ -175,6 +186,8 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
   const messages: FakeMessage[] = [];
   const uploads: FakeUpload[] = [];
   const responseUrlPosts: ResponseUrlPost[] = [];
+  const views: PublishedView[] = [];
+  const notMember = new Set<string>();
   const failures = new Map<string, Failure[]>();
   const channelIds = new Map<string, string>();
   const waiters: { method: string; count: number; resolve: (c: RecordedCall[]) => void }[] = [];
@@ -273,6 +286,26 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       done.push({ id: up.file_id, name: up.filename, title: up.title, size: up.content!.length });
     }
     return { ok: true, files: done };
+  });
+
+  handlers.set('conversations.info', (b) => {
+    if (!b.channel) return fail('channel_not_found');
+    const id = channelId(String(b.channel));
+    if (!isChannelId(String(b.channel))) return fail('channel_not_found');
+    return { ok: true, channel: { id, name: id.toLowerCase(), is_channel: true, is_archived: false, is_member: !notMember.has(id) } };
+  });
+  handlers.set('conversations.members', (b) => {
+    if (!b.channel || !isChannelId(String(b.channel))) return fail('channel_not_found');
+    const id = channelId(String(b.channel));
+    return { ok: true, members: notMember.has(id) ? ['U0SOMEONE1'] : ['U0SOMEONE1', botUserId], response_metadata: { next_cursor: '' } };
+  });
+  handlers.set('views.publish', (b) => {
+    if (!b.user_id) return fail('invalid_arguments');
+    const view = b.view as Body | undefined;
+    if (!view || typeof view !== 'object' || view.type !== 'home' || !Array.isArray(view.blocks)) return fail('invalid_arguments');
+    if (view.blocks.length > 100) return fail('invalid_blocks');
+    views.push({ user_id: String(b.user_id), view });
+    return { ok: true, view: { id: `V${String(views.length).padStart(8, '0')}`, type: 'home', blocks: view.blocks } };
   });
 
   function route(url: string): { method: string; pathId?: string } | null {
@@ -406,6 +439,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     messages,
     uploads,
     responseUrlPosts,
+    views,
+    setBotMember(channel, member) {
+      const id = channelId(channel);
+      if (member) notMember.delete(id);
+      else notMember.add(id);
+    },
     failNext(method, failure) {
       const q = failures.get(method) ?? [];
       q.push(failure);
@@ -445,6 +484,7 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
       messages.length = 0;
       uploads.length = 0;
       responseUrlPosts.length = 0;
+      views.length = 0;
       failures.clear();
     },
     close() {

@@ -4,9 +4,11 @@
  */
 import type { KpiReport } from '../../contract/report';
 import { anomalies, anomalySentence } from '../anomalyText';
+import { formatCount as n } from '../../support/numbers';
+import { DEMO_NOTICE } from '../demo';
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
-const signed = (v: number) => (v > 0 ? `+${v}` : `${v}`);
+const signed = (v: number) => (v > 0 ? `+${n(v)}` : `${v < 0 ? '-' : ''}${n(Math.abs(v))}`);
 
 export function renderDailyOpsText(r: KpiReport): string {
   const d = r.dailyOps;
@@ -15,41 +17,43 @@ export function renderDailyOpsText(r: KpiReport): string {
   const trend = r.volumeTrend;
   const yesterday = trend.length >= 2 ? trend[trend.length - 2] : undefined;
   const lines: string[] = [];
+  // Demo data says so on the first line, before any number.
+  if (r.meta.demo) lines.push(`${DEMO_NOTICE} (set KPI_SOURCE to read your own)`);
   lines.push(`Global support - daily ops summary for ${d.as_of_date}`);
   lines.push(`As of ${d.as_of} (report time zone ${r.meta.reportTz}, ${r.meta.windowDays}-day window, source ${r.meta.source})`);
   lines.push('');
   lines.push('Executive summary');
   const health = d.sla_compliance_pct === null ? 'no SLA outcomes yet in the window' : `SLA compliance is ${pct(d.sla_compliance_pct)} (first response ${pct(d.first_response_compliance_pct)})`;
   lines.push(`- ${health}.`);
-  lines.push(`- ${d.open_backlog} cases are open; ${d.breached_open_cases} of them have breached SLA and ${d.at_risk_cases} more are at risk.`);
+  lines.push(`- ${n(d.open_backlog)} cases are open; ${n(d.breached_open_cases)} of them have breached SLA and ${n(d.at_risk_cases)} more are at risk.`);
   if (spikeAll && spikeAll.growth_pct !== null) {
-    lines.push(`- Backlog ${spikeAll.is_spike ? 'SPIKE' : 'is within range'}: ${spikeAll.backlog_today} today vs a ${r.meta.spikeBaselineDays}-day average of ${spikeAll.baseline_avg.toFixed(1)} (${spikeAll.growth_pct > 0 ? '+' : ''}${spikeAll.growth_pct.toFixed(1)}%, threshold ${spikeAll.threshold_pct}%).`);
+    lines.push(`- Backlog ${spikeAll.is_spike ? 'SPIKE' : 'is within range'}: ${n(spikeAll.backlog_today)} today vs a ${r.meta.spikeBaselineDays}-day average of ${spikeAll.baseline_avg.toFixed(1)} (${spikeAll.growth_pct > 0 ? '+' : ''}${spikeAll.growth_pct.toFixed(1)}%, threshold ${spikeAll.threshold_pct}%).`);
   } else {
     lines.push('- Backlog growth cannot be judged: no baseline yet.');
   }
   // Volume anomalies (contract 7): lines only when there is one.
   for (const a of anomalies(r.volumeAnomaly)) lines.push(`- Volume anomaly: ${anomalySentence(a)}.`);
-  lines.push(`- Data quality score ${dq.quality_score.toFixed(1)} / 100 (${dq.total_rows} rows: ${dq.missing_rows} missing fields, ${dq.duplicate_rows} duplicates, ${dq.invalid_sla_rows} invalid for SLA).`);
+  lines.push(`- Data quality score ${dq.quality_score.toFixed(1)} / 100 (${n(dq.total_rows)} rows: ${n(dq.missing_rows)} missing fields, ${n(dq.duplicate_rows)} duplicates, ${n(dq.invalid_sla_rows)} invalid for SLA).`);
   lines.push('');
   lines.push('Key numbers');
-  lines.push(`  Cases in window ........ ${d.cases_in_window}`);
-  lines.push(`  Created today .......... ${d.created_today}`);
-  lines.push(`  Resolved today ......... ${d.resolved_today}`);
-  lines.push(`  Open backlog ........... ${d.open_backlog}`);
+  lines.push(`  Cases in window ........ ${n(d.cases_in_window)}`);
+  lines.push(`  Created today .......... ${n(d.created_today)}`);
+  lines.push(`  Resolved today ......... ${n(d.resolved_today)}`);
+  lines.push(`  Open backlog ........... ${n(d.open_backlog)}`);
   lines.push(`  SLA compliance ......... ${pct(d.sla_compliance_pct)}`);
   lines.push(`  First response ......... ${pct(d.first_response_compliance_pct)}`);
-  lines.push(`  At risk / breached ..... ${d.at_risk_cases} / ${d.breached_open_cases}`);
+  lines.push(`  At risk / breached ..... ${n(d.at_risk_cases)} / ${n(d.breached_open_cases)}`);
   lines.push('');
   lines.push('SLA compliance by priority');
   for (const s of r.slaSummary) {
-    lines.push(`  ${s.priority.padEnd(4)} ${pct(s.sla_compliance_pct).padStart(6)}  ${String(s.total_cases).padStart(7)} cases, ${s.breached} breached, median resolution ${s.median_resolution_hours === null ? 'n/a' : `${s.median_resolution_hours.toFixed(2)} h`}`);
+    lines.push(`  ${s.priority.padEnd(4)} ${pct(s.sla_compliance_pct).padStart(6)}  ${n(s.total_cases).padStart(7)} cases, ${n(s.breached)} breached, median resolution ${s.median_resolution_hours === null ? 'n/a' : `${s.median_resolution_hours.toFixed(2)} h`}`);
   }
   lines.push('');
   lines.push('What changed');
   if (yesterday) {
     const today = trend[trend.length - 1];
-    lines.push(`  Yesterday (${yesterday.date}): ${yesterday.created} created, ${yesterday.resolved} resolved, net ${signed(yesterday.net_change)}, backlog ${yesterday.backlog_end_of_day} at day end.`);
-    lines.push(`  Today so far: ${today.created} created, ${today.resolved} resolved, backlog ${today.backlog_end_of_day} (${signed(today.backlog_end_of_day - yesterday.backlog_end_of_day)} since yesterday).`);
+    lines.push(`  Yesterday (${yesterday.date}): ${n(yesterday.created)} created, ${n(yesterday.resolved)} resolved, net ${signed(yesterday.net_change)}, backlog ${n(yesterday.backlog_end_of_day)} at day end.`);
+    lines.push(`  Today so far: ${n(today.created)} created, ${n(today.resolved)} resolved, backlog ${n(today.backlog_end_of_day)} (${signed(today.backlog_end_of_day - yesterday.backlog_end_of_day)} since yesterday).`);
   } else {
     lines.push('  Not enough days in the window to compare.');
   }
@@ -65,11 +69,11 @@ export function renderDailyOpsText(r: KpiReport): string {
   if (breached.length) {
     const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
     const recent = [...breached].sort((a, b) => b.hours_to_breach - a.hours_to_breach)[0];
-    lines.push(`  ${breached.length} open cases have breached SLA (${byPriority.map(([p, n]) => `${p} ${n}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
+    lines.push(`  ${n(breached.length)} open cases have breached SLA (${byPriority.map(([p, k]) => `${p} ${n(k)}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
   }
   lines.push('  Full list, most urgent first: sla_at_risk_cases.csv');
   for (const s of r.backlogSpike.filter((x) => x.is_spike && x.scope !== 'ALL')) {
-    lines.push(`  Backlog spike in ${s.scope}: ${s.backlog_today} open vs ${s.baseline_avg.toFixed(1)} baseline (+${(s.growth_pct ?? 0).toFixed(1)}%).`);
+    lines.push(`  Backlog spike in ${s.scope}: ${n(s.backlog_today)} open vs ${s.baseline_avg.toFixed(1)} baseline (+${(s.growth_pct ?? 0).toFixed(1)}%).`);
   }
   if (dq.quality_score < 90) lines.push(`  Data quality is ${dq.quality_score.toFixed(1)}: treat these numbers as provisional.`);
   if (r.warnings.length) {

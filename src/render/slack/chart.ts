@@ -3,18 +3,31 @@
  * line on its own axis), drawn as hand-written SVG and rasterised to PNG by resvg: no
  * browser, no canvas. It only draws the report's volume_trend rows; it computes nothing.
  *
- * Fonts: DejaVu Sans is loaded from /usr/share/fonts when present (fast: system fonts are
- * not scanned). Without it the system fonts are tried; with no font at all the chart still
- * renders, only without text.
+ * Fonts: the chart carries its own, Inter (SIL Open Font License 1.1, the TTF files of the
+ * @expo-google-fonts/inter package), loaded by file with system fonts off: the text looks
+ * the same on a laptop and in a slim container without any font installed, and no system
+ * font scan slows the render. Without a font file the chart still renders, only without
+ * text (`kpi doctor` reports that).
  */
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
-import type { VolumeAnomalyRow, VolumeTrendRow } from '../../contract/report';
+import type { SlaComplianceDayRow, VolumeAnomalyRow, VolumeTrendRow } from '../../contract/report';
 
-export const DEFAULT_FONT_FILES = [
-  '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf',
-  '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf',
-];
+/** The family name inside the bundled font files. */
+export const CHART_FONT_FAMILY = 'Inter';
+
+function bundledFontFiles(): string[] {
+  try {
+    const dir = dirname(require.resolve('@expo-google-fonts/inter/package.json'));
+    return [join(dir, '400Regular', 'Inter_400Regular.ttf'), join(dir, '700Bold', 'Inter_700Bold.ttf')];
+  } catch {
+    return [];
+  }
+}
+
+/** Inter regular and bold, from the npm package (empty when the package is missing). */
+export const DEFAULT_FONT_FILES: string[] = bundledFontFiles();
 
 export interface ChartOptions {
   title?: string;
@@ -24,9 +37,9 @@ export interface ChartOptions {
   height?: number;
   /** Pixel ratio of the PNG (default 2: sharp on high-density screens). */
   scale?: number;
-  /** Font files to load (default DejaVu Sans when present). */
+  /** Font files to load (default: the bundled Inter). */
   fontFiles?: string[];
-  /** Scan system fonts when no font file is available (default true). */
+  /** Scan system fonts when no font file is available (default false: the chart carries its font). */
   systemFontsFallback?: boolean;
   /** Treat the last row as a partial day (drawn lighter). Default true. */
   lastDayPartial?: boolean;
@@ -82,16 +95,19 @@ export function alignedScale(max: number, intervals: number): { max: number; ste
   return { max: step * n, step };
 }
 
+/** Axis and value labels: counts with thousands separators, like every other output. */
 function fmt(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(1);
+  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toFixed(1);
 }
+
+const FONT_ATTR = `font-family="${CHART_FONT_FAMILY}, sans-serif"`;
 
 export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): string {
   const W = opts.width ?? 960;
   const H = opts.height ?? 480;
   const title = opts.title ?? `Support volume, last ${rows.length} days`;
   const partial = opts.lastDayPartial ?? true;
-  const font = `font-family="DejaVu Sans, sans-serif"`;
+  const font = FONT_ATTR;
   const m = { top: 78, right: 70, bottom: 58, left: 62 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
@@ -184,7 +200,7 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
     out.push(`<circle cx="${x}" cy="${yR(r.backlog_end_of_day).toFixed(1)}" r="2.5" fill="${COLORS.backlog}"/>`);
   });
   const last = rows[rows.length - 1];
-  out.push(`<text x="${(m.left + slot * (rows.length - 1) + slot / 2).toFixed(1)}" y="${(yR(last.backlog_end_of_day) - 8).toFixed(1)}" ${font} font-size="11" font-weight="bold" text-anchor="end" fill="${COLORS.backlog}">${last.backlog_end_of_day}</text>`);
+  out.push(`<text x="${(m.left + slot * (rows.length - 1) + slot / 2).toFixed(1)}" y="${(yR(last.backlog_end_of_day) - 8).toFixed(1)}" ${font} font-size="11" font-weight="bold" text-anchor="end" fill="${COLORS.backlog}">${fmt(last.backlog_end_of_day)}</text>`);
 
   // Axes
   out.push(`<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}" stroke="${COLORS.axis}" stroke-width="1"/>`);
@@ -207,19 +223,115 @@ export function trendChartSvg(rows: VolumeTrendRow[], opts: ChartOptions = {}): 
   return out.join('\n');
 }
 
-/** Renders the trend chart to PNG bytes. */
-export function renderTrendChart(rows: VolumeTrendRow[], opts: ChartOptions = {}): Buffer {
-  const svg = trendChartSvg(rows, opts);
+/** SVG to PNG with the chart's own fonts (system fonts only when asked for and no file is there). */
+export function svgToPng(svg: string, opts: Pick<ChartOptions, 'fontFiles' | 'systemFontsFallback' | 'scale'> = {}): Buffer {
   const fontFiles = (opts.fontFiles ?? DEFAULT_FONT_FILES).filter((f) => existsSync(f));
   const resvg = new Resvg(svg, {
     font: {
       fontFiles,
-      loadSystemFonts: fontFiles.length === 0 && (opts.systemFontsFallback ?? true),
-      defaultFontFamily: fontFiles.length ? 'DejaVu Sans' : undefined,
+      loadSystemFonts: fontFiles.length === 0 && (opts.systemFontsFallback ?? false),
+      defaultFontFamily: fontFiles.length ? CHART_FONT_FAMILY : undefined,
+      sansSerifFamily: fontFiles.length ? CHART_FONT_FAMILY : undefined,
     },
     fitTo: { mode: 'zoom', value: opts.scale ?? 2 },
     background: COLORS.bg,
     logLevel: 'off',
   });
   return resvg.render().asPng();
+}
+
+/** Renders the trend chart to PNG bytes. */
+export function renderTrendChart(rows: VolumeTrendRow[], opts: ChartOptions = {}): Buffer {
+  return svgToPng(trendChartSvg(rows, opts), opts);
+}
+
+/**
+ * Can the chart draw text? Renders a label and an empty label with the chart's fonts (no
+ * system fonts) and compares: identical images mean no glyph was drawn. For `kpi doctor`.
+ */
+export function chartFontCheck(fontFiles: string[] = DEFAULT_FONT_FILES): { ok: boolean; files: string[]; missing: string[] } {
+  const present = fontFiles.filter((f) => existsSync(f));
+  const missing = fontFiles.filter((f) => !existsSync(f));
+  const svg = (label: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="20" ${FONT_ATTR} font-size="14">${label}</text></svg>`;
+  const withText = svgToPng(svg('Backlog 1,234'), { fontFiles: present, scale: 1 });
+  const blank = svgToPng(svg(''), { fontFiles: present, scale: 1 });
+  return { ok: present.length > 0 && !withText.equals(blank), files: present, missing };
+}
+
+/* ---- SLA compliance per day against the goal -------------------------------------- */
+
+export interface ComplianceChartOptions extends Pick<ChartOptions, 'title' | 'subtitle' | 'width' | 'height' | 'scale' | 'fontFiles' | 'systemFontsFallback' | 'lastDayPartial'> {
+  /** The compliance goal in percent (a dashed line). */
+  goalPct: number;
+}
+
+/**
+ * One bar per day: the resolution SLA compliance of the cases resolved that day (green at
+ * or above the goal, red below), the goal as a dashed line, the day's resolved count under
+ * each labelled date. Days without resolved cases are left empty. Draws the report's rows.
+ */
+export function complianceChartSvg(rows: SlaComplianceDayRow[], opts: ComplianceChartOptions): string {
+  const W = opts.width ?? 960;
+  const H = opts.height ?? 480;
+  const title = opts.title ?? `SLA compliance per day, last ${rows.length} days`;
+  const partial = opts.lastDayPartial ?? true;
+  const font = FONT_ATTR;
+  const m = { top: 78, right: 40, bottom: 58, left: 62 };
+  const pw = W - m.left - m.right;
+  const ph = H - m.top - m.bottom;
+  const goal = Math.min(100, Math.max(0, opts.goalPct));
+  const out: string[] = [];
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`);
+  out.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="${COLORS.bg}"/>`);
+  out.push(`<text x="${m.left}" y="28" ${font} font-size="18" font-weight="bold" fill="${COLORS.text}">${xmlEscape(title)}</text>`);
+  if (opts.subtitle) out.push(`<text x="${m.left}" y="48" ${font} font-size="12" fill="${COLORS.muted}">${xmlEscape(opts.subtitle)}</text>`);
+  const ly = 64;
+  out.push(`<rect x="${m.left}" y="${ly - 9}" width="12" height="12" fill="${COMPLIANCE.met}"/>`);
+  out.push(`<text x="${m.left + 18}" y="${ly + 1}" ${font} font-size="12" fill="${COLORS.text}">At or above goal</text>`);
+  out.push(`<rect x="${m.left + 140}" y="${ly - 9}" width="12" height="12" fill="${COMPLIANCE.missed}"/>`);
+  out.push(`<text x="${m.left + 158}" y="${ly + 1}" ${font} font-size="12" fill="${COLORS.text}">Below goal</text>`);
+  out.push(`<line x1="${m.left + 250}" y1="${ly - 3}" x2="${m.left + 270}" y2="${ly - 3}" stroke="${COMPLIANCE.goal}" stroke-width="2" stroke-dasharray="5 3"/>`);
+  out.push(`<text x="${m.left + 276}" y="${ly + 1}" ${font} font-size="12" fill="${COLORS.text}">Goal ${xmlEscape(fmt(goal))}%</text>`);
+
+  const y = (pct: number) => m.top + ph - (pct / 100) * ph;
+  for (let v = 0; v <= 100; v += 20) {
+    out.push(`<line x1="${m.left}" y1="${y(v).toFixed(1)}" x2="${m.left + pw}" y2="${y(v).toFixed(1)}" stroke="${COLORS.grid}" stroke-width="1"/>`);
+    out.push(`<text x="${m.left - 8}" y="${(y(v) + 4).toFixed(1)}" ${font} font-size="11" text-anchor="end" fill="${COLORS.axis}">${v}%</text>`);
+  }
+  out.push(`<text transform="translate(16 ${m.top + ph / 2}) rotate(-90)" ${font} font-size="11" text-anchor="middle" fill="${COLORS.axis}">resolved within SLA</text>`);
+  if (rows.length === 0 || rows.every((r) => r.sla_compliance_pct === null)) {
+    out.push(`<text x="${W / 2}" y="${m.top + ph / 2}" ${font} font-size="16" text-anchor="middle" fill="${COLORS.muted}">No resolved cases with an SLA in the window</text>`);
+  }
+  const slot = pw / Math.max(rows.length, 1);
+  const barW = Math.max(1, Math.min(22, slot * 0.7));
+  rows.forEach((r, i) => {
+    if (r.sla_compliance_pct === null) return;
+    const cx = m.left + slot * i + slot / 2;
+    const top = y(r.sla_compliance_pct);
+    const op = partial && i === rows.length - 1 ? ' fill-opacity="0.45"' : '';
+    const color = r.sla_compliance_pct >= goal ? COMPLIANCE.met : COMPLIANCE.missed;
+    out.push(`<rect x="${(cx - barW / 2).toFixed(1)}" y="${top.toFixed(1)}" width="${barW.toFixed(1)}" height="${(m.top + ph - top).toFixed(1)}" fill="${color}"${op}/>`);
+  });
+  out.push(`<line x1="${m.left}" y1="${y(goal).toFixed(1)}" x2="${m.left + pw}" y2="${y(goal).toFixed(1)}" stroke="${COMPLIANCE.goal}" stroke-width="2" stroke-dasharray="6 4"/>`);
+  out.push(`<line x1="${m.left}" y1="${m.top + ph}" x2="${m.left + pw}" y2="${m.top + ph}" stroke="${COLORS.axis}" stroke-width="1"/>`);
+  out.push(`<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${m.top + ph}" stroke="${COLORS.axis}" stroke-width="1"/>`);
+  const every = Math.max(1, Math.ceil(rows.length / 8));
+  rows.forEach((r, i) => {
+    if ((rows.length - 1 - i) % every !== 0) return;
+    const x = (m.left + slot * i + slot / 2).toFixed(1);
+    out.push(`<text x="${x}" y="${m.top + ph + 20}" ${font} font-size="11" text-anchor="middle" fill="${COLORS.axis}">${xmlEscape(shortDate(r.date))}</text>`);
+    out.push(`<text x="${x}" y="${m.top + ph + 34}" ${font} font-size="10" text-anchor="middle" fill="${COLORS.muted}">${fmt(r.met + r.breached)} resolved</text>`);
+  });
+  if (partial && rows.length) {
+    out.push(`<text x="${m.left + pw}" y="${m.top + ph + 50}" ${font} font-size="11" text-anchor="end" fill="${COLORS.muted}">Last day is partial (up to the run time)</text>`);
+  }
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+const COMPLIANCE = { met: '#22c55e', missed: '#ef4444', goal: '#111827' };
+
+/** Renders the compliance chart to PNG bytes. */
+export function renderComplianceChart(rows: SlaComplianceDayRow[], opts: ComplianceChartOptions): Buffer {
+  return svgToPng(complianceChartSvg(rows, opts), opts);
 }

@@ -13,6 +13,7 @@ import type { AtRiskCase, KpiReport } from '../../contract/report';
 import { type RunHistoryRow } from '../../contract/runHistory';
 import { DASH, esc, int, localTime, longDate, pct, truncate } from './format';
 import { anomalies, anomalySentence } from '../anomalyText';
+import { DEMO_NOTICE, DEMO_TAG } from '../demo';
 
 export type Block = types.KnownBlock;
 
@@ -123,9 +124,10 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   // 1. Header + run context
   required.push({
     type: 'header',
-    text: { type: 'plain_text', text: truncate(`:bar_chart: Support KPIs · ${longDate(meta.asOfDate)}`, LIMITS.header), emoji: true },
+    text: { type: 'plain_text', text: truncate(`:bar_chart: Support KPIs · ${longDate(meta.asOfDate)}${meta.demo ? ` · ${DEMO_TAG}` : ''}`, LIMITS.header), emoji: true },
   });
   const ctx = [
+    ...(meta.demo ? [`:test_tube: *${DEMO_NOTICE}*`] : []),
     `As of *${localTime(meta.asOf, tz)}* · last ${meta.windowDays} days · source \`${dataText(meta.source.replace(/[^\s:]*[\\/]/g, ''), 40)}\``,
     prev ? `Changes (▲ ▼) are vs the run of ${localTime(prev.as_of, tz)}` : 'No earlier run to compare with',
   ];
@@ -236,6 +238,7 @@ function fallbackText(report: KpiReport, prev: RunHistoryRow | null, provisional
   const d = report.dailyOps;
   const ch = (s: string) => (s ? ` (${s})` : '');
   const parts = [
+    ...(report.meta.demo ? [`[${DEMO_TAG}]`] : []),
     `Support KPIs ${report.meta.asOfDate}:`,
     `open backlog ${int(d.open_backlog)}${ch(delta(d.open_backlog, prev?.open_backlog, 'count'))},`,
     `SLA compliance ${pct(d.sla_compliance_pct)}${ch(delta(d.sla_compliance_pct, prev?.sla_compliance_pct, 'pct'))},`,

@@ -3,6 +3,7 @@
  * filtered and computed by the pipeline) and lays it out; no KPI is computed here.
  */
 import type { CaseFilter, KpiReport } from '../../contract/report';
+import { DEMO_NOTICE } from '../demo';
 import { DASH, context, divider, esc, fields, header, hours, int, pct, scopeText, section, table, when, type Block, type Reply } from './format';
 import { anomalies, anomalySentence } from '../anomalyText';
 
@@ -28,6 +29,7 @@ function footer(report: KpiReport, ctx: ReplyContext): Block[] {
   const facts = [`As of *${when(m.asOf)}*`, `source \`${esc(m.source)}\``, `run \`${esc(m.runId)}\``];
   if (ctx.cached) facts.push('from the latest run');
   const out: Block[] = [context(facts.join(' · '))];
+  if (m.demo) out.push(context(`:test_tube: *${DEMO_NOTICE}*`));
   if (ctx.csvName && ctx.delivery !== 'none') {
     const where = ctx.delivery === 'dm' ? 'sent to you in a direct message from me' : 'posted in this channel';
     out.push(context(`:paperclip: \`${esc(ctx.csvName)}\` ${where}`));

@@ -198,3 +198,32 @@ type LoadMode = 'extract' | 'full' | 'delta';
 export function createSnowflakeSource(settings: Settings): SnowflakeSource {
   return new SnowflakeSource(settings);
 }
+
+/**
+ * Signs in and out once, nothing else (`kpi doctor`): resolves with the authentication
+ * used, or throws the same named failure a load would (authentication, network, timeout).
+ */
+export async function checkSnowflakeSignIn(settings: Settings, log: SourceContext['log']): Promise<string> {
+  const source = new SnowflakeSource(settings);
+  const s = settings;
+  const configError = (source as unknown as { configError?: SourceError }).configError;
+  if (configError) throw configError;
+  const authenticator = chooseAuthenticator(s);
+  const sf = sdk();
+  setDriverRetryCap(s.SNOWFLAKE_RETRIES);
+  configureDriver(sf, s, log);
+  let connection: Connection;
+  try {
+    connection = sf.createConnection(connectionOptions(s, authenticator));
+  } catch (err) {
+    throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
+  }
+  try {
+    await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
+  } catch (err) {
+    void disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, log);
+    throw classify(err, s, authenticator, qualifiedTable(s)).error;
+  }
+  await disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, log);
+  return authenticator;
+}
