@@ -128,6 +128,8 @@ const envSchema = z.object({
   KPI_ALERT_MAX_REPLIES: int(1, 200).default(20),
   KPI_STALE_HOURS: num(0, 100000).default(24),
   KPI_ALERTS_ENABLED: bool.default('true'),
+  // Alert focus, routing and owners (docs/alerts.md)
+  KPI_BREACH_HORIZON_HOURS: num(0, 100000).default(24),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
   SNOWFLAKE_USER: z.string().optional(),

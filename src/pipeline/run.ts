@@ -57,6 +57,7 @@ export function runParams(settings: Settings, asOf: Date): RunParams {
     riskThresholdPct: settings.KPI_RISK_THRESHOLD_PCT,
     spikeThresholdPct: settings.KPI_SPIKE_THRESHOLD_PCT,
     spikeBaselineDays: settings.KPI_SPIKE_BASELINE_DAYS,
+    breachHorizonHours: settings.KPI_BREACH_HORIZON_HOURS,
     targets: settings.slaTargets,
   };
 }
