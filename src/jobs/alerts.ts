@@ -51,6 +51,8 @@ export interface AlertJobDeps {
   reminderMinutes?: number;
   /** Resolved alerts are forgotten after this many days (default 30). */
   retentionDays?: number;
+  /** Record what is already open as known on a channel's first sweep, with one summary (default true). */
+  quietStart?: boolean;
   /** 429s tolerated per message in one sweep (default 10). */
   maxRateLimitRetries?: number;
   upload?: (client: WebClient, req: UploadRequest) => Promise<UploadedFile[]>;
@@ -125,7 +127,10 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
       }
       result.reportMs = Date.now() - t0;
       const t1 = Date.now();
-      const ctx: SweepContext = { now: nowIso, sweepId, claimId, channel: alertChannel!, maxReplies: s.KPI_ALERT_MAX_REPLIES };
+      const ctx: SweepContext = {
+        now: nowIso, sweepId, claimId, channel: alertChannel!, maxReplies: s.KPI_ALERT_MAX_REPLIES,
+        horizonHours: s.KPI_BREACH_HORIZON_HOURS, quietStart: deps.quietStart,
+      };
       const opsCtx: SweepContext = { ...ctx, channel: opsChannel };
       await alertTx(dbPath, async (tx) => {
         if (!report) {
