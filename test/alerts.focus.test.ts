@@ -126,3 +126,69 @@ test('a stage change stays in the case thread: the reply is edited to the breach
   expect(aRows.every((x) => x.acked_by === 'U0ONCALL02')).toBe(true);
   expect(okCalls(fake, 'chat.update').length).toBeGreaterThanOrEqual(2);
 });
+
+describe('routing and owners', () => {
+  const P1_CHANNEL = 'C0P1ALERTS';
+  const BILLING_BREACH = 'C0BILLBRCH';
+  const routes = JSON.stringify([
+    { match: { priority: ['P1'] }, channel: P1_CHANNEL },
+    { match: { team: 'Billing', region: ['AMER'] }, channel: BILLING_BREACH, min_stage: 'breached' },
+  ]);
+  const owners = JSON.stringify({ assignees: { 'agent-A': 'U0AAAAAAA' }, teams: { Platform: 'S0PLATFORM' } });
+
+  test('cases go to their route\'s channel (the rest to KPI_ALERT_CHANNEL), a route\'s minimum stage holds, owners are mentioned', async () => {
+    const feed = new ReportFeed();
+    const clock = new Clock(T0);
+    const job = makeJob(feed, clock, { KPI_ALERT_ROUTES: routes, KPI_ALERT_OWNERS: owners });
+    const r0 = await job.sweep(); // quiet start on every routed channel, nothing open
+    expect(r0.cases?.baseline).toMatchObject({ atRisk: 0, breached: 0 });
+    clock.advance(15);
+    const at = clock.value;
+    feed.set({
+      asOf: at,
+      cases: [
+        riskCase('A', 'P1', 1, at), // P1 route, owner by assignee
+        riskCase('B', 'P2', 2, at, { region: 'AMER' }), // Billing/AMER, only at risk: below the route's minimum stage
+        riskCase('C', 'P3', -1, at, { region: 'AMER' }), // Billing/AMER breached: routed
+        riskCase('D', 'P2', 3, at, { team: 'Platform', assignee: '<!channel> *x*' }), // default channel, team owner
+      ],
+    });
+    const r = await job.sweep();
+    expect(r.cases!.threads).toHaveLength(3);
+    const p1 = posted(fake, P1_CHANNEL);
+    expect(p1.map((m) => m.text.split('\n')[0])).toEqual([':warning: 1 case newly at risk: P1 1', 'P1 A newly at risk']);
+    expect(p1[1].text).toContain('Assignee: agent-A (<@U0AAAAAAA>)');
+    const billing = posted(fake, BILLING_BREACH);
+    expect(billing.map((m) => m.text.split('\n')[0])).toEqual([':rotating_light: 1 case newly breached: P3 1', 'P3 C newly breached']);
+    const dflt = posted(fake, ALERT_CHANNEL);
+    expect(dflt.map((m) => m.text.split('\n')[0])).toEqual([':warning: 1 case newly at risk: P2 1', 'P2 D newly at risk']);
+    // The team's user group is mentioned; the data value is escaped, never a mention.
+    expect(dflt[1].text).toContain('(<!subteam^S0PLATFORM>)');
+    expect(dflt[1].text).toContain('&lt;!channel&gt;');
+    expect(dflt[1].text).not.toContain('<!channel>');
+    // B is not alerted anywhere until it breaches; then it goes to the Billing channel.
+    expect(JSON.stringify(fake.messages.map((m) => m.text))).not.toContain(' B newly');
+    clock.advance(240);
+    const at2 = clock.value;
+    feed.set({ asOf: at2, cases: [riskCase('A', 'P1', 1, at2), riskCase('B', 'P2', -0.5, at2, { region: 'AMER' }), riskCase('C', 'P3', -5, at2, { region: 'AMER' }), riskCase('D', 'P2', 3, at2, { team: 'Platform' })] });
+    await job.sweep();
+    expect(posted(fake, BILLING_BREACH).slice(2).map((m) => m.text.split('\n')[0])).toEqual([':rotating_light: 1 case newly breached: P2 1', 'P2 B newly breached']);
+  });
+
+  test('a bad route or owner id is a setting error naming the variable', () => {
+    expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: '[{"match":{"severity":"x"},"channel":"C1"}]' }))
+      .toThrow(/KPI_ALERT_ROUTES: route 1: cannot match on "severity"/);
+    expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: '[{"channel":"C1","min_stage":"later"}]' }))
+      .toThrow(/KPI_ALERT_ROUTES: route 1: min_stage "later"/);
+    expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: '/nonexistent/routes.yml' })).toThrow(/KPI_ALERT_ROUTES: file "\/nonexistent\/routes.yml" not found/);
+    expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_OWNERS: '{"teams":{"Billing":"<!channel>"}}' }))
+      .toThrow(/KPI_ALERT_OWNERS: teams."Billing": "<!channel>" is not a Slack user id/);
+  });
+
+  test('routes from a YAML file', () => {
+    const file = require('node:path').join(db.dir, 'routes.yml') as string;
+    require('node:fs').writeFileSync(file, 'routes:\n  - match: { priority: [p1, P2] }\n    channel: C0P1ALERTS\n    min_stage: breached\n');
+    const s = alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: file });
+    expect(s.alertRouting!.routes).toEqual([{ match: { priority: ['P1', 'P2'] }, channel: 'C0P1ALERTS', minStage: 'breached' }]);
+  });
+});

@@ -26,10 +26,19 @@ export interface SweepContext {
   quietStart?: boolean;
   /** The owner mention for a case (`<@U…>` / `<!subteam^S…>`), or null. */
   mention?: (c: AtRiskCase) => string | null;
+  /** The channel for a case (routing), or null when it is below its route's minimum stage. Default: `channel`. */
+  route?: (c: AtRiskCase) => string | null;
+  /** Every channel routes can send to (their first sweep is recorded even when nothing is open there). */
+  channels?: string[];
+  /** Set internally: the default channel while claiming for a routed one. */
+  defaultChannel?: string;
 }
 
 export interface CaseDiff {
+  /** The new case thread of this sweep (the default channel's, else the first). */
   threadId: string | null;
+  /** Every new case thread of this sweep (one per channel with news). */
+  threads: string[];
   newAtRisk: number;
   newBreached: number;
   resolved: number;
@@ -182,7 +191,9 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     }
   }
 
-  const out: CaseDiff = { threadId: null, newAtRisk: 0, newBreached: 0, resolved, reopened, replies: 0, csv: false, baseline: null, continued: 0, oldBreached: 0 };
+  const out: CaseDiff = {
+    threadId: null, threads: [], newAtRisk: 0, newBreached: 0, resolved, reopened, replies: 0, csv: false, baseline: null, continued: 0, oldBreached: 0,
+  };
   const horizon = ctx.horizonHours ?? DEFAULT_BREACH_HORIZON_HOURS;
   // The shared attention order: soonest to breach first, then newly breached, old breaches last.
   fresh.sort((x, y) => {
@@ -191,6 +202,25 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     return ka - kb || va - vb || x - y;
   });
 
+  // Routing: each fresh case to its channel; null: below its route's minimum stage (not yet).
+  // Every configured channel is visited, so a channel's first sweep is recorded even when empty.
+  const groups = new Map<string, number[]>([[ctx.channel, []]]);
+  for (const ch of ctx.channels ?? []) if (!groups.has(ch)) groups.set(ch, []);
+  for (const i of fresh) {
+    const ch = ctx.route ? ctx.route(cases[i]) : ctx.channel;
+    if (ch === null) continue;
+    const g = groups.get(ch) ?? [];
+    g.push(i);
+    groups.set(ch, g);
+  }
+  for (const [channel, idx] of groups) {
+    await claimChannel(tx, { ...ctx, channel, defaultChannel: ctx.channel }, idx, cases, out, horizon);
+  }
+  return finishProgress(tx, ctx, out);
+}
+
+/** The claims of one channel: its quiet first sweep, continued cases, a new thread. */
+async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: AtRiskCase[], out: CaseDiff, horizon: number): Promise<void> {
   // A quiet first sweep: what is already open and at risk on a channel that never had case
   // alerts (or after the state was reset) is recorded as known, with one summary and a CSV.
   const first = ctx.quietStart !== false && (await tx.q(
@@ -210,8 +240,10 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
       await addOutbox(tx, ctx, { msgId: `csv:${threadId}`, kind: 'csv', threadId, seq: seq + 1, channel: ctx.channel });
       out.csv = true;
     }
-    out.baseline = { threadId, atRisk: counts.atRisk, breached: counts.breached };
-    return finishProgress(tx, ctx, out);
+    out.baseline ??= { threadId, atRisk: 0, breached: 0 };
+    out.baseline.atRisk += counts.atRisk;
+    out.baseline.breached += counts.breached;
+    return;
   }
 
   // One case, one thread: a case whose earlier step has a reply continues in that thread.
@@ -225,12 +257,12 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     );
     for (const r of rows) continued.set(r.case_id, r.thread_id);
   }
-  const fresh2: number[] = [];
+  const later: number[] = [];
   for (const i of fresh) {
     const c = cases[i];
     const thread = c.risk_level === 'breached' ? continued.get(c.case_id) : undefined;
     if (!thread) {
-      fresh2.push(i);
+      later.push(i);
       continue;
     }
     out.continued += 1;
@@ -247,21 +279,24 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     });
   }
 
-  if (fresh2.length > 0) {
-    const threadId = `cases:${ctx.sweepId}`;
-    out.threadId = threadId;
-    const picked: AtRiskCase[] = fresh2.map((i) => cases[i]);
+  if (later.length > 0) {
+    const threadId = ctx.channel === ctx.defaultChannel || !ctx.defaultChannel ? `cases:${ctx.sweepId}` : `cases:${ctx.sweepId}:${ctx.channel}`;
+    out.threadId ??= threadId;
+    out.threads.push(threadId);
+    const picked: AtRiskCase[] = later.map((i) => cases[i]);
     const counts = countLevels(picked);
-    out.newAtRisk = counts.atRisk;
-    out.newBreached = counts.breached;
+    out.newAtRisk += counts.atRisk;
+    out.newBreached += counts.breached;
     // Breached longer ago than the horizon: counted and in the CSV, never a reply each.
     const listed = picked.filter((c) => !isOldBreach(c, horizon)).length;
-    out.oldBreached = picked.length - listed;
-    out.replies = Math.min(listed, ctx.maxReplies);
-    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: out.replies, horizon, mention: ctx.mention });
+    const oldBreached = picked.length - listed;
+    const replies = Math.min(listed, ctx.maxReplies);
+    out.oldBreached += oldBreached;
+    out.replies += replies;
+    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: replies, horizon, mention: ctx.mention });
     await addThread(tx, ctx, {
       threadId, kind: 'cases', channel: ctx.channel, nAtRisk: counts.atRisk, nBreached: counts.breached, total: picked.length,
-      replies: out.replies, payload: { byPriority: counts.byPriority, oldBreached: out.oldBreached, horizonHours: horizon },
+      replies, payload: { byPriority: counts.byPriority, oldBreached, horizonHours: horizon },
     });
     const seq = await nextSeq(tx);
     await addOutbox(tx, ctx, { msgId: `parent:${threadId}`, kind: 'parent', threadId, seq, channel: ctx.channel });
@@ -272,13 +307,13 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
        FROM alert_case WHERE thread_id = $1 AND has_reply`,
       [threadId, seq, ctx.channel, ctx.claimId, ctx.now],
     );
-    if (picked.length > out.replies) {
+    if (picked.length > replies) {
       out.csv = true;
       await addOutbox(tx, ctx, { msgId: `csv:${threadId}`, kind: 'csv', threadId, seq: seq + 1 + picked.length, channel: ctx.channel });
     }
   }
-  return finishProgress(tx, ctx, out);
 }
+
 
 function countLevels(picked: AtRiskCase[]): { atRisk: number; breached: number; byPriority: Record<string, number> } {
   const byPriority: Record<string, number> = {};

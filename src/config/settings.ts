@@ -10,6 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
 import { PRIORITIES, type Priority } from '../contract/report';
 import { CONTRACT_COLUMNS, type ContractColumn } from '../contract/columns';
+import { parseAlertRouting, type AlertRouting } from './alertRoutes';
 
 export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
@@ -130,6 +131,8 @@ const envSchema = z.object({
   KPI_ALERTS_ENABLED: bool.default('true'),
   // Alert focus, routing and owners (docs/alerts.md)
   KPI_BREACH_HORIZON_HOURS: num(0, 100000).default(24),
+  KPI_ALERT_ROUTES: z.string().optional(),
+  KPI_ALERT_OWNERS: z.string().optional(),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
   SNOWFLAKE_USER: z.string().optional(),
@@ -160,6 +163,8 @@ export interface SlaTarget {
 export interface Settings extends Env {
   columnMap: Record<string, ContractColumn>;
   slaTargets: Record<Priority, SlaTarget>;
+  /** KPI_ALERT_ROUTES and KPI_ALERT_OWNERS, parsed (absent when Settings were built by hand). */
+  alertRouting?: AlertRouting;
 }
 
 /** Names of settings whose values are secrets: never logged, never echoed. */
@@ -205,7 +210,13 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets };
+  let alertRouting: AlertRouting;
+  try {
+    alertRouting = parseAlertRouting(e);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, alertRouting };
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

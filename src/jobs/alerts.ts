@@ -25,6 +25,7 @@ import { formatTime } from '../render/slack/format';
 import { claimReminders, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
 import { applyCheck, recordSweep, staleness } from '../alerts/health';
 import { describeFailure } from '../support/errors';
+import { ownerMention, parseAlertRouting, routeCase } from '../config/alertRoutes';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 
 export interface AlertJobDeps {
@@ -103,6 +104,8 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
   const deliverer = new Deliverer({
     dbPath, transport, log, now, tz: s.KPI_TZ, leaseMs: deps.leaseMs ?? 10 * 60_000,
   });
+  const routing = s.alertRouting ?? parseAlertRouting(s);
+  const routeChannels = [...new Set(routing.routes.map((r) => r.channel))];
   let running = false;
 
   async function sweep(): Promise<SweepResult> {
@@ -130,6 +133,8 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
       const ctx: SweepContext = {
         now: nowIso, sweepId, claimId, channel: alertChannel!, maxReplies: s.KPI_ALERT_MAX_REPLIES,
         horizonHours: s.KPI_BREACH_HORIZON_HOURS, quietStart: deps.quietStart,
+        ...(routing.routes.length ? { route: (c) => routeCase(routing, c as never, alertChannel!), channels: routeChannels } : {}),
+        mention: (c) => ownerMention(routing, c),
       };
       const opsCtx: SweepContext = { ...ctx, channel: opsChannel };
       await alertTx(dbPath, async (tx) => {
