@@ -196,9 +196,11 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
   };
   const horizon = ctx.horizonHours ?? DEFAULT_BREACH_HORIZON_HOURS;
   // The shared attention order: soonest to breach first, then newly breached, old breaches last.
+  const rank = new Map<number, [number, number]>();
+  for (const i of fresh) rank.set(i, attentionRank(cases[i], horizon));
   fresh.sort((x, y) => {
-    const [ka, va] = attentionRank(cases[x], horizon);
-    const [kb, vb] = attentionRank(cases[y], horizon);
+    const [ka, va] = rank.get(x)!;
+    const [kb, vb] = rank.get(y)!;
     return ka - kb || va - vb || x - y;
   });
 
@@ -358,8 +360,9 @@ async function insertCases(
        CASE WHEN rank < $2 THEN 0 ELSE 1 END, mention FROM newc`,
     [o.threadId, o.replyUpTo, o.now],
   );
-  // Acknowledgements carry over to later steps of the same case.
-  await tx.x(
+  // Acknowledgements carry over to later steps of the same case (nothing to do while nobody acknowledged).
+  const [{ acked }] = await tx.q<{ acked: boolean }>(`SELECT EXISTS (SELECT 1 FROM alert_case WHERE acked_by IS NOT NULL) AS acked`);
+  if (acked) await tx.x(
     `UPDATE alert_case SET acked_by = k.acked_by, acked_at = k.acked_at
      FROM (SELECT a.case_id, arg_min(a.acked_by, a.acked_at) AS acked_by, min(a.acked_at) AS acked_at
            FROM alert_case a SEMI JOIN newc n ON n.case_id = a.case_id WHERE a.acked_by IS NOT NULL GROUP BY a.case_id) k
