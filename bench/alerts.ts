@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   // Seed: N alerted cases, as if delivered long ago.
   const tSeed = performance.now();
   await alertTx(dbPath, async (tx) => {
-    await diffCases(tx, seedReport, { now: '2026-11-23T08:00:00Z', sweepId: 'seed', claimId: 'seed', channel: 'C0ALERTS01', maxReplies: Number(replies) });
+    await diffCases(tx, seedReport, { now: '2026-11-23T08:00:00Z', sweepId: 'seed', claimId: 'seed', channel: 'C0ALERTS01', maxReplies: Number(replies), quietStart: false });
     await tx.x(`UPDATE alert_outbox SET state = 'sent', ts = '1.0', channel_id = 'C0ALERTS01', claim_id = NULL, sent_at = now()`);
     await tx.x(`UPDATE alert_case SET shown_version = version`);
     await tx.x(`UPDATE alert_thread SET shown_version = version`);

@@ -76,7 +76,7 @@ const caseRow = async (id: string) => (await alertTx(db.dbPath, (tx) => tx.q<Rec
 test('Acknowledge and Snooze: signed payloads record who and when and edit the message; a bad signature is refused', async () => {
   const feed = new ReportFeed();
   feed.set({ cases: [riskCase('A', 'P1', 1), riskCase('B', 'P2', 2), riskCase('C', 'P3', 3)] });
-  const job = createAlertJob({ settings: alertSettings(db.dbPath, fake.url), client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 60 });
+  const job = createAlertJob({ settings: alertSettings(db.dbPath, fake.url), client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 60, quietStart: false });
   await job.sweep();
   const msgs = posted(fake);
   expect(msgs).toHaveLength(4);

@@ -19,7 +19,7 @@ useAlertEnv((f, d) => { fake = f; db = d; });
 
 function makeJob(feed: ReportFeed, clock: Clock, over: Partial<AlertJobDeps> = {}) {
   const settings = alertSettings(db.dbPath, fake.url);
-  return createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0, ...over });
+  return createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0, quietStart: false, ...over });
 }
 
 const msgIds = () => okCalls(fake, 'chat.postMessage').map((c) => (c.body.metadata as { event_payload: { msg_id: string } }).event_payload.msg_id);
@@ -41,7 +41,7 @@ test('a restart between sweeps (new job instance, same database file) posts noth
   feed.set({ asOf: clock.value, cases: [riskCase('A', 'P1', -0.5, clock.value), riskCase('B', 'P2', -1.5, clock.value)] });
   await makeJob(feed, clock).sweep();
   await makeJob(feed, clock).sweep();
-  expect(posted(fake)).toHaveLength(5); // A's breach: one parent + one reply
+  expect(posted(fake)).toHaveLength(4); // A's breach: one notice in A's thread (its reply is edited)
   expect(new Set(msgIds()).size).toBe(msgIds().length);
 });
 
@@ -111,7 +111,7 @@ test('a storm of 429s: every message delivered exactly once (WebClient retries, 
   fake.failNext('files.getUploadURLExternal', { status: 429, retryAfter: 0, times: 4 });
   fake.failNext('files.completeUploadExternal', { status: 429, retryAfter: 0, times: 4 });
   const { sleep } = fakeSleep();
-  const job = createAlertJob({ settings, client, getReport: feed.get, now: clock.now, sleep, reminderMinutes: 0 });
+  const job = createAlertJob({ settings, client, getReport: feed.get, now: clock.now, sleep, reminderMinutes: 0, quietStart: false });
   const r = await job.sweep();
   expect(r.delivery).toMatchObject({ posted: 6, uploads: 1, failed: 0, pending: 0 });
   expect(r.delivery!.rateLimited).toBeGreaterThan(0);

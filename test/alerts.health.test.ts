@@ -18,7 +18,7 @@ useAlertEnv((f, d) => { fake = f; db = d; });
 function makeJob(feed: ReportFeed, clock: Clock, env: Record<string, string> = {}) {
   return createAlertJob({
     settings: alertSettings(db.dbPath, fake.url, env), client: fastClient(fake), getReport: feed.get, now: clock.now,
-    sleep: fakeSleep().sleep, reminderMinutes: 0,
+    sleep: fakeSleep().sleep, reminderMinutes: 0, quietStart: false,
   });
 }
 
@@ -97,7 +97,7 @@ test('ops alerts fall back to KPI_ALERT_CHANNEL when KPI_OPS_CHANNEL is not set'
   const feed = new ReportFeed();
   const clock = new Clock(T0);
   const settings = { ...alertSettings(db.dbPath, fake.url), KPI_OPS_CHANNEL: undefined };
-  const job = createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0 });
+  const job = createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0, quietStart: false });
   feed.fail(new Error('KPI_SOURCE=csv needs KPI_CSV_PATH'));
   await job.sweep();
   expect(posted(fake, ALERT_CHANNEL).map((m) => m.text.split('\n')[1])).toEqual(['Cause: KPI_SOURCE=csv needs KPI_CSV_PATH']);

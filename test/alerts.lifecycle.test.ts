@@ -16,7 +16,7 @@ useAlertEnv((f, d) => { fake = f; db = d; });
 function makeJob(feed: ReportFeed, clock: Clock, over: Record<string, unknown> = {}) {
   const settings = alertSettings(db.dbPath, fake.url);
   const { sleep } = fakeSleep();
-  return createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep, reminderMinutes: 0, ...over });
+  return createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep, reminderMinutes: 0, quietStart: false, ...over });
 }
 
 test('sweeps over evolving data: one thread per sweep with news, replies once, edits on resolution, quiet otherwise', async () => {
@@ -35,9 +35,9 @@ test('sweeps over evolving data: one thread per sweep with news, replies once, e
   expect(parent1.text).toContain('2 cases newly at risk, 1 newly breached: P1 1, P2 2');
   const replies1 = msgs.slice(1);
   expect(replies1.every((m) => m.thread_ts === parent1.ts)).toBe(true);
-  // Breached first, then by due time.
-  expect(replies1.map((m) => m.text.split('\n')[0])).toEqual(['P2 C newly breached', 'P1 A newly at risk', 'P2 B newly at risk']);
-  expect(replies1[0].text).toMatch(/Status: open · Assignee: agent-C · Team: Billing · Region: EMEA/);
+  // Nearest to breach first (soonest due), then the newly breached.
+  expect(replies1.map((m) => m.text.split('\n')[0])).toEqual(['P1 A newly at risk', 'P2 B newly at risk', 'P2 C newly breached']);
+  expect(replies1[2].text).toMatch(/Status: open · Assignee: agent-C · Team: Billing · Region: EMEA/);
   const reply = fake.messagesIn(ALERT_CHANNEL)[1];
   const actions = (reply.blocks as { type: string; elements?: { action_id: string }[] }[]).find((b) => b.type === 'actions');
   expect(actions?.elements?.map((e) => e.action_id)).toEqual(['kpi_alert_ack', 'kpi_alert_snooze']);
@@ -54,19 +54,25 @@ test('sweeps over evolving data: one thread per sweep with news, replies once, e
   clock.advance(15);
   feed.set({ asOf: clock.value, cases: [riskCase('A', 'P1', -0.25, clock.value), riskCase('C', 'P2', -1.5, clock.value), riskCase('D', 'P3', 3, clock.value)] });
   const r3 = await job.sweep();
-  expect(r3.cases).toMatchObject({ newAtRisk: 1, newBreached: 1, resolved: 1 });
+  // A's breach stays in A's thread (one case, one thread): its reply is edited and a notice is posted there.
+  expect(r3.cases).toMatchObject({ newAtRisk: 1, newBreached: 0, continued: 1, resolved: 1 });
   msgs = posted(fake);
   expect(msgs).toHaveLength(7);
-  const parent2 = msgs[4];
-  expect(parent2.text).toContain('1 case newly at risk, 1 newly breached: P1 1, P3 1');
-  expect(msgs.slice(5).map((m) => [m.thread_ts, m.text.split('\n')[0]])).toEqual([
-    [parent2.ts, 'P1 A newly breached'], [parent2.ts, 'P3 D newly at risk'],
-  ]);
-  // B's reply and the first parent are edited.
+  expect(msgs[4].thread_ts).toBe(parent1.ts);
+  expect(msgs[4].text).toMatch(/^:red_circle: `A` \(P1\) has now breached: breached 15m ago/);
+  const parent2 = msgs[5];
+  expect(parent2.text).toContain('1 case newly at risk: P3 1');
+  expect(msgs.slice(6).map((m) => [m.thread_ts, m.text.split('\n')[0]])).toEqual([[parent2.ts, 'P3 D newly at risk']]);
+  // A's reply (now breached, buttons kept), B's reply and the first parent are edited.
   let updates = okCalls(fake, 'chat.update');
-  expect(updates).toHaveLength(2);
+  expect(updates).toHaveLength(3);
+  const aReply = fake.messagesIn(ALERT_CHANNEL).find((m) => m.ts === replies1[0].ts)!;
+  expect(aReply.text).toMatch(/^P1 A breached \(alerted at risk\)\nDue .* · breached 15m ago \(at .*\) · alerted at 2026-11-23 09:00 UTC/);
+  expect((aReply.blocks as { type: string }[]).some((b) => b.type === 'actions')).toBe(true);
   const bReply = fake.messagesIn(ALERT_CHANNEL).find((m) => m.text?.startsWith('P2 B') || m.text?.startsWith('Resolved: P2 B'))!;
-  expect(bReply.text).toMatch(/^Resolved: P2 B newly at risk/);
+  expect(bReply.text).toMatch(/^Resolved: P2 B resolved \(was at risk\)/);
+  expect(bReply.text).toContain('Status: no longer open and at risk');
+  expect(bReply.text).not.toContain('to breach');
   expect((bReply.blocks as { type: string }[]).some((b) => b.type === 'actions')).toBe(false);
   const p1msg = fake.messagesIn(ALERT_CHANNEL).find((m) => m.ts === parent1.ts)!;
   expect(p1msg.text).toContain('1 of 3 resolved');
@@ -78,16 +84,16 @@ test('sweeps over evolving data: one thread per sweep with news, replies once, e
   expect(r4.cases).toMatchObject({ newAtRisk: 0, newBreached: 0, resolved: 3 });
   expect(posted(fake)).toHaveLength(7);
   updates = okCalls(fake, 'chat.update');
-  // replies: A (thread 1), C (thread 1), A (thread 2); parents: thread 1, thread 2
-  expect(updates).toHaveLength(2 + 5);
+  // replies: A, C (thread 1); parent of thread 1
+  expect(updates).toHaveLength(3 + 3);
   expect(fake.messagesIn(ALERT_CHANNEL).find((m) => m.ts === parent1.ts)!.text).toMatch(/^:white_check_mark: Resolved: .*\nAll 3 resolved$/s);
-  expect(fake.messagesIn(ALERT_CHANNEL).find((m) => m.ts === parent2.ts)!.text).toContain('1 of 2 resolved');
+  expect(fake.messagesIn(ALERT_CHANNEL).find((m) => m.ts === replies1[0].ts)!.text).toMatch(/^Resolved: P1 A resolved \(was breached\)/);
 
   // Sweep 5: quiet again.
   clock.advance(15);
   await job.sweep();
   expect(posted(fake)).toHaveLength(7);
-  expect(okCalls(fake, 'chat.update')).toHaveLength(7);
+  expect(okCalls(fake, 'chat.update')).toHaveLength(6);
 
   // Sweep 6: A reopens (back at risk): its messages are edited back, nothing is posted (once per step).
   clock.advance(15);
@@ -112,7 +118,7 @@ test('1,000 cases newly at risk at once: one parent, at most KPI_ALERT_MAX_REPLI
   const msgs = posted(fake);
   expect(msgs).toHaveLength(1 + 3);
   expect(msgs[0].text).toContain('800 cases newly at risk, 200 newly breached: P1 250, P2 250, P3 250, P4 250');
-  expect(msgs[0].text).toContain('The 3 most urgent are in the thread; all 1000 in the CSV there.');
+  expect(msgs[0].text).toContain('The 3 nearest to breach are in the thread; all 1,000 in the CSV there.');
   const ups = fake.uploadsIn(ALERT_CHANNEL, msgs[0].ts);
   expect(ups).toHaveLength(1);
   const lines = ups[0].content!.toString('utf8').trim().split('\r\n');

@@ -29,15 +29,15 @@ test('real pipeline run: alerts from a CSV source, then an edit when the case is
   write('');
   const settings = alertSettings(db.dbPath, fake.url, { KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_OUTPUT_DIR: join(db.dir, 'out'), KPI_WINDOW_DAYS: '30' });
   const clock = new Clock(T0);
-  const job = createAlertJob({ settings, client: fastClient(fake), now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0 });
+  const job = createAlertJob({ settings, client: fastClient(fake), now: clock.now, sleep: fakeSleep().sleep, reminderMinutes: 0, quietStart: false });
   const r1 = await job.sweep();
   expect(r1.failure).toBeUndefined();
   expect(r1.cases).toMatchObject({ newAtRisk: 1, newBreached: 1 });
   const msgs = posted(fake);
   expect(msgs.map((m) => m.text.split('\n')[0])).toEqual([
-    ':rotating_light: 1 case newly at risk, 1 newly breached: P1 1, P2 1', 'P2 X2 newly breached', 'P1 X1 newly at risk',
+    ':rotating_light: 1 case newly at risk, 1 newly breached: P1 1, P2 1', 'P1 X1 newly at risk', 'P2 X2 newly breached',
   ]);
-  expect(msgs[2].text).toContain('Due 2026-11-23 09:30 UTC · 30m to breach');
+  expect(msgs[1].text).toContain('Due 2026-11-23 09:30 UTC · 30m to breach');
 
   clock.advance(15);
   write('2026-11-23T09:10:00Z');
@@ -45,6 +45,6 @@ test('real pipeline run: alerts from a CSV source, then an edit when the case is
   expect(r2.cases).toMatchObject({ newAtRisk: 0, newBreached: 0, resolved: 1 });
   expect(posted(fake)).toHaveLength(3);
   expect(okCalls(fake, 'chat.update')).toHaveLength(2);
-  expect(posted(fake)[2].text).toMatch(/^Resolved: P1 X1/);
+  expect(posted(fake)[1].text).toMatch(/^Resolved: P1 X1/);
   expect(posted(fake)[0].text).toContain('1 of 2 resolved');
 });

@@ -146,11 +146,11 @@ describe('App Home rendering and the owner map', () => {
   });
 
   test('KPI_ALERT_OWNERS: assignees and teams -> user or user-group IDs, inline or in a YAML file', () => {
-    expect(loadSettings({ KPI_ALERT_OWNERS: OWNERS }).owners).toEqual({ teams: { billing: ANA, core: 'S0COREGRP1', ghosts: ANA }, assignees: { ana: ANA } });
-    expect(loadSettings({}).owners).toEqual({ teams: {}, assignees: {} });
+    expect(loadSettings({ KPI_ALERT_OWNERS: OWNERS }).alertRouting?.owners).toEqual({ teams: { billing: ANA, core: 'S0COREGRP1', ghosts: ANA }, assignees: { ana: ANA } });
+    expect(loadSettings({}).alertRouting?.owners).toEqual({ teams: {}, assignees: {} });
     const file = join(mkdtempSync(join(tmpdir(), 'owners-')), 'owners.yml');
     writeFileSync(file, 'teams:\n  Billing: U0ANA00001\n');
-    expect(loadSettings({ KPI_ALERT_OWNERS: file }).owners).toEqual({ teams: { Billing: ANA }, assignees: {} });
+    expect(loadSettings({ KPI_ALERT_OWNERS: file }).alertRouting?.owners).toEqual({ teams: { Billing: ANA }, assignees: {} });
     expect(() => loadSettings({ KPI_ALERT_OWNERS: '{billing' })).toThrow(/KPI_ALERT_OWNERS: not valid JSON/);
     expect(() => loadSettings({ KPI_ALERT_OWNERS: 'nope.yml' })).toThrow(/KPI_ALERT_OWNERS: file "nope.yml" not found/);
     expect(() => loadSettings({ KPI_ALERT_OWNERS: '{"billing":"U0ANA00001"}' })).toThrow(/unknown key "billing" \(allowed: assignees, teams\)/);

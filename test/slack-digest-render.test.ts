@@ -31,10 +31,10 @@ describe('renderDigest', () => {
     expect(t).toContain('Backlog spike');
     expect(t).toContain('P1 +50.0%');
     expect(t).toContain('*At risk: 5 · Breached (open): 2*');
-    // five most urgent, in the report's order, then a pointer to the rest
+    // the attention order: not yet breached (soonest due first, at most 5), then newly breached (most recent first)
     const urgent = t.match(/\*CASE-\d+\*/g)!;
-    expect(urgent).toEqual(['*CASE-1001*', '*CASE-1002*', '*CASE-1003*', '*CASE-1005*', '*CASE-1004*']);
-    expect(t).toContain('and 2 more in sla_at_risk_cases.csv');
+    expect(urgent).toEqual(['*CASE-1003*', '*CASE-1005*', '*CASE-1004*', '*CASE-1007*', '*CASE-1006*', '*CASE-1002*', '*CASE-1001*']);
+    expect(t).toContain('breached 1.3 h ago');
     expect(t).not.toContain('Provisional');
     // plain fallback text
     expect(m.text).toMatch(/^Support KPIs 2026-11-23: open backlog 174 \(▲ \+5\), SLA compliance 93\.3%/);
@@ -89,18 +89,22 @@ describe('renderDigest', () => {
     const t = allText(m.blocks);
     expect(t).not.toContain('<!channel>');
     expect(t).toContain('&lt;!channel&gt;');
-    expect(t).toContain('and 4,995 more');
+    expect(t).toContain('and 4,232 more');
+    expect(t).toContain('760 breached more than 24 h ago (P1 190, P2 190, P3 190, P4 190)');
     expect(m.text.length).toBeLessThanOrEqual(3000);
   });
 
-  test('when overdue cases fill the list, the next ones about to breach are named; data formatting is neutralised', () => {
+  test('overdue cases never push out the ones about to breach; data formatting is neutralised', () => {
     const r = makeReport();
     const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
     const atRisk = r.atRiskCases.filter((c) => c.risk_level === 'at_risk');
     r.atRiskCases = [...Array.from({ length: 5 }, (_, i) => ({ ...breached[0], case_id: `OLD-${i}` })), ...atRisk];
     r.atRiskCases[0] = { ...r.atRiskCases[0], assignee: '*boss*', team: 'tier_2' };
     const t = JSON.stringify(renderDigest(r, null, { dqMin: 90 }).blocks);
-    expect(t).toContain('Next to breach: *CASE-1003* P1 in 0.5 h · *CASE-1005* P2 in 1.5 h · *CASE-1004* P3 in 2.0 h');
+    const listed = t.match(/\*(?:CASE|OLD)-\d+\*/g)!;
+    expect(listed.slice(0, 3)).toEqual(['*CASE-1003*', '*CASE-1005*', '*CASE-1004*']);
+    expect(listed.filter((x) => x.startsWith('*OLD'))).toHaveLength(3);
+    expect(t).toContain('and 2 more at risk or newly breached in sla_at_risk_cases.csv');
     expect(t).toContain('\u200b*boss*\u200b');
     expect(t).toContain('tier_2');
   });

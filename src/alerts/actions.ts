@@ -43,19 +43,21 @@ export function parseButtonValue(v: string | undefined): { c: string; l: string 
 /**
  * Records an acknowledgement or a snooze in the alert state. The first acknowledgement
  * wins (a second click keeps who acknowledged first); a snooze runs an hour from the click.
+ * Both apply to the case, every step of it: an acknowledgement carries over to later steps.
  */
 export async function recordAlertAction(dbPath: string, kind: AlertActionKind, caseId: string, level: string, user: string, at: Date): Promise<AlertActionResult> {
   const now = isoSeconds(at);
   return alertTx(dbPath, async (tx) => {
     const rows = kind === 'ack'
       ? await tx.q<CaseRow>(
-        `UPDATE alert_case SET acked_by = coalesce(acked_by, $3), acked_at = coalesce(acked_at, $4::TIMESTAMP), version = version + 1
-         WHERE case_id = $1 AND level = $2 RETURNING *`, [caseId, level, user, now])
+        `UPDATE alert_case SET acked_by = coalesce(acked_by, $2), acked_at = coalesce(acked_at, $3::TIMESTAMP), version = version + 1
+         WHERE case_id = $1 RETURNING *`, [caseId, user, now])
       : await tx.q<CaseRow>(
-        `UPDATE alert_case SET snoozed_by = $3, snoozed_until = $4::TIMESTAMP, version = version + 1
-         WHERE case_id = $1 AND level = $2 RETURNING *`, [caseId, level, user, isoSeconds(new Date(at.getTime() + SNOOZE_MS))]);
-    if (rows.length === 0) return { ok: false, reason: 'This alert is no longer known (it was resolved long ago and forgotten).' };
-    return { ok: true, case: rows[0] };
+        `UPDATE alert_case SET snoozed_by = $2, snoozed_until = $3::TIMESTAMP, version = version + 1
+         WHERE case_id = $1 RETURNING *`, [caseId, user, isoSeconds(new Date(at.getTime() + SNOOZE_MS))]);
+    const clicked = rows.find((r) => r.level === level);
+    if (!clicked) return { ok: false, reason: 'This alert is no longer known (it was resolved long ago and forgotten).' };
+    return { ok: true, case: clicked };
   });
 }
 

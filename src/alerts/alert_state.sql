@@ -93,3 +93,10 @@ CREATE TABLE IF NOT EXISTS alert_health (
   last_ok_at TIMESTAMP,
   detail VARCHAR
 );
+-- Later steps of a case shown on its first reply (one case, one thread): the step it is at
+-- now, its hours to breach then and when it got there. NULL: the step of the row itself.
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS now_level VARCHAR;
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS now_hours_to_breach DOUBLE;
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS now_at TIMESTAMP;
+-- The owner mention (<@U…> / <!subteam^S…>) resolved when the case was alerted.
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS mention VARCHAR;

@@ -13,31 +13,31 @@
  *   history scope, channel given by name) the message is posted: a duplicate is the
  *   lesser evil than a lost alert. The window for that is one message wide.
  * - A 429 or an ok:false answer means Slack did not post: the attempt is given back.
- *   Rate limits: the Retry-After is honoured (pacer backoff) and the same message is
- *   tried again; after `maxRateLimitRetries` it stays pending for the next sweep. Never
- *   dropped.
+ *   Rate limits: the transport (src/slack-api/transport.ts) honours Retry-After in the
+ *   shared per-channel pacer and tries the same message again; after its rate-limit budget
+ *   the message stays pending for the next sweep. Never dropped.
+ * - A post whose answer was lost stays pending with its attempt counted: the next sweep
+ *   looks it up before posting (the transport's postOnce).
  */
-import type { ChatPostMessageArguments, WebClient } from '@slack/web-api';
+import type { ChatPostMessageArguments } from '@slack/web-api';
 import type { Logger } from '../support/log';
-import { uploadFiles, type UploadRequest, type UploadedFile } from '../slack-api/client';
 import { alertTx } from './db';
-import type { ChannelPacer } from '../slack-api/pacer';
+import { definitelyNotPosted, refused, slackErrorText as errText, type SlackTransport } from '../slack-api/transport';
 import { renderCaseReply, renderCasesCsv, renderThreadParent, type CaseRow, type RenderedMessage, type ThreadRow } from '../render/slack/alerts';
+
+export { retryAfterOf } from '../slack-api/transport';
 
 export const METADATA_EVENT = 'kpi_alert';
 
 export interface DeliveryDeps {
   dbPath: string;
-  client: WebClient;
-  pacer: ChannelPacer;
+  /** Every Slack write goes through it (paced, Retry-After, the "already posted?" lookup). */
+  transport: SlackTransport;
   log: Logger;
   now: () => Date;
   tz: string;
   /** A pending row claimed longer ago than this may be taken over (default 10 min). */
   leaseMs: number;
-  /** 429s tolerated per message within one sweep before it waits for the next sweep. */
-  maxRateLimitRetries: number;
-  upload?: (client: WebClient, req: UploadRequest) => Promise<UploadedFile[]>;
 }
 
 export interface DeliveryStats {
@@ -71,69 +71,25 @@ interface OutRow {
   parent_state: string | null;
 }
 
-interface SlackErr {
-  code?: string;
-  retryAfter?: number;
-  data?: { error?: string };
-  message?: string;
-  original?: { message?: string };
-}
-
-/** Seconds to wait when Slack (or WebClient after its own retries) reports a rate limit; else null. */
-export function retryAfterOf(e: unknown): number | null {
-  const err = e as SlackErr;
-  if (err?.code === 'slack_webapi_rate_limited_error') return Number.isFinite(err.retryAfter) ? Number(err.retryAfter) : 1;
-  if (err?.code === 'slack_webapi_platform_error' && err.data?.error === 'ratelimited') return 1;
-  const msg = `${err?.message ?? ''} ${err?.original?.message ?? ''}`;
-  const m = /rate limit was exceeded.*retry-after: (\d+)/i.exec(msg);
-  if (m) return Number(m[1]);
-  return null;
-}
-
-/** Slack answered and did not post (429, ok:false): safe to try again without a lookup. */
-function definitelyNotPosted(e: unknown): boolean {
-  return retryAfterOf(e) !== null || (e as SlackErr)?.code === 'slack_webapi_platform_error';
-}
-
-function errText(e: unknown): string {
-  const err = e as SlackErr;
-  return (err?.data?.error ? `${err.data.error}` : err?.message ?? String(e)).slice(0, 300);
-}
-
 export function csvFilename(threadId: string): string {
   return `kpi-alert-cases-${threadId.replace(/^cases:/, '').replace(/[^A-Za-z0-9_-]/g, '')}.csv`;
+}
+
+function csvTitle(thread: ThreadRow | undefined, n: number): string {
+  return thread?.payload?.includes('"baseline":true') ? `All ${n} open cases tracked` : `All ${n} newly alerted cases`;
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export class Deliverer {
-  private readonly channelIds = new Map<string, string>();
-
   constructor(private readonly d: DeliveryDeps) {}
-
-  private key(channel: string): string {
-    return this.channelIds.get(channel) ?? channel;
-  }
-
-  /** One Slack write through the channel's pacer, honouring Retry-After. */
-  async call<T>(channel: string, stats: DeliveryStats, fn: () => Promise<T>): Promise<T> {
-    for (let i = 0; ; i++) {
-      try {
-        return await this.d.pacer.run(this.key(channel), fn);
-      } catch (e) {
-        const ra = retryAfterOf(e);
-        if (ra === null || i >= this.d.maxRateLimitRetries) throw e;
-        stats.rateLimited += 1;
-        this.d.log.info({ channel, retryAfter: ra }, 'Slack rate limit: waiting Retry-After before trying the same message again');
-        this.d.pacer.backoff(this.key(channel), ra * 1000);
-      }
-    }
-  }
 
   async deliver(claimId: string): Promise<DeliveryStats> {
     const stats: DeliveryStats = { posted: 0, reconciled: 0, uploads: 0, updated: 0, rateLimited: 0, failed: 0, pending: 0, errors: [] };
+    const rateLimitedBefore = this.d.transport.stats.rateLimited;
     await this.deliverOutbox(claimId, stats);
     await this.applyEdits(stats);
+    stats.rateLimited = this.d.transport.stats.rateLimited - rateLimitedBefore;
     const [p] = await alertTx(this.d.dbPath, (tx) => tx.q<{ n: number }>(`SELECT count(*) AS n FROM alert_outbox WHERE state = 'pending'`));
     stats.pending = p.n;
     return stats;
@@ -201,7 +157,7 @@ export class Deliverer {
       await tx.x(`UPDATE alert_outbox SET claimed_at = $2::TIMESTAMP WHERE claim_id = $1 AND state = 'pending'`, [claimId, now]);
       let thread: ThreadRow | undefined;
       let cases: CaseRow[] = [];
-      if (row.kind === 'parent') [thread] = await tx.q<ThreadRow>(`SELECT * FROM alert_thread WHERE thread_id = $1`, [row.thread_id]);
+      if (row.kind === 'parent' || row.kind === 'csv') [thread] = await tx.q<ThreadRow>(`SELECT * FROM alert_thread WHERE thread_id = $1`, [row.thread_id]);
       if (row.kind === 'reply') cases = await tx.q<CaseRow>(`SELECT * FROM alert_case WHERE case_id = $1 AND level = $2`, [row.case_id, row.level]);
       if (row.kind === 'csv') cases = await tx.q<CaseRow>(`SELECT * FROM alert_case WHERE thread_id = $1 ORDER BY rank`, [row.thread_id]);
       return { attempts: a.attempts, thread, cases };
@@ -212,46 +168,54 @@ export class Deliverer {
     let channelId: string | null = parent?.channelId ?? null;
     let version: number | null = null;
     let reconciled = false;
-    if (begun.attempts > 1) {
-      ts = await this.findPosted(row, parent);
-      reconciled = ts !== null;
-    }
+    const t = this.d.transport;
     try {
-      if (ts === null) {
-        const metadata = { event_type: METADATA_EVENT, event_payload: { msg_id: row.msg_id } };
-        if (row.kind === 'csv') {
-          const upload = this.d.upload ?? uploadFiles;
-          const files = await this.call(channel, stats, () => upload(this.d.client, {
+      if (row.kind === 'csv') {
+        const name = csvFilename(row.thread_id);
+        // The CSV's file name is derived from its thread: an interrupted upload is found by it.
+        const found = begun.attempts > 1
+          ? await t.findPosted(channel, (m) => Boolean(m.files?.some((f) => f.name === name)), { threadTs: parent!.ts })
+          : null;
+        if (found) {
+          ts = `file:${found}`;
+          reconciled = true;
+        } else {
+          const files = await t.upload({
             channel, threadTs: parent!.ts,
-            files: [{ filename: csvFilename(row.thread_id), content: renderCasesCsv(begun.cases), title: `All ${begun.cases.length} newly alerted cases` }],
-          }));
+            files: [{ filename: name, content: renderCasesCsv(begun.cases), title: csvTitle(begun.thread, begun.cases.length) }],
+          });
           ts = `file:${files[0]?.id ?? 'unknown'}`;
           stats.uploads += 1;
-        } else {
-          let msg: RenderedMessage;
-          if (row.kind === 'parent') {
-            if (!begun.thread) throw new Error(`alert thread ${row.thread_id} is missing`);
-            msg = renderThreadParent(begun.thread, this.d.tz);
-            version = begun.thread.version;
-          } else if (row.kind === 'reply') {
-            const c = begun.cases[0];
-            if (!c) throw new Error(`alert case ${row.case_id}/${row.level} is missing`);
-            msg = renderCaseReply(c, this.d.tz);
-            version = c.version;
-          } else {
-            msg = { text: row.text ?? '' };
-          }
-          const args = {
-            channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}),
-            ...(parent ? { thread_ts: parent.ts } : {}), ...(row.broadcast ? { reply_broadcast: true } : {}),
-            metadata, unfurl_links: false, unfurl_media: false,
-          } as ChatPostMessageArguments;
-          const res = await this.call(channel, stats, () => this.d.client.chat.postMessage(args));
-          ts = String(res.ts);
-          if (res.channel) channelId = String(res.channel);
-          stats.posted += 1;
         }
       } else {
+        let msg: RenderedMessage;
+        if (row.kind === 'parent') {
+          if (!begun.thread) throw new Error(`alert thread ${row.thread_id} is missing`);
+          msg = renderThreadParent(begun.thread, this.d.tz);
+          version = begun.thread.version;
+        } else if (row.kind === 'reply') {
+          const c = begun.cases[0];
+          if (!c) throw new Error(`alert case ${row.case_id}/${row.level} is missing`);
+          msg = renderCaseReply(c, this.d.tz);
+          version = c.version;
+        } else {
+          msg = { text: row.text ?? '' };
+        }
+        const args = {
+          channel, text: msg.text, ...(msg.blocks ? { blocks: msg.blocks } : {}),
+          ...(parent ? { thread_ts: parent.ts } : {}), ...(row.broadcast ? { reply_broadcast: true } : {}),
+          unfurl_links: false, unfurl_media: false,
+        } as ChatPostMessageArguments & { channel: string };
+        // A lost answer: keep the message pending with its attempt counted; the next sweep looks first.
+        const res = await t.postOnce(args, { eventType: METADATA_EVENT, msgId: row.msg_id }, {
+          mayBePosted: begun.attempts > 1, since: new Date(Date.parse(row.created_at)), maxLostAnswers: 0,
+        });
+        ts = res.ts;
+        channelId = res.channel;
+        reconciled = res.reconciled;
+        if (!reconciled) stats.posted += 1;
+      }
+      if (reconciled) {
         stats.reconciled += 1;
         this.d.log.warn({ msgId: row.msg_id }, 'alert message found already posted after an interrupted attempt; not posting again');
       }
@@ -261,10 +225,6 @@ export class Deliverer {
       this.d.log.warn({ msgId: row.msg_id, error: errText(e) }, 'alert message not delivered; it stays pending for the next sweep');
       await this.release(row, claimId, errText(e), definitelyNotPosted(e));
       return null;
-    }
-    if (row.kind === 'parent' && channelId && !this.channelIds.has(row.channel)) {
-      this.channelIds.set(row.channel, channelId);
-      if (channelId !== row.channel) this.d.pacer.backoff(channelId, this.d.pacer.intervalMs);
     }
     const sentAt = iso(this.d.now());
     await alertTx(this.d.dbPath, async (tx) => {
@@ -281,30 +241,6 @@ export class Deliverer {
       }
     });
     return { ts: ts!, channelId };
-  }
-
-  /** Looks for a message of an interrupted attempt in Slack; its ts, or null (also when it cannot look). */
-  private async findPosted(row: OutRow, parent: { ts: string; channelId: string } | undefined): Promise<string | null> {
-    type Msg = { ts?: string; metadata?: { event_payload?: { msg_id?: string } }; files?: { name?: string }[] };
-    const match = (m: Msg) => (row.kind === 'csv'
-      ? Boolean(m.files?.some((f) => f.name === csvFilename(row.thread_id)))
-      : m.metadata?.event_payload?.msg_id === row.msg_id);
-    try {
-      let messages: Msg[];
-      if (parent) {
-        const res = await this.d.client.conversations.replies({ channel: parent.channelId, ts: parent.ts, include_all_metadata: true, limit: 1000 });
-        messages = (res.messages ?? []) as Msg[];
-      } else {
-        const oldest = String(Math.floor(Date.parse(row.created_at) / 1000) - 60);
-        const res = await this.d.client.conversations.history({ channel: row.channel_id ?? row.channel, oldest, include_all_metadata: true, limit: 200 });
-        messages = (res.messages ?? []) as Msg[];
-      }
-      const m = messages.find(match);
-      return m?.ts ? (row.kind === 'csv' ? `file:${m.ts}` : m.ts) : null;
-    } catch (e) {
-      this.d.log.warn({ msgId: row.msg_id, error: errText(e) }, 'cannot check Slack for an interrupted post; posting it again');
-      return null;
-    }
   }
 
   /** chat.update for every posted message whose state changed (acknowledged, snoozed, resolved). */
@@ -325,13 +261,13 @@ export class Deliverer {
     const doneThreads: [string, number][] = [];
     const update = async (channelId: string, ts: string, msg: RenderedMessage): Promise<boolean> => {
       try {
-        await this.call(channelId, stats, () => this.d.client.chat.update({ channel: channelId, ts, text: msg.text, blocks: msg.blocks ?? [] }));
+        await this.d.transport.update(channelId, ts, msg.text, msg.blocks ?? []);
         stats.updated += 1;
         return true;
       } catch (e) {
         stats.errors.push(`update ${ts}: ${errText(e)}`);
         // Slack refused for good (message deleted, ...): stop trying. Otherwise the next sweep retries.
-        const permanent = (e as SlackErr)?.code === 'slack_webapi_platform_error' && retryAfterOf(e) === null;
+        const permanent = refused(e);
         this.d.log.warn({ ts, error: errText(e), permanent }, 'alert message edit failed');
         return permanent;
       }

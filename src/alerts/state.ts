@@ -9,7 +9,8 @@
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { AtRiskCase, KpiReport, Priority } from '../contract/report';
 import type { Tx } from './db';
-import { reminderText, sparkline, spikeClearedText, type AnomalyPayload, type SpikePayload } from '../render/slack/alerts';
+import { reminderText, sparkline, spikeClearedText, stepNoticeText, type AnomalyPayload, type SpikePayload } from '../render/slack/alerts';
+import { DEFAULT_BREACH_HORIZON_HOURS, attentionRank, isOldBreach } from '../render/attention';
 
 export interface SweepContext {
   /** ISO, whole seconds. */
@@ -19,16 +20,37 @@ export interface SweepContext {
   claimId: string;
   channel: string;
   maxReplies: number;
+  /** Breached longer ago than this: counted and in the CSV, no reply each (default 24). */
+  horizonHours?: number;
+  /** Record what is already open as known on a channel's first sweep, with one summary (default true). */
+  quietStart?: boolean;
+  /** The owner mention for a case (`<@U…>` / `<!subteam^S…>`), or null. */
+  mention?: (c: AtRiskCase) => string | null;
+  /** The channel for a case (routing), or null when it is below its route's minimum stage. Default: `channel`. */
+  route?: (c: AtRiskCase) => string | null;
+  /** Every channel routes can send to (their first sweep is recorded even when nothing is open there). */
+  channels?: string[];
+  /** Set internally: the default channel while claiming for a routed one. */
+  defaultChannel?: string;
 }
 
 export interface CaseDiff {
+  /** The new case thread of this sweep (the default channel's, else the first). */
   threadId: string | null;
+  /** Every new case thread of this sweep (one per channel with news). */
+  threads: string[];
   newAtRisk: number;
   newBreached: number;
   resolved: number;
   reopened: number;
   replies: number;
   csv: boolean;
+  /** The quiet first sweep's summary thread and what it recorded as known. */
+  baseline: { threadId: string; atRisk: number; breached: number } | null;
+  /** Cases whose new step went into the thread of their earlier step. */
+  continued: number;
+  /** New breaches older than the horizon: counted in the parent and in the CSV only. */
+  oldBreached: number;
 }
 
 const CHUNK = 2048;
@@ -169,42 +191,114 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     }
   }
 
-  let threadId: string | null = null;
-  let newAtRisk = 0;
-  let newBreached = 0;
-  let replies = 0;
-  if (fresh.length > 0) {
-    threadId = `cases:${ctx.sweepId}`;
-    const picked: AtRiskCase[] = fresh.map((i) => cases[i]);
-    const byPriority: Record<string, number> = {};
-    for (const c of picked) {
-      if (c.risk_level === 'breached') newBreached += 1;
-      else newAtRisk += 1;
-      byPriority[c.priority] = (byPriority[c.priority] ?? 0) + 1;
-    }
-    replies = Math.min(picked.length, ctx.maxReplies);
-    const col = <K extends keyof AtRiskCase>(k: K) => picked.map((c) => (c[k] ?? null) as DuckDBValue);
-    await tx.x(`CREATE OR REPLACE TEMP TABLE newc (rank INTEGER, case_id VARCHAR, level VARCHAR, priority VARCHAR, region VARCHAR,
-      team VARCHAR, assignee VARCHAR, status VARCHAR, created_at VARCHAR, due_at VARCHAR, sla_target_hours DOUBLE,
-      elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE)`);
-    await appendRows(
-      tx, 'newc',
-      [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE],
-      [picked.map((_, i) => i), col('case_id'), col('risk_level'), col('priority'), col('region'), col('team'), col('assignee'),
-        col('status'), col('created_at'), col('due_at'), col('sla_target_hours'), col('elapsed_hours'), col('sla_elapsed_pct'),
-        col('hours_to_breach')],
-    );
-    await tx.x(
-      `INSERT INTO alert_case (case_id, level, thread_id, rank, has_reply, priority, region, team, assignee, status, created_at,
-         due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version)
-       SELECT case_id, level, $1, rank, rank < $2, priority, region, team, assignee, status, created_at, due_at,
-         sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, $3::TIMESTAMP, 1,
-         CASE WHEN rank < $2 THEN 0 ELSE 1 END FROM newc`,
-      [threadId, ctx.maxReplies, ctx.now],
-    );
+  const out: CaseDiff = {
+    threadId: null, threads: [], newAtRisk: 0, newBreached: 0, resolved, reopened, replies: 0, csv: false, baseline: null, continued: 0, oldBreached: 0,
+  };
+  const horizon = ctx.horizonHours ?? DEFAULT_BREACH_HORIZON_HOURS;
+  // The shared attention order: soonest to breach first, then newly breached, old breaches last.
+  const rank = new Map<number, [number, number]>();
+  for (const i of fresh) rank.set(i, attentionRank(cases[i], horizon));
+  fresh.sort((x, y) => {
+    const [ka, va] = rank.get(x)!;
+    const [kb, vb] = rank.get(y)!;
+    return ka - kb || va - vb || x - y;
+  });
+
+  // Routing: each fresh case to its channel; null: below its route's minimum stage (not yet).
+  // Every configured channel is visited, so a channel's first sweep is recorded even when empty.
+  const groups = new Map<string, number[]>([[ctx.channel, []]]);
+  for (const ch of ctx.channels ?? []) if (!groups.has(ch)) groups.set(ch, []);
+  for (const i of fresh) {
+    const ch = ctx.route ? ctx.route(cases[i]) : ctx.channel;
+    if (ch === null) continue;
+    const g = groups.get(ch) ?? [];
+    g.push(i);
+    groups.set(ch, g);
+  }
+  for (const [channel, idx] of groups) {
+    await claimChannel(tx, { ...ctx, channel, defaultChannel: ctx.channel }, idx, cases, out, horizon);
+  }
+  return finishProgress(tx, ctx, out);
+}
+
+/** The claims of one channel: its quiet first sweep, continued cases, a new thread. */
+async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: AtRiskCase[], out: CaseDiff, horizon: number): Promise<void> {
+  // A quiet first sweep: what is already open and at risk on a channel that never had case
+  // alerts (or after the state was reset) is recorded as known, with one summary and a CSV.
+  const first = ctx.quietStart !== false && (await tx.q(
+    `SELECT 1 FROM alert_thread WHERE kind = 'cases' AND channel = $1 LIMIT 1`, [ctx.channel])).length === 0;
+  if (first) {
+    const threadId = `baseline:${ctx.channel}:${ctx.sweepId}`;
+    const picked = fresh.map((i) => cases[i]);
+    const counts = countLevels(picked);
+    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: 0, horizon });
     await addThread(tx, ctx, {
-      threadId, kind: 'cases', channel: ctx.channel, nAtRisk: newAtRisk, nBreached: newBreached, total: picked.length, replies,
-      payload: { byPriority },
+      threadId, kind: 'cases', channel: ctx.channel, nAtRisk: counts.atRisk, nBreached: counts.breached, total: picked.length, replies: 0,
+      payload: { byPriority: counts.byPriority, baseline: true },
+    });
+    if (picked.length > 0) {
+      const seq = await nextSeq(tx);
+      await addOutbox(tx, ctx, { msgId: `parent:${threadId}`, kind: 'parent', threadId, seq, channel: ctx.channel });
+      await addOutbox(tx, ctx, { msgId: `csv:${threadId}`, kind: 'csv', threadId, seq: seq + 1, channel: ctx.channel });
+      out.csv = true;
+    }
+    out.baseline ??= { threadId, atRisk: 0, breached: 0 };
+    out.baseline.atRisk += counts.atRisk;
+    out.baseline.breached += counts.breached;
+    return;
+  }
+
+  // One case, one thread: a case whose earlier step has a reply continues in that thread.
+  // Its reply is edited to the new step, and a notice in the thread says so.
+  const continued = new Map<string, string>();
+  if (fresh.length > 0) {
+    const rows = await tx.q<{ case_id: string; thread_id: string }>(
+      `SELECT a.case_id, arg_max(a.thread_id, a.alerted_at) AS thread_id FROM alert_case a
+       SEMI JOIN cur_b b ON b.case_id = a.case_id
+       WHERE a.has_reply AND a.level <> 'breached' GROUP BY a.case_id`,
+    );
+    for (const r of rows) continued.set(r.case_id, r.thread_id);
+  }
+  const later: number[] = [];
+  for (const i of fresh) {
+    const c = cases[i];
+    const thread = c.risk_level === 'breached' ? continued.get(c.case_id) : undefined;
+    if (!thread) {
+      later.push(i);
+      continue;
+    }
+    out.continued += 1;
+    await insertCases(tx, [c], { threadId: thread, now: ctx.now, replyUpTo: 0, horizon });
+    await tx.x(
+      `UPDATE alert_case SET now_level = $2, now_hours_to_breach = $3, now_at = $4::TIMESTAMP, version = version + 1
+       WHERE case_id = $1 AND has_reply AND level <> $2`,
+      [c.case_id, c.risk_level, c.hours_to_breach, ctx.now],
+    );
+    const [th] = await tx.q<{ channel: string }>(`SELECT channel FROM alert_thread WHERE thread_id = $1`, [thread]);
+    await addOutbox(tx, ctx, {
+      msgId: `step:${thread}:${c.case_id}:${c.risk_level}`, kind: 'notice', threadId: thread, seq: await nextSeq(tx),
+      channel: th?.channel ?? ctx.channel, text: stepNoticeText(c, ctx.now, ctx.mention?.(c) ?? null),
+    });
+  }
+
+  if (later.length > 0) {
+    const threadId = ctx.channel === ctx.defaultChannel || !ctx.defaultChannel ? `cases:${ctx.sweepId}` : `cases:${ctx.sweepId}:${ctx.channel}`;
+    out.threadId ??= threadId;
+    out.threads.push(threadId);
+    const picked: AtRiskCase[] = later.map((i) => cases[i]);
+    const counts = countLevels(picked);
+    out.newAtRisk += counts.atRisk;
+    out.newBreached += counts.breached;
+    // Breached longer ago than the horizon: counted and in the CSV, never a reply each.
+    const listed = picked.filter((c) => !isOldBreach(c, horizon)).length;
+    const oldBreached = picked.length - listed;
+    const replies = Math.min(listed, ctx.maxReplies);
+    out.oldBreached += oldBreached;
+    out.replies += replies;
+    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: replies, horizon, mention: ctx.mention });
+    await addThread(tx, ctx, {
+      threadId, kind: 'cases', channel: ctx.channel, nAtRisk: counts.atRisk, nBreached: counts.breached, total: picked.length,
+      replies, payload: { byPriority: counts.byPriority, oldBreached, horizonHours: horizon },
     });
     const seq = await nextSeq(tx);
     await addOutbox(tx, ctx, { msgId: `parent:${threadId}`, kind: 'parent', threadId, seq, channel: ctx.channel });
@@ -212,25 +306,83 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
       `INSERT INTO alert_outbox (msg_id, kind, thread_id, seq, channel, case_id, level, state, claim_id, claimed_at, attempts, created_at)
        SELECT 'reply:' || $1 || ':' || case_id || ':' || level, 'reply', $1, $2 + 1 + rank, $3, case_id, level, 'pending', $4,
          $5::TIMESTAMP, 0, $5::TIMESTAMP
-       FROM newc WHERE rank < $6`,
-      [threadId, seq, ctx.channel, ctx.claimId, ctx.now, ctx.maxReplies],
+       FROM alert_case WHERE thread_id = $1 AND has_reply`,
+      [threadId, seq, ctx.channel, ctx.claimId, ctx.now],
     );
-    if (picked.length > ctx.maxReplies) {
-      await addOutbox(tx, ctx, { msgId: `csv:${threadId}`, kind: 'csv', threadId, seq: seq + 1 + replies, channel: ctx.channel });
+    if (picked.length > replies) {
+      out.csv = true;
+      await addOutbox(tx, ctx, { msgId: `csv:${threadId}`, kind: 'csv', threadId, seq: seq + 1 + picked.length, channel: ctx.channel });
     }
   }
+}
 
-  if (resolved > 0 || reopened > 0) {
-    // Progress of each case thread ("2 of 4 resolved"); a thread whose cases all resolved is resolved.
+
+function countLevels(picked: AtRiskCase[]): { atRisk: number; breached: number; byPriority: Record<string, number> } {
+  const byPriority: Record<string, number> = {};
+  let atRisk = 0;
+  let breached = 0;
+  for (const c of picked) {
+    if (c.risk_level === 'breached') breached += 1;
+    else atRisk += 1;
+    byPriority[c.priority] = (byPriority[c.priority] ?? 0) + 1;
+  }
+  return { atRisk, breached, byPriority };
+}
+
+/**
+ * Inserts alert rows for `picked` (in attention order: rank = position) into a thread; the
+ * first `replyUpTo` get a reply. An acknowledgement of an earlier step of the same case
+ * carries over to the new row.
+ */
+async function insertCases(
+  tx: Tx, picked: AtRiskCase[],
+  o: { threadId: string; now: string; replyUpTo: number; horizon: number; mention?: (c: AtRiskCase) => string | null },
+): Promise<void> {
+  if (picked.length === 0) return;
+  const col = <K extends keyof AtRiskCase>(k: K) => picked.map((c) => (c[k] ?? null) as DuckDBValue);
+  await tx.x(`CREATE OR REPLACE TEMP TABLE newc (rank INTEGER, case_id VARCHAR, level VARCHAR, priority VARCHAR, region VARCHAR,
+    team VARCHAR, assignee VARCHAR, status VARCHAR, created_at VARCHAR, due_at VARCHAR, sla_target_hours DOUBLE,
+    elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE, mention VARCHAR)`);
+  // Owners are resolved for the replies only (the rest are in the CSV).
+  const mention = picked.map((c, i) => (i < o.replyUpTo && o.mention ? o.mention(c) : null));
+  await appendRows(
+    tx, 'newc',
+    [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR],
+    [picked.map((_, i) => i), col('case_id'), col('risk_level'), col('priority'), col('region'), col('team'), col('assignee'),
+      col('status'), col('created_at'), col('due_at'), col('sla_target_hours'), col('elapsed_hours'), col('sla_elapsed_pct'),
+      col('hours_to_breach'), mention],
+  );
+  await tx.x(
+    `INSERT INTO alert_case (case_id, level, thread_id, rank, has_reply, priority, region, team, assignee, status, created_at,
+       due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version, mention)
+     SELECT case_id, level, $1, rank, rank < $2, priority, region, team, assignee, status, created_at, due_at,
+       sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, $3::TIMESTAMP, 1,
+       CASE WHEN rank < $2 THEN 0 ELSE 1 END, mention FROM newc`,
+    [o.threadId, o.replyUpTo, o.now],
+  );
+  // Acknowledgements carry over to later steps of the same case (nothing to do while nobody acknowledged).
+  const [{ acked }] = await tx.q<{ acked: boolean }>(`SELECT EXISTS (SELECT 1 FROM alert_case WHERE acked_by IS NOT NULL) AS acked`);
+  if (acked) await tx.x(
+    `UPDATE alert_case SET acked_by = k.acked_by, acked_at = k.acked_at
+     FROM (SELECT a.case_id, arg_min(a.acked_by, a.acked_at) AS acked_by, min(a.acked_at) AS acked_at
+           FROM alert_case a SEMI JOIN newc n ON n.case_id = a.case_id WHERE a.acked_by IS NOT NULL GROUP BY a.case_id) k
+     WHERE alert_case.case_id = k.case_id AND alert_case.acked_by IS NULL AND alert_case.thread_id = $1`,
+    [o.threadId],
+  );
+}
+
+/** Progress of each case thread ("2 of 4 resolved"); a thread whose cases all resolved is resolved. */
+async function finishProgress(tx: Tx, ctx: SweepContext, out: CaseDiff): Promise<CaseDiff> {
+  if (out.resolved > 0 || out.reopened > 0) {
     await tx.x(
       `UPDATE alert_thread SET n_resolved = s.n, version = alert_thread.version + 1,
          resolved_at = CASE WHEN s.n >= alert_thread.total THEN coalesce(alert_thread.resolved_at, $1::TIMESTAMP) ELSE NULL END
-       FROM (SELECT thread_id, count(resolved_at)::INTEGER AS n FROM alert_case GROUP BY thread_id) s
+       FROM (SELECT thread_id, count(DISTINCT case_id) FILTER (WHERE resolved_at IS NOT NULL)::INTEGER AS n FROM alert_case GROUP BY thread_id) s
        WHERE alert_thread.thread_id = s.thread_id AND alert_thread.kind = 'cases' AND alert_thread.n_resolved <> s.n`,
       [ctx.now],
     );
   }
-  return { threadId, newAtRisk, newBreached, resolved, reopened, replies, csv: fresh.length > ctx.maxReplies };
+  return out;
 }
 
 async function countChanged(tx: Tx, sql: string, params?: DuckDBValue[]): Promise<number> {
@@ -346,12 +498,12 @@ export async function claimReminders(tx: Tx, ctx: SweepContext, afterMinutes: nu
   if (!(afterMinutes > 0)) return 0;
   const cutoff = new Date(Date.parse(ctx.now) - afterMinutes * 60_000).toISOString();
   const due = await tx.q<{ thread_id: string; case_id: string; level: string; priority: string | null }>(
-    `SELECT c.thread_id, c.case_id, c.level, c.priority FROM alert_case c
+    `SELECT c.thread_id, c.case_id, coalesce(c.now_level, c.level) AS level, c.priority FROM alert_case c
      JOIN alert_outbox p ON p.msg_id = 'parent:' || c.thread_id AND p.state = 'sent'
      WHERE c.resolved_at IS NULL AND c.acked_by IS NULL AND c.has_reply
        AND (c.snoozed_until IS NULL OR c.snoozed_until <= $1::TIMESTAMP)
        AND c.alerted_at <= $2::TIMESTAMP AND (c.reminded_at IS NULL OR c.reminded_at <= $2::TIMESTAMP)
-       AND NOT (c.level = 'at_risk' AND EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND b.level = 'breached'))
+       AND NOT (c.level = 'at_risk' AND EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND b.level = 'breached' AND b.has_reply))
      ORDER BY c.thread_id, c.rank`,
     [ctx.now, cutoff],
   );

@@ -5,7 +5,8 @@
 import type { Settings } from '../config/settings';
 import { createLogger, type Logger } from '../support/log';
 import { runPipeline, type RunOptions, type RunResult } from '../pipeline/run';
-import { createSlackClient } from '../slack-api/client';
+import { createPostClient } from '../slack-api/client';
+import { SlackTransport } from '../slack-api/transport';
 import { createApp, EVENTS_PATH, HEALTH_PATH, type AppDeps } from '../bot/app';
 import { createDigestJob, scheduleDigest, type ScheduleHandle } from '../jobs/digest';
 import { scheduleAlerts } from '../jobs/alerts';
@@ -35,11 +36,13 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
   const log = opts.log ?? createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL, stderr: true });
   if (!settings.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set: see docs/slack-app.md to create the app and copy its bot token');
   const pipeline = internals.runPipeline ?? runPipeline;
-  const slack = createSlackClient(settings, log, internals.retryConfig ? { retryConfig: internals.retryConfig } : {});
+  // The jobs post through one transport (no blind WebClient retries, one pacer per process).
+  const slack = createPostClient(settings, log);
+  const transport = new SlackTransport({ client: slack, log: log.child({ component: 'slack-transport' }) });
   const withSchedules = internals.schedules !== false;
 
   // Alerts first, so the buttons' message edits share the alert job's per-channel pacer.
-  const alerts = withSchedules ? scheduleAlerts(settings, { client: slack, log: log.child({ job: 'alerts' }) }) : null;
+  const alerts = withSchedules ? scheduleAlerts(settings, { client: slack, transport, log: log.child({ job: 'alerts' }) }) : null;
 
   const kapp = createApp(settings, {
     log,
@@ -48,7 +51,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
     respondOptions: internals.respondOptions,
     socket: internals.socket,
   });
-  registerAlertButtons(kapp.app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: alerts?.job?.pacer });
+  registerAlertButtons(kapp.app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: transport.pacer });
   const reports = kapp.reports;
 
   let digest: ScheduleHandle | undefined;
@@ -67,7 +70,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
         throw e;
       }
     };
-    digestJob = createDigestJob({ settings, log: log.child({ job: 'digest' }), run, slack });
+    digestJob = createDigestJob({ settings, log: log.child({ job: 'digest' }), run, slack, transport });
     digest = scheduleDigest(digestJob, settings, log);
     reports.addSchedule('digest', () => nextFireTime(settings.KPI_DIGEST_CRON, settings.KPI_TZ, new Date()));
   } else if (withSchedules) {

@@ -9,7 +9,10 @@
  * IDs in the owner map are for alert mentions and do not select a Home view.
  */
 import type { WebClient } from '@slack/web-api';
-import type { OwnerMap, Settings } from '../config/settings';
+import type { Settings } from '../config/settings';
+import type { AlertRouting } from '../config/alertRoutes';
+
+type OwnerMap = AlertRouting['owners'];
 import type { Logger } from '../support/log';
 import type { ReportService } from '../pipeline/runCache';
 import { renderHome, type HomeTeam, type HomeView } from '../render/slack/home';
@@ -45,7 +48,7 @@ export function createAppHome(settings: Settings, reports: ReportService, log: L
       return renderHome({ report: null, teams: [], assignees: [], error: shortError(e) });
     }
     const report = answer.report;
-    const mine = ownedBy(settings.owners, userId);
+    const mine = ownedBy(settings.alertRouting?.owners ?? { assignees: {}, teams: {} }, userId);
     const teams: HomeTeam[] = [];
     for (const name of mine.teams) {
       const slice = await reports.get({ filter: { team: name } }).then((a) => a.report, () => null);

@@ -8,9 +8,9 @@
 import { z } from 'zod/v3';
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseDotenv } from 'dotenv';
-import { parse as parseYaml } from 'yaml';
 import { PRIORITIES, type Priority } from '../contract/report';
 import { CONTRACT_COLUMNS, type ContractColumn } from '../contract/columns';
+import { parseAlertRouting, type AlertRouting } from './alertRoutes';
 
 export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
@@ -82,54 +82,6 @@ function parseColumnMap(raw: string | undefined): Record<string, ContractColumn>
   return out;
 }
 
-/** The owner map: assignee and team names -> Slack user ID (U…/W…) or user-group ID (S…). */
-export interface OwnerMap {
-  assignees: Record<string, string>;
-  teams: Record<string, string>;
-}
-
-/**
- * KPI_ALERT_OWNERS: inline JSON, or the path of a YAML or JSON file, of the form
- * `{"assignees": {"agent_007": "U0123ABCD"}, "teams": {"Billing": "S0456EFGH"}}` (the same
- * format the alert mentions read).
- */
-export function parseOwners(raw: string | undefined): OwnerMap {
-  const out: OwnerMap = { assignees: {}, teams: {} };
-  if (!raw || !raw.trim()) return out;
-  const t = raw.trim();
-  let value: unknown;
-  let where = 'KPI_ALERT_OWNERS';
-  if (t.startsWith('{')) {
-    try {
-      value = JSON.parse(t);
-    } catch {
-      throw new ConfigError('Invalid setting: KPI_ALERT_OWNERS: not valid JSON; use {"assignees": {"agent_007": "U0123ABCD"}, "teams": {"Billing": "S0456EFGH"}} or the path of a YAML/JSON file');
-    }
-  } else {
-    if (!existsSync(t)) throw new ConfigError(`Invalid setting: KPI_ALERT_OWNERS: file "${t}" not found (give JSON or the path of a YAML/JSON file)`);
-    where = `KPI_ALERT_OWNERS (${t})`;
-    try {
-      value = parseYaml(readFileSync(t, 'utf8'));
-    } catch (e) {
-      throw new ConfigError(`Invalid setting: ${where}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObj(value)) throw new ConfigError(`Invalid setting: ${where}: expected { "assignees": {...}, "teams": {...} }`);
-  for (const [k, v] of Object.entries(value)) {
-    if (k !== 'assignees' && k !== 'teams') throw new ConfigError(`Invalid setting: ${where}: unknown key "${k}" (allowed: assignees, teams)`);
-    if (!isObj(v)) throw new ConfigError(`Invalid setting: ${where}: "${k}" must map names to Slack IDs`);
-    for (const [name, id] of Object.entries(v)) {
-      const s = String(id).trim();
-      if (!/^[USW][A-Z0-9]{2,}$/.test(s)) {
-        throw new ConfigError(`Invalid setting: ${where}: ${k}."${name}": "${s}" is not a Slack user ID (U…) or user-group ID (S…)`);
-      }
-      out[k][name] = s;
-    }
-  }
-  return out;
-}
-
 const DEFAULT_TARGETS: Record<Priority, { response: number; resolution: number }> = {
   P1: { response: 0.5, resolution: 4 },
   P2: { response: 1, resolution: 8 },
@@ -182,8 +134,11 @@ const envSchema = z.object({
   KPI_ALERT_MAX_REPLIES: int(1, 200).default(20),
   KPI_STALE_HOURS: num(0, 100000).default(24),
   KPI_ALERTS_ENABLED: bool.default('true'),
-  // Digest charts and App Home: the SLA compliance goal, the owner map (assignees and teams -> Slack IDs)
+  // Digest charts: the SLA compliance goal
   KPI_SLA_GOAL_PCT: num(0, 100).default(95),
+  // Alert focus, routing and owners (docs/alerts.md)
+  KPI_BREACH_HORIZON_HOURS: num(0, 100000).default(24),
+  KPI_ALERT_ROUTES: z.string().optional(),
   KPI_ALERT_OWNERS: z.string().optional(),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
@@ -218,9 +173,9 @@ export interface SlaTarget {
 
 export interface Settings extends Env {
   columnMap: Record<string, ContractColumn>;
-  /** KPI_ALERT_OWNERS parsed (the App Home's "your teams"). */
-  owners: OwnerMap;
   slaTargets: Record<Priority, SlaTarget>;
+  /** KPI_ALERT_ROUTES and KPI_ALERT_OWNERS, parsed (absent when Settings were built by hand). */
+  alertRouting?: AlertRouting;
 }
 
 /** Names of settings whose values are secrets: never logged, never echoed. */
@@ -266,7 +221,13 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, owners: parseOwners(e.KPI_ALERT_OWNERS) };
+  let alertRouting: AlertRouting;
+  try {
+    alertRouting = parseAlertRouting(e);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, alertRouting };
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

@@ -22,6 +22,8 @@ export interface RunParams {
   anomalyWeeks: number;
   anomalyZ: number;
   anomalyMinCases: number;
+  /** Breached longer ago than this: counted, not listed (KPI_BREACH_HORIZON_HOURS; default 24). */
+  breachHorizonHours?: number;
   /** Hours, by priority. */
   targets: Record<Priority, { responseHours: number; resolutionHours: number }>;
 }
@@ -163,6 +165,8 @@ export interface RunMeta {
   riskThresholdPct: number;
   spikeThresholdPct: number;
   spikeBaselineDays: number;
+  /** Cases breached longer ago than this are counted, not listed, in "needs attention" (src/render/attention.ts). */
+  breachHorizonHours?: number;
   filter?: CaseFilter;
   /** Rows the source delivered before scoping, where the source knows it cheaply (null for CSV). */
   rowsRead: number | null;

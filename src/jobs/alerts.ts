@@ -19,11 +19,13 @@ import { runPipeline } from '../pipeline/run';
 import type { UploadRequest, UploadedFile } from '../slack-api/client';
 import { alertTx } from '../alerts/db';
 import { Deliverer, type DeliveryStats } from '../alerts/deliver';
-import { ChannelPacer } from '../slack-api/pacer';
+import { ChannelPacer, processPacer } from '../slack-api/pacer';
+import { SlackTransport } from '../slack-api/transport';
 import { formatTime } from '../render/slack/format';
 import { claimReminders, diffAnomalies, diffCases, diffSpikes, purgeOld, type CaseDiff, type SpikeDiff, type SweepContext } from '../alerts/state';
 import { applyCheck, recordSweep, staleness } from '../alerts/health';
 import { describeFailure } from '../support/errors';
+import { ownerMention, parseAlertRouting, routeCase } from '../config/alertRoutes';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 
 export interface AlertJobDeps {
@@ -38,8 +40,10 @@ export interface AlertJobDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Default settings.KPI_DB_PATH. */
   dbPath?: string;
-  /** Share one pacer between jobs posting to the same channels. */
+  /** Pacer (default: the process's pacer, shared with the digest; a private one when `sleep` or `paceMs` is given). */
   pacer?: ChannelPacer;
+  /** The Slack transport (default: one over `client` and the pacer). Share it with the digest job. */
+  transport?: SlackTransport;
   /** Gap between messages in one channel (default 1100 ms). */
   paceMs?: number;
   /** Lease of a claimed message before another sweep may take it over (default 10 min). */
@@ -48,6 +52,8 @@ export interface AlertJobDeps {
   reminderMinutes?: number;
   /** Resolved alerts are forgotten after this many days (default 30). */
   retentionDays?: number;
+  /** Record what is already open as known on a channel's first sweep, with one summary (default true). */
+  quietStart?: boolean;
   /** 429s tolerated per message in one sweep (default 10). */
   maxRateLimitRetries?: number;
   upload?: (client: WebClient, req: UploadRequest) => Promise<UploadedFile[]>;
@@ -78,6 +84,7 @@ export interface SweepResult {
 export interface AlertJob {
   sweep(): Promise<SweepResult>;
   readonly pacer: ChannelPacer;
+  readonly transport: SlackTransport;
 }
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -87,15 +94,20 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? (() => new Date());
   const dbPath = deps.dbPath ?? s.KPI_DB_PATH;
-  const pacer = deps.pacer ?? new ChannelPacer({ intervalMs: deps.paceMs, sleep: deps.sleep });
+  const pacer = deps.transport?.pacer ?? deps.pacer
+    ?? (deps.sleep || deps.paceMs !== undefined ? new ChannelPacer({ intervalMs: deps.paceMs, sleep: deps.sleep }) : processPacer());
+  const transport = deps.transport ?? new SlackTransport({
+    client: deps.client, pacer, log, maxRateLimitRetries: deps.maxRateLimitRetries ?? 10, upload: deps.upload,
+  });
   const alertChannel = s.KPI_ALERT_CHANNEL;
   if (!alertChannel) throw new Error('KPI_ALERT_CHANNEL is not set: on-call alerts need a channel (a channel id such as C0123456789 is best)');
   const opsChannel = s.KPI_OPS_CHANNEL || alertChannel;
   const getReport = deps.getReport ?? (async (asOf: Date) => (await runPipeline({ settings: s, log, asOf, outDir: null, trigger: 'alert' })).report);
   const deliverer = new Deliverer({
-    dbPath, client: deps.client, pacer, log, now, tz: s.KPI_TZ,
-    leaseMs: deps.leaseMs ?? 10 * 60_000, maxRateLimitRetries: deps.maxRateLimitRetries ?? 10, upload: deps.upload,
+    dbPath, transport, log, now, tz: s.KPI_TZ, leaseMs: deps.leaseMs ?? 10 * 60_000,
   });
+  const routing = s.alertRouting ?? parseAlertRouting(s);
+  const routeChannels = [...new Set(routing.routes.map((r) => r.channel))];
   let running = false;
 
   async function sweep(): Promise<SweepResult> {
@@ -120,7 +132,12 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
       }
       result.reportMs = Date.now() - t0;
       const t1 = Date.now();
-      const ctx: SweepContext = { now: nowIso, sweepId, claimId, channel: alertChannel!, maxReplies: s.KPI_ALERT_MAX_REPLIES };
+      const ctx: SweepContext = {
+        now: nowIso, sweepId, claimId, channel: alertChannel!, maxReplies: s.KPI_ALERT_MAX_REPLIES,
+        horizonHours: s.KPI_BREACH_HORIZON_HOURS, quietStart: deps.quietStart,
+        ...(routing.routes.length ? { route: (c) => routeCase(routing, c as never, alertChannel!), channels: routeChannels } : {}),
+        mention: (c) => ownerMention(routing, c),
+      };
       const opsCtx: SweepContext = { ...ctx, channel: opsChannel };
       await alertTx(dbPath, async (tx) => {
         if (!report) {
@@ -163,7 +180,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
     }
   }
 
-  return { sweep, pacer };
+  return { sweep, pacer, transport };
 }
 
 export type AlertSchedule = (() => Promise<void>) & { stop(): Promise<void>; job: AlertJob | null };

@@ -29,7 +29,8 @@ import { previousRun } from '../pipeline/runHistory';
 import { renderDigest, type DigestMessage } from '../render/slack/digest';
 import { localTime } from '../render/slack/format';
 import { renderComplianceChart, renderTrendChart } from '../render/slack/chart';
-import { uploadFiles, type UploadFile } from '../slack-api/client';
+import type { UploadFile } from '../slack-api/client';
+import { SlackMaybePostedError, SlackTransport } from '../slack-api/transport';
 import { localDate, previousFireTime } from '../support/cronTime';
 import { STOP_WAIT_MS, waitForInFlight } from '../support/inFlight';
 import { type RunHistoryRow } from '../contract/runHistory';
@@ -58,6 +59,8 @@ export interface DigestJobOptions {
   maxRetries?: number;
   /** Delay before a retry (default 10 min). */
   retryDelayMs?: number;
+  /** The Slack transport (default: one over `slack` and the process's pacer, shared with the alerts). */
+  transport?: SlackTransport;
 }
 
 export type DigestOutcome =
@@ -76,6 +79,13 @@ export interface DigestJob {
 }
 
 /* ---- the job ---------------------------------------------------------------------- */
+
+/** Message metadata event of the digest posts (the "already posted?" lookup finds them by it). */
+export const DIGEST_EVENT = 'kpi_digest';
+
+export function digestMsgId(date: string, channel: string): string {
+  return `digest:${date}:${channel}`;
+}
 
 const CSV_TITLES: Record<ReportFile, string> = {
   sla_summary: 'SLA summary',
@@ -154,6 +164,9 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
   const staleMs = opts.staleClaimMs ?? 30 * 60_000;
   const maxRetries = opts.maxRetries ?? 3;
   const retryDelayMs = opts.retryDelayMs ?? 10 * 60_000;
+  const transport = opts.transport ?? new SlackTransport({ client: slack, log });
+  // Days whose post may have reached Slack without us hearing back: the retry looks first.
+  const maybePosted = new Set<string>();
 
   let chain: Promise<unknown> = Promise.resolve();
   let stopped = false;
@@ -217,11 +230,18 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
     let postedChannel: string;
     try {
       const msg = await digestMessage(report, settings, dbPath, log);
-      const res = await slack.chat.postMessage({ channel, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false });
-      if (!res.ts) throw new Error('chat.postMessage returned no ts');
+      // Exactly once: the post carries its key in metadata; after a lost answer, or when this
+      // attempt takes over from one that may have posted, it is looked up before posting.
+      const res = await transport.postOnce(
+        { channel, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false },
+        { eventType: DIGEST_EVENT, msgId: digestMsgId(date, channel) },
+        { mayBePosted: Boolean(claimed.takenOver) || maybePosted.has(date), since: new Date(now.getTime() - 6 * 3_600_000) },
+      );
+      maybePosted.delete(date);
       ts = res.ts;
-      postedChannel = res.channel ?? channel;
+      postedChannel = res.channel;
     } catch (e) {
+      if (e instanceof SlackMaybePostedError) maybePosted.add(date);
       await releaseDigest(dbPath, claimed).catch((err: Error) => log.error({ ...ctx, err: err.message }, 'could not release the digest claim'));
       log.error({ ...ctx, err: errorText(e) }, 'digest: posting to Slack failed');
       scheduleRetry(date);
@@ -241,13 +261,16 @@ export function createDigestJob(opts: DigestJobOptions): DigestJob {
     const files = digestAttachments(report, { goalPct: settings.KPI_SLA_GOAL_PCT });
     let uploadError: string | undefined;
     try {
-      await uploadFiles(slack, { channel: postedChannel, threadTs: ts, files });
+      await transport.upload({ channel: postedChannel, threadTs: ts, files });
       log.info({ ...ctx, ts, files: files.length }, 'digest attachments uploaded');
     } catch (e) {
       uploadError = errorText(e);
       log.error({ ...ctx, ts, err: uploadError }, 'digest attachments could not be uploaded');
       try {
-        await slack.chat.postMessage({ channel: postedChannel, thread_ts: ts, text: `The chart and CSV files could not be attached (${uploadError.slice(0, 200)}). They are in the output folder of the KPI service.` });
+        await transport.postOnce(
+          { channel: postedChannel, thread_ts: ts, text: `The chart and CSV files could not be attached (${uploadError.slice(0, 200)}). They are in the output folder of the KPI service.` },
+          { eventType: DIGEST_EVENT, msgId: `${digestMsgId(date, channel)}:upload-failed` },
+        );
       } catch { /* already logged */ }
     }
     return { status: 'sent', date, channel: postedChannel, ts, files: files.map((f) => f.filename), uploadError };

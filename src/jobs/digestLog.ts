@@ -19,6 +19,8 @@ export interface Claim {
   channel: string;
   /** claimed_at we wrote: the claim's token for release. */
   claimedAt: string;
+  /** Taken over from a claim left without ts (its owner may have posted before it died). */
+  takenOver?: boolean;
 }
 
 export interface ExistingClaim {
@@ -38,7 +40,7 @@ export async function claimDigest(dbPath: string, date: string, channel: string,
       `UPDATE digest_log SET claimed_at = CAST($3 AS TIMESTAMP)
        WHERE digest_date = CAST($1 AS DATE) AND channel = $2 AND ts IS NULL AND claimed_at < CAST($4 AS TIMESTAMP)
        RETURNING channel`, [date, channel, claimedAt, tsLiteral(new Date(now.getTime() - staleMs))]);
-    if (takenOver.length === 1) return { claim: { date, channel, claimedAt } };
+    if (takenOver.length === 1) return { claim: { date, channel, claimedAt, takenOver: true } };
     const rows = await query<ExistingClaim>(c,
       `SELECT ts, strftime(claimed_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS claimed_at FROM digest_log
        WHERE digest_date = CAST($1 AS DATE) AND channel = $2`, [date, channel]);

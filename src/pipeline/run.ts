@@ -61,6 +61,7 @@ export function runParams(settings: Settings, asOf: Date): RunParams {
     anomalyWeeks: settings.KPI_ANOMALY_WEEKS,
     anomalyZ: settings.KPI_ANOMALY_Z,
     anomalyMinCases: settings.KPI_ANOMALY_MIN_CASES,
+    breachHorizonHours: settings.KPI_BREACH_HORIZON_HOURS,
     targets: settings.slaTargets,
   };
 }

@@ -74,6 +74,30 @@ export function createSlackClient(
   });
 }
 
+/**
+ * The WebClient the jobs post with (through `SlackTransport`): no automatic retries and
+ * rate-limited calls handed straight back. The transport decides about every retry: it
+ * honours Retry-After in the shared pacer and re-posts only after the "already posted?"
+ * lookup, so a post whose answer was lost never lands twice.
+ */
+export function createPostClient(
+  settings: Pick<Settings, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL'>,
+  log: Logger,
+  opts: Pick<SlackClientOptions, 'timeoutMs'> = {},
+): WebClient {
+  const token = settings.SLACK_BOT_TOKEN;
+  if (!token) throw new Error('SLACK_BOT_TOKEN is not set: the Slack client needs a bot token (xoxb-...)');
+  registerSecrets([token]);
+  return new WebClient(token, {
+    slackApiUrl: settings.SLACK_API_URL ?? undefined,
+    logger: slackLogger(log),
+    logLevel: LogLevel.INFO,
+    retryConfig: { retries: 0 },
+    rejectRateLimitedCalls: true,
+    timeout: opts.timeoutMs ?? 30_000,
+  });
+}
+
 export interface UploadFile {
   filename: string;
   content: Buffer | string;

@@ -56,3 +56,11 @@ export class ChannelPacer {
     this.next.set(channel, Math.max(this.now(), this.next.get(channel) ?? 0) + this.intervalMs);
   }
 }
+
+let shared: ChannelPacer | null = null;
+
+/** The one pacer of this process: every job posting to Slack shares it (per-channel budget). */
+export function processPacer(): ChannelPacer {
+  shared ??= new ChannelPacer();
+  return shared;
+}

@@ -9,6 +9,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Block } from '../render/slack/format';
 import { errorText } from '../support/errors';
+import { retryAfterHeaderMs } from './transport';
 
 export interface ResponseMessage {
   text: string;
@@ -36,14 +37,6 @@ export class ResponseUrlError extends Error {
   }
 }
 
-function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const secs = Number(header);
-  if (Number.isFinite(secs) && secs >= 0) return secs * 1000;
-  const at = Date.parse(header);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
 export async function postResponse(url: string, message: ResponseMessage, opts: PostResponseOptions = {}): Promise<void> {
   const retries = opts.retries ?? 4;
   const maxWait = opts.maxWaitMs ?? 30_000;
@@ -65,7 +58,7 @@ export async function postResponse(url: string, message: ResponseMessage, opts: 
       if (res.ok) return;
       lastError = `response_url answered HTTP ${res.status}`;
       if (res.status === 429) {
-        wait = Math.min(maxWait, retryAfterMs(res.headers.get('retry-after')) ?? wait);
+        wait = Math.min(maxWait, retryAfterHeaderMs(res.headers.get('retry-after')) ?? wait);
       } else if (res.status < 500) {
         // 4xx other than 429 (expired or used-up response_url): retrying will not help.
         throw new ResponseUrlError(lastError, res.status);

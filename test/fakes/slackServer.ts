@@ -14,7 +14,9 @@
  *
  * `failNext(method, failure)` queues a failure for the next call(s) of a method:
  * `{status: 429, retryAfter: 1}` (HTTP 429 with Retry-After), `{error: 'channel_not_found'}`
- * (HTTP 200 with ok:false), or `{status: 500}`.
+ * (HTTP 200 with ok:false), `{status: 500}`, or `{dropAnswer: true}`: the call is carried out
+ * (the message is posted) and then the connection is cut before the answer is sent, as when
+ * Slack's answer is lost on the way back.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,7 +80,8 @@ export interface ResponseUrlPost {
 export type Failure =
   | { status: 429; retryAfter?: number; times?: number }
   | { status: number; retryAfter?: undefined; times?: number }
-  | { error: string; times?: number };
+  | { error: string; times?: number }
+  | { dropAnswer: true; times?: number };
 
 export type Handler = (body: Body, call: RecordedCall) => Body | Promise<Body>;
 
@@ -359,7 +362,12 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     const call: RecordedCall = { method: r.method, body, headers: req.headers, token, status: 200, ok: false, pathId: r.pathId, seq };
     calls.push(call);
 
-    const failure = takeFailure(r.method);
+    let failure = takeFailure(r.method);
+    let dropAnswer = false;
+    if (failure && 'dropAnswer' in failure) {
+      dropAnswer = true;
+      failure = undefined;
+    }
     if (failure) {
       if ('error' in failure) {
         send(200, fail(failure.error));
@@ -414,6 +422,13 @@ export async function startFakeSlack(opts: FakeSlackOptions = {}): Promise<FakeS
     }
     const out = await h(body, call);
     call.ok = out.ok === true;
+    if (dropAnswer) {
+      // Done, but the answer never arrives.
+      call.status = 0;
+      res.socket?.destroy();
+      notify();
+      return;
+    }
     send(200, out);
     notify();
   }

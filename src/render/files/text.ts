@@ -6,6 +6,7 @@ import type { KpiReport } from '../../contract/report';
 import { anomalies, anomalySentence } from '../anomalyText';
 import { formatCount as n } from '../../support/numbers';
 import { DEMO_NOTICE } from '../demo';
+import { attentionList, attentionTop, priorityCounts, reportAttention } from '../attention';
 
 const pct = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
 const signed = (v: number) => (v > 0 ? `+${n(v)}` : `${v < 0 ? '-' : ''}${n(Math.abs(v))}`);
@@ -59,17 +60,25 @@ export function renderDailyOpsText(r: KpiReport): string {
   }
   lines.push('');
   lines.push('Needs attention first');
-  // Cases that can still be saved come first (soonest to breach), then the breached ones.
-  const soon = r.atRiskCases.filter((c) => c.risk_level === 'at_risk').sort((a, b) => a.hours_to_breach - b.hours_to_breach).slice(0, 5);
-  const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
-  if (soon.length === 0 && breached.length === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
-  for (const c of soon) {
-    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): breaches in ${c.hours_to_breach.toFixed(1)} h`);
+  // The shared attention order (src/render/attention.ts): cases that can still be saved,
+  // soonest due first; then the newly breached; older breaches only as a count.
+  const att = reportAttention(r);
+  const listed = attentionTop(att);
+  if (listed.length === 0 && att.oldBreached.count === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
+  for (const c of listed) {
+    const when = c.risk_level === 'breached' ? `breached ${(-c.hours_to_breach).toFixed(1)} h ago` : `breaches in ${c.hours_to_breach.toFixed(1)} h`;
+    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): ${when}`);
   }
+  const notListed = attentionList(att).length - listed.length;
+  if (notListed > 0) lines.push(`  ... and ${notListed} more at risk or newly breached.`);
+  const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
   if (breached.length) {
     const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
     const recent = [...breached].sort((a, b) => b.hours_to_breach - a.hours_to_breach)[0];
     lines.push(`  ${n(breached.length)} open cases have breached SLA (${byPriority.map(([p, k]) => `${p} ${n(k)}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
+  }
+  if (att.oldBreached.count > 0) {
+    lines.push(`  Of these, ${att.oldBreached.count} breached more than ${att.horizonHours} h ago (${priorityCounts(att.oldBreached.byPriority)}): counted here, listed in the CSV.`);
   }
   lines.push('  Full list, most urgent first: sla_at_risk_cases.csv');
   for (const s of r.backlogSpike.filter((x) => x.is_spike && x.scope !== 'ALL')) {

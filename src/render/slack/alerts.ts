@@ -37,6 +37,12 @@ export interface CaseRow {
   snoozed_by: string | null;
   snoozed_until: string | null;
   version: number;
+  /** The step the case is at now when it moved on after this reply (one case, one thread); null: still this one. */
+  now_level?: string | null;
+  now_hours_to_breach?: number | null;
+  now_at?: string | null;
+  /** Owner mention resolved at alert time (`<@U…>` or `<!subteam^S…>`), or null. */
+  mention?: string | null;
 }
 
 export interface ThreadRow {
@@ -88,41 +94,92 @@ export function casesHeadline(nAtRisk: number, nBreached: number, byPriority: Re
   return `${parts.join(', ') || plural(total, 'case')}${prio ? `: ${prio}` : ''}`;
 }
 
-interface CasesPayload { byPriority: Record<string, number> }
+interface CasesPayload {
+  byPriority: Record<string, number>;
+  /** The quiet first sweep's summary: what was already open, recorded as known. */
+  baseline?: boolean;
+  /** New breaches older than the horizon (counted, in the CSV). */
+  oldBreached?: number;
+  horizonHours?: number;
+}
+
+function num(n: number): string {
+  return n.toLocaleString('en-US');
+}
 
 export function renderCasesParent(t: ThreadRow): RenderedMessage {
   const p = (t.payload ? JSON.parse(t.payload) : { byPriority: {} }) as CasesPayload;
-  const headline = casesHeadline(t.n_at_risk, t.n_breached, p.byPriority);
   const allResolved = t.total > 0 && t.n_resolved >= t.total;
-  const icon = allResolved ? ':white_check_mark:' : t.n_breached > 0 ? ':rotating_light:' : ':warning:';
-  const title = `${icon} ${allResolved ? 'Resolved: ' : ''}${headline}`;
+  let title: string;
   const lines: string[] = [];
-  if (t.total > t.replies) lines.push(`The ${t.replies} most urgent are in the thread; all ${t.total} in the CSV there.`);
+  if (p.baseline) {
+    const what = [t.n_breached > 0 ? `${num(t.n_breached)} breached` : '', t.n_at_risk > 0 ? `${num(t.n_at_risk)} at-risk` : ''].filter(Boolean).join(' and ');
+    title = `${allResolved ? ':white_check_mark: ' : ':clipboard: '}Tracking ${what} open ${t.total === 1 ? 'case' : 'cases'}: CSV in thread`;
+    lines.push('Alerting starts here: these were already open, so there is no reply for each. From now on only new steps are alerted (a case newly at risk, a breach, a resolution).');
+  } else {
+    const headline = casesHeadline(t.n_at_risk, t.n_breached, p.byPriority);
+    const icon = allResolved ? ':white_check_mark:' : t.n_breached > 0 ? ':rotating_light:' : ':warning:';
+    title = `${icon} ${allResolved ? 'Resolved: ' : ''}${headline}`;
+    const old = p.oldBreached ?? 0;
+    if (old > 0) lines.push(`${num(old)} of them breached more than ${p.horizonHours ?? 24} h ago: counted here and in the CSV, no reply each.`);
+    if (t.total - old > t.replies) lines.push(`The ${t.replies} nearest to breach are in the thread; all ${num(t.total)} in the CSV there.`);
+    else if (old > 0) lines.push('All of them are in the CSV in the thread.');
+  }
   let progress = '';
-  if (allResolved) progress = `All ${t.total} resolved`;
-  else if (t.n_resolved > 0) progress = `${t.n_resolved} of ${t.total} resolved`;
+  if (allResolved) progress = `All ${num(t.total)} resolved`;
+  else if (t.n_resolved > 0) progress = `${num(t.n_resolved)} of ${num(t.total)} resolved`;
   const text = [title, ...lines, progress].filter(Boolean).join('\n');
   const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*${lines.length ? `\n${lines.join('\n')}` : ''}` } }];
   if (progress) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: progress }] });
   return { text, blocks };
 }
 
+/** Only the two mention forms we ever emit; anything else in the map is dropped. */
+export function safeMention(m: string | null | undefined): string | null {
+  if (!m) return null;
+  return /^<@[UW][A-Z0-9]{2,}>$/.test(m) || /^<!subteam\^S[A-Z0-9]{2,}>$/.test(m) ? m : null;
+}
+
+const stepName = (level: string | null | undefined) => (level === 'breached' ? 'breached' : 'at risk');
+
+function timeToBreach(h: number): string {
+  return h < 0 ? `breached ${formatDuration(h)} ago` : `${formatDuration(h)} to breach`;
+}
+
+/** A thread reply when a case alerted earlier moves on to a later step (its reply is edited too). */
+export function stepNoticeText(c: Pick<AtRiskCase, 'case_id' | 'priority' | 'risk_level' | 'hours_to_breach'>, _now: string, mention: string | null): string {
+  const who = safeMention(mention);
+  const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
+  return `${icon} \`${esc(c.case_id)}\` (${c.priority}) has now ${c.risk_level === 'breached' ? 'breached' : 'reached the next risk step'}: ${timeToBreach(c.hours_to_breach)}.${who ? ` ${who}` : ''} Its reply above shows the current step.`;
+}
+
 export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
-  const step = c.level === 'breached' ? 'breached' : 'at risk';
-  const icon = c.resolved_at ? ':white_check_mark:' : c.level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  const head = `${icon} *${c.priority ?? '?'}* \`${esc(c.case_id)}\` newly ${step}`;
-  const h = c.hours_to_breach ?? 0;
-  const ttb = h < 0 ? `breached ${formatDuration(h)} ago` : `${formatDuration(h)} to breach`;
+  const nowLevel = c.now_level ?? c.level;
+  const moved = Boolean(c.now_level && c.now_level !== c.level);
+  const icon = c.resolved_at ? ':white_check_mark:' : nowLevel === 'breached' ? ':red_circle:' : ':large_orange_circle:';
+  const headStep = c.resolved_at
+    ? `resolved (was ${stepName(nowLevel)})`
+    : moved ? `${stepName(nowLevel)} (alerted ${stepName(c.level)})` : `newly ${stepName(c.level)}`;
+  const head = `${icon} *${c.priority ?? '?'}* \`${esc(c.case_id)}\` ${headStep}`;
+  const h = moved ? c.now_hours_to_breach ?? c.hours_to_breach ?? 0 : c.hours_to_breach ?? 0;
+  const seenAt = moved && c.now_at ? ` (at ${formatTime(c.now_at, tz)})` : '';
   const due = c.due_at ? slackTime(c.due_at, tz) : 'unknown';
+  const who = safeMention(c.mention);
+  const first = c.resolved_at
+    ? `Due ${due} · alerted at ${formatTime(c.alerted_at, tz)}`
+    : `Due ${due} · ${timeToBreach(h)}${seenAt} · alerted at ${formatTime(c.alerted_at, tz)}`;
+  const status = c.resolved_at
+    ? `Status: no longer open and at risk (seen ${formatTime(c.resolved_at, tz)})`
+    : `Status: ${esc(c.status ?? 'unknown')}`;
   const details = [
-    `Due ${due} · ${ttb} (at ${formatTime(c.alerted_at, tz)})`,
-    `Status: ${esc(c.status ?? 'unknown')} · Assignee: ${esc(c.assignee ?? 'unassigned')} · Team: ${esc(c.team ?? 'none')} · Region: ${esc(c.region ?? 'none')}`,
+    first,
+    `${status} · Assignee: ${esc(c.assignee ?? 'unassigned')}${who ? ` (${who})` : ''} · Team: ${esc(c.team ?? 'none')} · Region: ${esc(c.region ?? 'none')}`,
   ];
   const notes: string[] = [];
   if (c.resolved_at) notes.push(`:white_check_mark: Resolved: no longer open and at risk (seen ${formatTime(c.resolved_at, tz)})`);
   if (c.acked_by) notes.push(`:eyes: Acknowledged by <@${esc(c.acked_by)}>${c.acked_at ? ` at ${formatTime(c.acked_at, tz)}` : ''}`);
   if (c.snoozed_until && !c.acked_by && !c.resolved_at) notes.push(`:zzz: Reminders snoozed until ${formatTime(c.snoozed_until, tz)}${c.snoozed_by ? ` by <@${esc(c.snoozed_by)}>` : ''}`);
-  const plainHead = `${c.priority ?? '?'} ${c.case_id} newly ${step}`;
+  const plainHead = `${c.priority ?? '?'} ${c.case_id} ${headStep}`;
   const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...notes]
     .join('\n');
   const blocks: KnownBlock[] = [

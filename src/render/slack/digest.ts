@@ -14,6 +14,7 @@ import { type RunHistoryRow } from '../../contract/runHistory';
 import { DASH, esc, int, localTime, longDate, pct, truncate } from './format';
 import { anomalies, anomalySentence } from '../anomalyText';
 import { DEMO_NOTICE, DEMO_TAG } from '../demo';
+import { ATTENTION_TOP, attentionList, attentionTop, priorityCounts, reportAttention } from '../attention';
 
 export type Block = types.KnownBlock;
 
@@ -26,8 +27,10 @@ export interface DigestMessage {
 export interface DigestOptions {
   /** KPI_DQ_MIN: below this data-quality score the numbers are marked provisional. */
   dqMin: number;
-  /** Most urgent cases listed (default 5). */
+  /** Cases not yet breached listed (default 5, soonest due first). */
   topCases?: number;
+  /** Newly breached cases listed after them (default 3). */
+  topBreached?: number;
 }
 
 export const LIMITS = {
@@ -190,22 +193,22 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
   }
   required.push(section(lines.join('\n')));
 
-  // 6. At risk and breached, five most urgent (the report lists them most urgent first)
-  const cases = report.atRiskCases.slice(0, topN);
+  // 6. Needs attention, in the shared order (src/render/attention.ts): the cases that can
+  // still be saved (soonest due first), then the newly breached; older breaches as a count.
+  const att = reportAttention(report);
+  const ordered = attentionList(att);
+  const cases = attentionTop(att, { soon: topN, newlyBreached: opts.topBreached ?? ATTENTION_TOP.newlyBreached });
   const riskLines = [`*At risk: ${int(d.at_risk_cases)} · Breached (open): ${int(d.breached_open_cases)}*`];
   if (cases.length) {
-    riskLines.push(`Most urgent:`);
+    riskLines.push('Needs attention first (soonest to breach, then newly breached):');
     for (const c of cases) riskLines.push(caseLine(c));
-    // When overdue cases fill the list, still name the next ones about to breach (actionable now).
-    const next = report.atRiskCases.slice(topN).filter((c) => c.risk_level === 'at_risk').slice(0, 3);
-    if (next.length && cases.every((c) => c.risk_level === 'breached')) {
-      riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} in ${hrs(c.hours_to_breach)}`).join(' · ')}`);
-    }
-    const more = report.atRiskCases.length - cases.length;
-    if (more > 0) riskLines.push(`_…and ${int(more)} more in sla_at_risk_cases.csv (in the thread)_`);
-  } else {
-    riskLines.push(':white_check_mark: No open case is at risk.');
+    const more = ordered.length - cases.length;
+    if (more > 0) riskLines.push(`_…and ${int(more)} more at risk or newly breached in sla_at_risk_cases.csv (in the thread)_`);
   }
+  if (att.oldBreached.count > 0) {
+    riskLines.push(`${int(att.oldBreached.count)} breached more than ${att.horizonHours} h ago (${priorityCounts(att.oldBreached.byPriority)}): listed in sla_at_risk_cases.csv (in the thread)`);
+  }
+  if (!cases.length && att.oldBreached.count === 0) riskLines.push(':white_check_mark: No open case is at risk.');
   required.push(section(riskLines.join('\n')));
 
   // 7. Optional extras: run warnings, footer

@@ -4,6 +4,7 @@
  */
 import type { CaseFilter, KpiReport } from '../../contract/report';
 import { DEMO_NOTICE } from '../demo';
+import { attentionList, attentionTop, priorityCounts, reportAttention } from '../attention';
 import { DASH, context, divider, esc, fields, header, hours, int, pct, scopeText, section, table, when, type Block, type Reply } from './format';
 import { anomalies, anomalySentence } from '../anomalyText';
 
@@ -107,13 +108,26 @@ export function renderBacklog(report: KpiReport, ctx: ReplyContext): Reply {
   };
 }
 
-export function renderRisk(report: KpiReport, ctx: ReplyContext, maxRows = 10): Reply {
+/** "in 3.20 h" / "breached 4,534.87 h ago": never a negative duration. */
+export function toBreach(hoursToBreach: number): string {
+  const h = Math.abs(hoursToBreach).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  return hoursToBreach < 0 ? `breached ${h} h ago` : `in ${h} h`;
+}
+
+export function renderRisk(report: KpiReport, ctx: ReplyContext): Reply {
   const d = report.dailyOps;
+  // The shared attention order (src/render/attention.ts), as in the digest and the .txt.
   // Only the rows shown are formatted (the list can hold thousands of cases; the CSV has them all).
-  const rows = report.atRiskCases.slice(0, maxRows).map((c) => [
+  const att = reportAttention(report);
+  const ordered = attentionList(att);
+  const listed = attentionTop(att);
+  const rows = listed.map((c) => [
     c.case_id, c.priority, c.team ?? DASH, c.assignee ?? DASH, when(c.due_at).replace(' UTC', ''),
-    `${c.hours_to_breach.toFixed(2)} h`, c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
+    toBreach(c.hours_to_breach), c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
   ]);
+  const old = att.oldBreached.count > 0
+    ? `\n${int(att.oldBreached.count)} breached more than ${att.horizonHours} h ago (${priorityCounts(att.oldBreached.byPriority)}): in the CSV, not listed here.`
+    : '';
   const t = title('SLA risk', report, ctx);
   return {
     text: `${t}: ${int(d.at_risk_cases)} at risk, ${int(d.breached_open_cases)} breached`,
@@ -121,9 +135,9 @@ export function renderRisk(report: KpiReport, ctx: ReplyContext, maxRows = 10): 
       header(t),
       section(
         `*${int(d.at_risk_cases)} at risk* (≥ ${report.meta.riskThresholdPct}% of the resolution target used) · *${int(d.breached_open_cases)} breached* and still open` +
-          (rows.length ? '\nMost urgent first:' : '\nNothing at risk right now. :tada:'),
+          (rows.length ? '\nSoonest to breach first, then newly breached:' : ordered.length + att.oldBreached.count === 0 ? '\nNothing at risk right now. :tada:' : '') + old,
       ),
-      ...(rows.length ? [section(table(['case', 'prio', 'team', 'assignee', 'due (UTC)', 'to breach', 'level'], rows, maxRows, report.atRiskCases.length))] : []),
+      ...(rows.length ? [section(table(['case', 'prio', 'team', 'assignee', 'due (UTC)', 'to breach', 'level'], rows, listed.length, ordered.length))] : []),
       ...footer(report, ctx),
     ],
   };
