@@ -101,7 +101,7 @@ test('Snowflake extract and CSV export of the same fixture give the same report 
   const common = {
     KPI_SOURCE_TZ: SOURCE_TZ,
     KPI_COLUMN_MAP: 'ticket_id:case_id,opened_at:created_at',
-    KPI_DB_PATH: join(dir, 'kpi.duckdb'),
+    KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'),
     KPI_TZ: 'Europe/Berlin',
   };
   const csvSettings = loadSettings({ ...common, KPI_SOURCE: 'csv', KPI_CSV_PATH: join(dir, 'cases.csv') });

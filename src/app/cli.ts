@@ -11,6 +11,7 @@ import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { seedDemo } from '../sources/demo/seed';
 import { errorText } from '../support/errors';
+import { failureText, failureJson } from './failure';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -26,10 +27,9 @@ function settingsWith(overrides: Record<string, string | undefined>): Settings {
   return s;
 }
 
-/** Prints one line and exits non-zero: the CLI's answer to any failure. */
+/** Prints the failure (one line, its cause indented below) and exits non-zero. */
 function fail(e: unknown): never {
-  const msg = errorText(e);
-  process.stderr.write(`kpi: ${msg.split('\n')[0]}\n`);
+  process.stderr.write(failureText(e));
   process.exit(e instanceof ConfigError ? 2 : 1);
 }
 
@@ -52,18 +52,20 @@ export function buildCli(): Command {
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
     .addOption(new Option('--source <kind>', 'where cases come from').choices([...SOURCES]))
     .option('--csv <file>', 'CSV export to read (with --source csv)')
-    .option('--db <file>', 'DuckDB file (demo and duckdb sources; also run history)')
+    .option('--db <file>', 'DuckDB file to read (demo and duckdb sources; attached read-only)')
+    .option('--state <file>', 'the project\'s state file: run history, digest log, alert state (default KPI_STATE_PATH)')
     .option('--as-of <iso>', 'the instant the run describes, e.g. 2026-11-23T09:00:00Z (default: now)')
     .option('--window-days <n>', 'days in the window', positiveInt('--window-days'))
     .option('--tz <zone>', 'report time zone for calendar days, e.g. Europe/Berlin')
     .option('--out <dir>', 'output folder')
     .option('--json', 'print one JSON object (summary, warnings, timings) instead of text')
-    .action(async (o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean }) => {
+    .action(async (o: { source?: SourceKind; csv?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean }) => {
       try {
         const settings = settingsWith({
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
           KPI_CSV_PATH: o.csv,
           KPI_DB_PATH: o.db,
+          KPI_STATE_PATH: o.state,
           KPI_WINDOW_DAYS: o.windowDays?.toString(),
           KPI_TZ: o.tz,
           KPI_OUTPUT_DIR: o.out,
@@ -80,6 +82,7 @@ export function buildCli(): Command {
             ok: true, runId: r.meta.runId, source: r.meta.source, asOf: r.meta.asOf, asOfDate: r.meta.asOfDate,
             windowDays: r.meta.windowDays, reportTz: r.meta.reportTz, rowsRead: r.meta.rowsRead,
             summary: r.dailyOps, dataQuality: r.dataQuality, warnings: r.warnings,
+            rejectedLines: result.rejects?.length ?? 0, rejects: result.rejects ?? [],
             timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
             peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
             files: result.files,
@@ -91,12 +94,13 @@ export function buildCli(): Command {
             `  ${d.cases_in_window} cases in window, ${d.open_backlog} open, ${d.at_risk_cases} at risk, ${d.breached_open_cases} breached\n` +
             `  SLA compliance ${d.sla_compliance_pct ?? 'n/a'}%, first response ${d.first_response_compliance_pct ?? 'n/a'}%, data quality ${d.data_quality_score}\n` +
             `  backlog growth ${d.backlog_growth_pct ?? 'n/a'}%${d.backlog_spike ? ' (SPIKE)' : ''}\n` +
+            (result.rejects?.length ? `  ${result.rejects.length} input line(s) rejected and not counted (KPI_CSV_ON_ERROR=skip)\n` : '') +
             (r.warnings.length ? `  ${r.warnings.length} warning(s):\n${r.warnings.map((w) => `    - ${w}`).join('\n')}\n` : '') +
             `  ${result.files.length} files written to ${settings.KPI_OUTPUT_DIR}/ in ${Math.round(r.timings.total)} ms\n`,
           );
         }
       } catch (e) {
-        if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: errorText(e) })}\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify(failureJson(e))}\n`);
         fail(e);
       }
     });
@@ -124,9 +128,10 @@ export function buildCli(): Command {
   program.command('serve')
     .description('Start the Slack app (HTTP or Socket Mode) with the digest and alert schedules')
     .option('--port <n>', 'HTTP port (default PORT or 3000)', positiveInt('--port'))
-    .action(async (o: { port?: number }) => {
+    .option('--state <file>', 'the project\'s state file: run history, digest log, alert state (default KPI_STATE_PATH)')
+    .action(async (o: { port?: number; state?: string }) => {
       try {
-        const settings = settingsWith({ PORT: o.port?.toString() });
+        const settings = settingsWith({ PORT: o.port?.toString(), KPI_STATE_PATH: o.state });
         const { serve } = require('./serve') as typeof import('./serve');
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL, stderr: true });
         const handle = await serve(settings, { log });

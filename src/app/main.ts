@@ -4,12 +4,13 @@
  * default), writes output/ and output/slack/ (the digest's Block Kit preview), and prints
  * the daily ops summary.
  */
-import { defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
+import { ConfigError, defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { renderDailyOpsText } from '../render/files/text';
 import { previousRun } from '../pipeline/runHistory';
 import { errorText } from '../support/errors';
+import { failureText } from './failure';
 
 async function main(): Promise<void> {
   const settings = loadSettings(defaultEnv());
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
   process.stderr.write(`No Slack settings: running the pipeline once on the ${settings.KPI_SOURCE} source (see README to connect Slack).\n`);
   const { report, files } = await runPipeline({ settings, log, trigger: 'start' });
-  const previous = await previousRun(settings.KPI_DB_PATH, report.meta.asOf).catch(() => null);
+  const previous = await previousRun(settings.KPI_STATE_PATH, report.meta.asOf).catch(() => null);
   let preview = '';
   try {
     const { writeSlackPreview } = await import('./preview');
@@ -40,6 +41,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`kpi: ${errorText(e).split('\n')[0]}\n`);
-  process.exit(1);
+  process.stderr.write(failureText(e));
+  process.exit(e instanceof ConfigError ? 2 : 1);
 });

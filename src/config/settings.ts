@@ -15,6 +15,17 @@ export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
 
 
+export type CsvEncoding = 'utf-8' | 'latin-1' | 'utf-16';
+
+/** The encodings DuckDB's CSV reader knows, by their usual spellings. */
+function csvEncoding(raw: string): CsvEncoding | null {
+  const k = raw.trim().toLowerCase().replace(/[_\s]/g, '-');
+  if (k === 'utf-8' || k === 'utf8') return 'utf-8';
+  if (['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1'].includes(k)) return 'latin-1';
+  if (k === 'utf-16' || k === 'utf16' || k === 'utf-16le') return 'utf-16';
+  return null;
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -92,7 +103,8 @@ const envSchema = z.object({
   // Pipeline
   KPI_SOURCE: z.enum(SOURCES).default('demo'),
   KPI_CSV_PATH: z.string().optional(),
-  KPI_DB_PATH: z.string().default('data/kpi.duckdb'),
+  // The source DuckDB file (duckdb and demo sources); default: the state file.
+  KPI_DB_PATH: z.string().optional(),
   KPI_DUCKDB_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like support_cases or main.support_cases').default('support_cases'),
   KPI_COLUMN_MAP: z.string().optional(),
   KPI_SOURCE_TZ: tz.default('UTC'),
@@ -128,6 +140,10 @@ const envSchema = z.object({
   KPI_ALERT_MAX_REPLIES: int(1, 200).default(20),
   KPI_STALE_HOURS: num(0, 100000).default(24),
   KPI_ALERTS_ENABLED: bool.default('true'),
+  // Data safety: the project's own state file, strict CSV reading
+  KPI_STATE_PATH: z.string().default('data/kpi.duckdb'),
+  KPI_CSV_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
+  KPI_CSV_ENCODING: z.string().default('utf-8').transform(csvEncoding).refine((v) => v !== null, { message: 'allowed values are utf-8, latin-1 (also iso-8859-1), utf-16' }).transform((v) => v as CsvEncoding),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
   SNOWFLAKE_USER: z.string().optional(),
@@ -155,7 +171,9 @@ export interface SlaTarget {
   resolutionHours: number;
 }
 
-export interface Settings extends Env {
+export interface Settings extends Omit<Env, 'KPI_DB_PATH'> {
+  /** The source DuckDB file; defaults to KPI_STATE_PATH (the project's own file). */
+  KPI_DB_PATH: string;
   columnMap: Record<string, ContractColumn>;
   slaTargets: Record<Priority, SlaTarget>;
 }
@@ -203,7 +221,7 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets };
+  return { ...e, KPI_DB_PATH: e.KPI_DB_PATH ?? e.KPI_STATE_PATH, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets };
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

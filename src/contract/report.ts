@@ -134,6 +134,8 @@ export interface RunMeta {
   rowsRead: number | null;
   /** Newest created_at among the run's cases (staleness checks), or null. */
   newestCreatedAt: string | null;
+  /** Input lines the source skipped and reported (KPI_CSV_ON_ERROR=skip); absent when none. */
+  rejectedLines?: number;
   /** Per-day adjustment to the backlog chain (cases counted as created or resolved that never enter the backlog). Not a contract column. */
   backlogChainAdjustment: number[];
 }

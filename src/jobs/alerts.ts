@@ -36,7 +36,7 @@ export interface AlertJobDeps {
   now?: () => Date;
   /** Sleep used by the default pacer (tests pass one that does not wait). */
   sleep?: (ms: number) => Promise<void>;
-  /** Default settings.KPI_DB_PATH. */
+  /** Default settings.KPI_STATE_PATH. */
   dbPath?: string;
   /** Share one pacer between jobs posting to the same channels. */
   pacer?: ChannelPacer;
@@ -84,7 +84,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
   const s = deps.settings;
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? (() => new Date());
-  const dbPath = deps.dbPath ?? s.KPI_DB_PATH;
+  const dbPath = deps.dbPath ?? s.KPI_STATE_PATH;
   const pacer = deps.pacer ?? new ChannelPacer({ intervalMs: deps.paceMs, sleep: deps.sleep });
   const alertChannel = s.KPI_ALERT_CHANNEL;
   if (!alertChannel) throw new Error('KPI_ALERT_CHANNEL is not set: on-call alerts need a channel (a channel id such as C0123456789 is best)');

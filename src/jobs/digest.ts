@@ -46,7 +46,7 @@ export interface DigestJobOptions {
   slack: WebClient;
   /** Default: () => new Date(). */
   clock?: () => Date;
-  /** Default: settings.KPI_DB_PATH. */
+  /** Default: settings.KPI_STATE_PATH. */
   dbPath?: string;
   /** Where the pipeline writes its files (default settings.KPI_OUTPUT_DIR; null: none). */
   outDir?: string | null;
@@ -120,7 +120,7 @@ async function findPrevious(dbPath: string, report: KpiReport, log: Logger): Pro
 export function createDigestJob(opts: DigestJobOptions): DigestJob {
   const { settings, log, slack } = opts;
   const clock = opts.clock ?? (() => new Date());
-  const dbPath = opts.dbPath ?? settings.KPI_DB_PATH;
+  const dbPath = opts.dbPath ?? settings.KPI_STATE_PATH;
   const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
   const channel = opts.channel ?? settings.KPI_DIGEST_CHANNEL;
   const tz = settings.KPI_TZ;

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { parseAsOf, type Settings } from '../config/settings';
 import { silentLogger, type Logger } from '../support/log';
-import type { CaseSource } from '../sources/types';
+import type { CaseSource, RejectedLine } from '../sources/types';
 import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
 import { openMemoryEngine } from '../db/engine';
@@ -47,7 +47,12 @@ export interface RunResult {
   files: string[];
   /** Present when keepData was set; the caller must close() it. */
   data?: CaseSet;
+  /** Input lines the source skipped (KPI_CSV_ON_ERROR=skip), each reported as a warning. */
+  rejects?: RejectedLine[];
 }
+
+/** Rejected lines listed one by one in the report's warnings; the rest are counted. */
+const REJECTS_LISTED = 20;
 
 export function runParams(settings: Settings, asOf: Date): RunParams {
   return {
@@ -103,20 +108,25 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
     const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
     const rowsRead = loaded.rowsRead ?? null;
+    let rejects: RejectedLine[] = [];
     await timed('normalise', async () => {
       try {
-        return await prepareCases(engine.conn, {
+        await prepareCases(engine.conn, {
           relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
         }, timings);
+        if (loaded.rejects) rejects = await loaded.rejects();
+      } catch (e) {
+        throw loaded.explain ? loaded.explain(e) : e;
       } finally {
         await loaded.close();
       }
     });
+    for (const r of rejects) log.warn({ runId, stage: 'extract', line: r.line }, `rejected line ${r.line}: ${r.reason}`);
     // The history store opens while the reports are computed and written; the run is
     // recorded once the report (with its timings) is final.
     if (opts.recordHistory !== false) {
       const start = performance.now();
-      history = recordRun(settings.KPI_DB_PATH, finalReport, { trigger, ok: true, startedAt })
+      history = recordRun(settings.KPI_STATE_PATH, finalReport, { trigger, ok: true, startedAt })
         .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${errorText(e)}`))
         .finally(() => { timings.history = performance.now() - start; });
     }
@@ -125,6 +135,10 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const ctx = { source: sourceName, rowsRead, runId, dq };
     const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
     for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+    if (rejects.length) {
+      report.meta.rejectedLines = rejects.length;
+      report.warnings.unshift(...rejectWarnings(sourceName, rejects));
+    }
     for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);
     const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
     const files = outDir ? await timed('write', async () => writeReportFiles(report, outDir)) : [];
@@ -153,15 +167,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         close: () => engine.close(),
       };
     }
-    return { report, files, data };
+    return { report, files, data, rejects };
   } catch (e) {
     failed = true;
     settle.reject(e);
     await history;
     const message = errorText(e);
-    log.error({ runId, stage: 'failed', source: sourceName }, message);
+    const detail = (e as { detail?: unknown } | null)?.detail;
+    log.error({ runId, stage: 'failed', source: sourceName, ...(typeof detail === 'string' ? { detail: errorText(detail) } : {}) }, message);
     if (opts.recordHistory !== false) {
-      await recordRun(settings.KPI_DB_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
+      await recordRun(settings.KPI_STATE_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
     }
     if (e instanceof Error) {
       e.message = message;
@@ -171,4 +186,12 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   } finally {
     if (!keep) engine.close();
   }
+}
+
+/** The warnings for skipped input lines: a count, then the first lines with their reasons. */
+export function rejectWarnings(source: string, rejects: RejectedLine[]): string[] {
+  const out = [`${rejects.length} input line(s) of ${source} were not read (KPI_CSV_ON_ERROR=skip)`];
+  for (const r of rejects.slice(0, REJECTS_LISTED)) out.push(`line ${r.line} rejected: ${r.reason}`);
+  if (rejects.length > REJECTS_LISTED) out.push(`... and ${rejects.length - REJECTS_LISTED} more rejected line(s): see the log or --json rejects`);
+  return out;
 }
