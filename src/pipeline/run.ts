@@ -12,6 +12,7 @@ import { openMemoryEngine } from '../db/engine';
 import { computeReport, dataQualityCounts } from '../kpi/compute';
 import { prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
+import { recoverReportSet } from '../render/files/reportSet';
 import { recordRun } from './runHistory';
 import { errorText } from '../support/errors';
 
@@ -103,6 +104,9 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let keep = false;
   let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
   try {
+    const outDirAtStart = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
+    // A run killed while replacing the reports left its journal: restore the previous set first.
+    if (outDirAtStart) for (const done of recoverReportSet(outDirAtStart)) log.warn({ runId, stage: 'start' }, `output: ${done}`);
     const source = opts.source ?? createSource(settings);
     sourceName = source.describe();
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
