@@ -5,7 +5,7 @@
 import './prestart';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from '../config/settings';
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
@@ -46,7 +46,9 @@ export function buildCli(): Command {
   const program = new Command('kpi')
     .version(version)
     .description('Global support KPIs: SLA, backlog, volume, risk, spikes and data quality, as CSV reports and Slack messages.')
-    .showHelpAfterError();
+    // Usage errors (an unknown option, a bad value) are answered in main(): one line, exit 2.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
 
   program.command('run')
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
@@ -148,5 +150,20 @@ export function buildCli(): Command {
 
 /** Runs the command line (src/bin.ts, the `kpi` bin's entry, calls this). */
 export function main(argv: string[] = process.argv): void {
-  buildCli().parseAsync(argv).catch(fail);
+  buildCli().parseAsync(argv).catch((e: unknown) => {
+    if (e instanceof CommanderError) usageError(e, argv);
+    fail(e);
+  });
+}
+
+/**
+ * A usage error from commander (unknown option or command, a bad or missing value): one line
+ * and exit 2, like a bad setting; with --json also one JSON error object on stdout. Help and
+ * --version exit as commander says.
+ */
+function usageError(e: CommanderError, argv: string[]): never {
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) process.exit(e.exitCode);
+  const err = new ConfigError(`${e.message.replace(/^error:\s*/i, '').split('\n')[0]} (see kpi --help)`);
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(failureJson(err))}\n`);
+  fail(err);
 }
