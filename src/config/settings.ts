@@ -26,6 +26,14 @@ function csvEncoding(raw: string): CsvEncoding | null {
   return null;
 }
 
+/** A strptime format DuckDB knows: at least one directive, and every % starts a known one. */
+function isStrptimeFormat(f: string): boolean {
+  const directives = f.match(/%-?./g) ?? [];
+  if (directives.length === 0) return false;
+  const rest = f.replace(/%-?[aAwdebBhmyYHIpMSfgnzZjUWcxXGuVT%]/g, '');
+  return !rest.includes('%') && directives.some((d) => d !== '%%');
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -108,7 +116,7 @@ const envSchema = z.object({
   KPI_DUCKDB_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like support_cases or main.support_cases').default('support_cases'),
   KPI_COLUMN_MAP: z.string().optional(),
   KPI_SOURCE_TZ: tz.default('UTC'),
-  KPI_TIMESTAMP_FORMAT: z.string().optional(),
+  KPI_TIMESTAMP_FORMAT: z.string().optional().refine((f) => f === undefined || isStrptimeFormat(f), { message: 'must be a strptime format with % directives such as %d/%m/%Y %H:%M (known: %Y %y %m %d %e %H %I %M %S %f %p %z %Z %b %B %a %A %j and %%)' }),
   KPI_AS_OF: z.string().optional(),
   KPI_WINDOW_DAYS: int(1, 3660).default(30),
   KPI_TZ: tz.default('UTC'),
@@ -244,6 +252,13 @@ export function parseAsOf(raw: string, what = '--as-of'): Date {
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && s.length > 10;
   const d = new Date(hasZone ? s.replace(' ', 'T') : (s.length === 10 ? `${s}T00:00:00Z` : `${s.replace(' ', 'T')}Z`));
   if (Number.isNaN(d.getTime())) throw new ConfigError(`${what} "${raw}" is not a valid time`);
+  // Date() rolls an impossible day over (2026-02-30 -> 2026-03-02): check the fields as written.
+  const [y, mo, da] = s.slice(0, 10).split('-').map(Number);
+  const hm = /[T ](\d{2}):(\d{2})(?::(\d{2}))?/i.exec(s);
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || da < 1 || da > daysInMonth || (hm && (Number(hm[1]) > 23 || Number(hm[2]) > 59 || Number(hm[3] ?? 0) > 59))) {
+    throw new ConfigError(`${what} "${raw}" is not a valid time (no such date or time of day)`);
+  }
   d.setUTCMilliseconds(0);
   return d;
 }

@@ -139,6 +139,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const ctx = { source: sourceName, rowsRead, runId, dq };
     const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
     for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+    report.warnings.push(...nonsenseWarnings(report, asOf, settings, opts.asOf !== undefined || settings.KPI_AS_OF !== undefined, trigger));
     if (rejects.length) {
       report.meta.rejectedLines = rejects.length;
       report.warnings.unshift(...rejectWarnings(sourceName, rejects));
@@ -198,4 +199,28 @@ export function rejectWarnings(source: string, rejects: RejectedLine[]): string[
   for (const r of rejects.slice(0, REJECTS_LISTED)) out.push(`line ${r.line} rejected: ${r.reason}`);
   if (rejects.length > REJECTS_LISTED) out.push(`... and ${rejects.length - REJECTS_LISTED} more rejected line(s): see the log or --json rejects`);
   return out;
+}
+
+/**
+ * Warnings for a run that is technically fine but describes nonsense: an as_of in the
+ * future, data much older than as_of (command-line runs; the bot raises its own staleness
+ * incident), cases none of which has an SLA target.
+ */
+export function nonsenseWarnings(report: KpiReport, asOf: Date, settings: Settings, explicitAsOf: boolean, trigger: Trigger): string[] {
+  const w: string[] = [];
+  if (explicitAsOf && asOf.getTime() > Date.now() + 60_000) {
+    w.push(`as_of ${report.meta.asOf} is in the future: the window ends after now`);
+  }
+  const newest = report.meta.newestCreatedAt;
+  if ((trigger === 'cli' || trigger === 'start') && newest && settings.KPI_STALE_HOURS > 0) {
+    const hours = (asOf.getTime() - new Date(newest).getTime()) / 3_600_000;
+    if (hours > settings.KPI_STALE_HOURS) {
+      w.push(`stale data: the newest case was created ${Math.round(hours)} h before as_of (${newest}); more than KPI_STALE_HOURS (${settings.KPI_STALE_HOURS})`);
+    }
+  }
+  const all = report.slaSummary.find((x) => x.priority === 'ALL');
+  if (report.dailyOps.cases_in_window > 0 && all && all.total_cases === 0) {
+    w.push('no case has an SLA target: check priorities or the policy');
+  }
+  return w;
 }
