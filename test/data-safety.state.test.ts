@@ -41,7 +41,7 @@ describe('the state file', () => {
     // The history went to the state files: the default one and the one named by --state.
     expect(await tables(join(cwd, 'data/kpi.duckdb'))).toContain('run_history');
     expect(await tables(join(cwd, 'own.duckdb'))).toContain('run_history');
-  });
+  }, 180_000);
 
   test('a --db that does not exist fails without creating it or its folder', () => {
     const cwd = tmpDir('kpi-state-');
@@ -49,7 +49,7 @@ describe('the state file', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^kpi: DuckDB source nowhere\/warehouse\.duckdb does not exist/);
     expect(existsSync(join(cwd, 'nowhere'))).toBe(false);
-  });
+  }, 60_000);
 
   test('KPI_STATE_PATH is where the history goes; the demo data stays in KPI_DB_PATH', async () => {
     const cwd = tmpDir('kpi-state-');
@@ -59,5 +59,5 @@ describe('the state file', () => {
     const demo = await tables(join(cwd, 'demo.duckdb'));
     expect(demo).toContain('support_cases');
     expect(demo).not.toContain('run_history');
-  });
+  }, 120_000);
 });

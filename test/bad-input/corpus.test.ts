@@ -4,7 +4,7 @@
  * output/ byte-for-byte intact. Pipeline cases run in-process; command-line cases (usage,
  * settings, exit codes) in a few processes.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSettings } from '../../src/config/settings';
 import { runPipeline } from '../../src/pipeline/run';
@@ -62,6 +62,11 @@ const CASES: Case[] = [
   { name: 'a 1 MB value', content: csv(ok({ team: 'y'.repeat(1_000_000) })), check: (r) => expect(r.report.dataQuality.total_rows).toBe(1) },
   // timestamps
   { name: 'ISO without seconds, Z', content: csv(ok({ created: '2026-11-22T10:00Z' })), check: (r) => expect(r.report.dataQuality.total_rows).toBe(1) },
+  { name: 'ISO without seconds, offset', content: csv(ok({ created: '2026-11-22T10:00+01:00' })), check: (r) => expect(r.report.atRiskCases.length + r.report.dailyOps.cases_in_window).toBeGreaterThan(0) },
+  { name: 'timestamp with a tab and a non-breaking space', content: csv(ok({ created: '\t2026-11-22T10:00:00Z\u00a0' })), check: (r) => expect(r.report.dataQuality.invalid_sla_rows).toBe(0) },
+  { name: 'priority with a tab is P2', content: csv(ok({ priority: '\tP2' })), check: (r) => expect(r.report.slaSummary.find((x) => x.priority === 'P2')!.total_cases).toBe(1) },
+  { name: 'priority with a non-breaking space is P2', content: csv(ok({ priority: 'P2\u00a0' })), check: (r) => expect(r.report.slaSummary.find((x) => x.priority === 'P2')!.total_cases).toBe(1) },
+  { name: 'case id with a tab is trimmed', content: csv(ok({ id: '\tC1' }), ok({ id: 'C1', updated: '2026-11-22T11:00:00Z' })), check: (r) => expect(r.report.dataQuality.duplicate_rows).toBe(1) },
   { name: 'unparseable timestamp is a defect, not a crash', content: csv(ok({ created: 'yesterday' })), check: (r) => expect(r.report.dataQuality.missing_rows + r.report.dataQuality.invalid_sla_rows).toBeGreaterThan(0) },
   { name: 'impossible date is a defect', content: csv(ok({ created: '2026-02-30T10:00:00Z' })), check: (r) => expect(r.report.dailyOps.cases_in_window).toBe(0) },
   { name: 'resolved before created', content: csv(ok({ resolved: '2026-11-21T10:00:00Z', status: 'closed' })), check: (r) => expect(r.report.dataQuality.invalid_sla_rows).toBe(1) },
@@ -84,13 +89,19 @@ const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map
 
 describe('bad-input corpus: the pipeline', () => {
   const dir = tmpDir('kpi-corpus-');
+  // The previous output/ every case starts from: one good run, copied per case.
+  const template = join(dir, 'template');
+  beforeAll(async () => {
+    writeFileSync(join(dir, 'good.csv'), GOOD);
+    const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: join(dir, 'good.csv'), KPI_STATE_PATH: join(dir, 'state.duckdb'), KPI_OUTPUT_DIR: template });
+    await runPipeline({ settings, asOf: new Date(AS_OF), trigger: 'cli', recordHistory: false });
+  });
   test.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const d = join(dir, c.name.replace(/[^a-z0-9]/gi, '_'));
     mkdirSync(d);
     const out = join(d, 'output');
     const settingsFor = (file: string, env: Record<string, string> = {}) => loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: file, KPI_STATE_PATH: join(d, 'state.duckdb'), KPI_OUTPUT_DIR: out, ...env });
-    writeFileSync(join(d, 'good.csv'), GOOD);
-    await runPipeline({ settings: settingsFor(join(d, 'good.csv')), asOf: new Date(AS_OF), trigger: 'cli', recordHistory: false });
+    cpSync(template, out, { recursive: true });
     const before = snapshot(out);
     writeFileSync(join(d, 'input.csv'), c.content);
     const run = runPipeline({ settings: settingsFor(join(d, 'input.csv'), c.env), asOf: new Date(AS_OF), trigger: 'cli', recordHistory: false });
