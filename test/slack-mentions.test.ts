@@ -14,7 +14,7 @@ import { silentLogger } from '../src/support/log';
 import { makeReport } from './fixtures/report';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
 
-const EVIL = ['<!channel>', '<!here>', '<!everyone>', '<!subteam^S123>', '<@U999|x><!channel>', '&lt;!channel&gt; & <b>'];
+const EVIL = ['<!channel>', '<!here>', '<!everyone>', '<!subteam^S123>', '<@U999|x><!channel>', '&lt;!channel&gt; & <b>', '\x1b[2J<!here>\u202e\x07'];
 
 function hostileReport(v: string) {
   const base = makeReport();
@@ -51,7 +51,8 @@ function messages(v: string): [string, { text: string; blocks?: unknown[] }][] {
 const strings = (v: unknown): string[] => (typeof v === 'string' ? [v] : Array.isArray(v) ? v.flatMap(strings) : v && typeof v === 'object' ? Object.values(v).flatMap(strings) : []);
 
 function expectNoMention(where: string, body: { text?: unknown; blocks?: unknown }) {
-  for (const s of strings(body.blocks)) expect([where, s]).toEqual([where, expect.not.stringMatching(/<!/)]);
+  // eslint-disable-next-line no-control-regex
+  for (const s of [...strings(body.blocks), ...strings(body.text)]) expect([where, s]).toEqual([where, expect.not.stringMatching(/<!|[\x00-\x08\x0b-\x1f\x7f\u202e]/)]);
   if (typeof body.text === 'string') expect([where, body.text]).toEqual([where, expect.not.stringMatching(/[<>]/)]);
 }
 

@@ -10,7 +10,7 @@ import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { seedDemo } from '../sources/demo/seed';
-import { errorText } from '../support/errors';
+import { errorText, printable } from '../support/errors';
 import { failureText, failureJson } from './failure';
 
 const positiveInt = (name: string) => (v: string) => {
@@ -92,13 +92,13 @@ export function buildCli(): Command {
         } else {
           const d = r.dailyOps;
           process.stdout.write(
-            `KPI run for ${d.as_of_date} (as of ${d.as_of}, ${r.meta.source})\n` +
+            `KPI run for ${d.as_of_date} (as of ${d.as_of}, ${printable(r.meta.source, 300)})\n` +
             `  ${d.cases_in_window} cases in window, ${d.open_backlog} open, ${d.at_risk_cases} at risk, ${d.breached_open_cases} breached\n` +
             `  SLA compliance ${d.sla_compliance_pct ?? 'n/a'}%, first response ${d.first_response_compliance_pct ?? 'n/a'}%, data quality ${d.data_quality_score}\n` +
             `  backlog growth ${d.backlog_growth_pct ?? 'n/a'}%${d.backlog_spike ? ' (SPIKE)' : ''}\n` +
             (result.rejects?.length ? `  ${result.rejects.length} input line(s) rejected and not counted (KPI_CSV_ON_ERROR=skip)\n` : '') +
-            (r.warnings.length ? `  ${r.warnings.length} warning(s):\n${r.warnings.map((w) => `    - ${w}`).join('\n')}\n` : '') +
-            `  ${result.files.length} files written to ${settings.KPI_OUTPUT_DIR}/ in ${Math.round(r.timings.total)} ms\n`,
+            (r.warnings.length ? `  ${r.warnings.length} warning(s):\n${r.warnings.map((w) => `    - ${printable(w, 500)}`).join('\n')}\n` : '') +
+            `  ${result.files.length} files written to ${printable(settings.KPI_OUTPUT_DIR, 300)}/ in ${Math.round(r.timings.total)} ms\n`,
           );
         }
       } catch (e) {

@@ -10,14 +10,26 @@
  */
 import { WebClient } from '@slack/web-api';
 
-/** `&`, `<`, `>` as Slack's entities; entities already there are kept. */
-export function escapeSlackText(s: string): string {
-  return s.replace(/&(?!(?:amp|lt|gt);)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Control characters from the input (anything but line breaks and tabs, plus bidi overrides)
+ * shown as escapes: a raw byte never reaches a Slack client.
+ */
+export function escapeControls(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
-/** Special mentions in mrkdwn shown as text; user mentions (`<@U...>`) and links stay. */
+/** `&`, `<`, `>` as Slack's entities (entities already there are kept), controls escaped. */
+export function escapeSlackText(s: string): string {
+  return escapeControls(s.replace(/&(?!(?:amp|lt|gt);)/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'));
+}
+
+/** Special mentions in mrkdwn shown as text (user mentions `<@U...>` and links stay), controls escaped. */
 export function defuseMentions(s: string): string {
-  return s.replace(/<!/g, '&lt;!');
+  return escapeControls(s.replace(/<!/g, '&lt;!'));
 }
 
 function walkBlocks(v: unknown): unknown {
