@@ -69,7 +69,7 @@ async function main(): Promise<void> {
 
   const fake = await startFakeSlack();
   const settings = loadSettings({
-    KPI_DB_PATH: dbPath, KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_ALERT_MAX_REPLIES: replies, SLACK_BOT_TOKEN: 'xoxb-bench', KPI_LOG_LEVEL: 'silent',
+    KPI_DB_PATH: dbPath, KPI_STATE_PATH: dbPath, KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_ALERT_MAX_REPLIES: replies, SLACK_BOT_TOKEN: 'xoxb-bench', KPI_LOG_LEVEL: 'silent',
   });
   const client = new WebClient('xoxb-bench', { slackApiUrl: fake.url, retryConfig: { retries: 0 } });
   let now = new Date('2026-11-23T09:00:00Z');

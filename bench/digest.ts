@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       const db = join(dir, 'kpi.duckdb');
       copyFileSync(source, db);
       const settings = loadSettings({
-        KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_OUTPUT_DIR: join(dir, 'output'), KPI_AS_OF: asOf.toISOString(),
+        KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_OUTPUT_DIR: join(dir, 'output'), KPI_AS_OF: asOf.toISOString(),
         SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_API_URL: fake.url, KPI_DIGEST_CHANNEL: `C0BENCH${i}`, KPI_LOG_LEVEL: 'silent',
       });
       const log = silentLogger();

@@ -19,7 +19,7 @@ interface Sample { wallMs: number; stages: Record<string, number>; rssMb: number
 function runOnce(args: string[]): Sample {
   const t = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/kpi.js'), 'run', ...args, '--as-of', AS_OF, '--out', join(OUT, 'output'), '--json'], {
-    cwd: OUT, encoding: 'utf8', env: { ...process.env, KPI_LOG_DIR: join(OUT, 'logs'), KPI_DB_PATH: join(OUT, 'history.duckdb') },
+    cwd: OUT, encoding: 'utf8', env: { ...process.env, KPI_LOG_DIR: join(OUT, 'logs'), KPI_DB_PATH: join(OUT, 'history.duckdb'), KPI_STATE_PATH: join(OUT, 'history.duckdb') },
   });
   const wallMs = Number(process.hrtime.bigint() - t) / 1e6;
   if (r.status !== 0) throw new Error(`kpi run failed: ${r.stderr || r.stdout}`);

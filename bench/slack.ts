@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   const { url: slackUrl, responseBase } = await ask<{ url: string; responseBase: string }>(slackProc, { cmd: 'url' });
   const settings = loadSettings({
     SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: slackUrl,
-    KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_AS_OF: AS_OF, KPI_OUTPUT_DIR: join(OUT, 'slack-output'),
+    KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_AS_OF: AS_OF, KPI_OUTPUT_DIR: join(OUT, 'slack-output'),
     KPI_LOG_LEVEL: 'silent', KPI_CACHE_MINUTES: '15',
   });
   const kapp = createApp(settings, process.env.BENCH_LOG ? { log: require('pino')({ level: process.env.BENCH_LOG }) } : {});

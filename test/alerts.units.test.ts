@@ -56,7 +56,7 @@ test('scheduleAlerts: nothing scheduled when off or without a channel; the handl
   await off.stop();
   const none = scheduleAlerts(loadSettings({}), { client });
   expect(none.job).toBeNull();
-  const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_DB_PATH: '/tmp/never-opened.duckdb' }), { client });
+  const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_DB_PATH: '/tmp/never-opened.duckdb', KPI_STATE_PATH: '/tmp/never-opened.duckdb' }), { client });
   expect(on.job).not.toBeNull();
   await on();
 });
@@ -70,7 +70,7 @@ test('scheduleAlerts: stopping waits for the sweep in flight (real node-cron, ev
     const sweepStarted = new Promise<void>((r) => { started = r; });
     let fail!: () => void;
     const report = new Promise<never>((_, reject) => { fail = () => reject(new Error('source unavailable')); });
-    const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_ALERT_CRON: '* * * * * *', KPI_DB_PATH: join(dir, 'kpi.duckdb') }), {
+    const on = scheduleAlerts(loadSettings({ KPI_ALERT_CHANNEL: 'C0ALERTS01', KPI_ALERT_CRON: '* * * * * *', KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb') }), {
       client, paceMs: 0, getReport: () => { started(); return report; },
     });
     await sweepStarted;

@@ -12,7 +12,7 @@ describe('demo data', () => {
   test('generated on first use, realistic, with defects of every kind and a backlog rise', async () => {
     const dir = tmpDir();
     const db = join(dir, 'kpi.duckdb');
-    const settings = loadSettings({ KPI_DB_PATH: db, KPI_DEMO_CASES: '5000' });
+    const settings = loadSettings({ KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_DEMO_CASES: '5000' });
     const { report } = await runPipeline({ settings, outDir: null, recordHistory: false });
     expect(existsSync(db)).toBe(true);
     expect(report.warnings).toEqual([]);
@@ -49,7 +49,7 @@ describe('demo data', () => {
     await seedDemo({ dbPath: db, cases: 300, seed: 1, now: old });
     await recordRun(db, null, { trigger: 'test', ok: false, error: 'x', asOf: old });
     expect((await demoSeededAt(db))!.getTime()).toBe(Math.floor(old.getTime() / 1000) * 1000);
-    await runPipeline({ settings: loadSettings({ KPI_DB_PATH: db, KPI_DEMO_CASES: '300' }), outDir: null, recordHistory: false });
+    await runPipeline({ settings: loadSettings({ KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_DEMO_CASES: '300' }), outDir: null, recordHistory: false });
     expect(Date.now() - (await demoSeededAt(db))!.getTime()).toBeLessThan(60_000);
     const runs = await withStore(db, (c) => query<{ n: number }>(c, 'SELECT count(*) AS n FROM run_history'));
     expect(runs[0].n).toBe(1);

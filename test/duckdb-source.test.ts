@@ -14,7 +14,7 @@ async function fileWith(sql: string): Promise<string> {
 }
 
 const run = (db: string, table: string, env: Record<string, string> = {}) => runPipeline({
-  settings: loadSettings({ KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_DUCKDB_TABLE: table, ...env }),
+  settings: loadSettings({ KPI_SOURCE: 'duckdb', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_DUCKDB_TABLE: table, ...env }),
   asOf: AS_OF, outDir: null, recordHistory: false,
 });
 

@@ -47,7 +47,7 @@ describe('run history of a pipeline run', () => {
   beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'hist-run-')); });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const settingsFor = (db: string) => loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: fixture, KPI_DB_PATH: db, KPI_LOG_DIR: join(dir, 'logs') });
+  const settingsFor = (db: string) => loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: fixture, KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_LOG_DIR: join(dir, 'logs') });
 
   test('a run that fails after its history store opened records the failure only, and leaves the store usable', async () => {
     // The history store opens while the reports are computed; here the write then fails

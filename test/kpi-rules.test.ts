@@ -95,7 +95,7 @@ describe('cleaning', () => {
       row({ id: 'E', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', region: 'EMEA', updated: '2026-11-23T09:00:00Z' }),
       row({ id: 'D', created: '2026-11-23T08:00:00Z', status: 'open', priority: 'P3', region: 'AMER', updated: '2026-11-23T09:00:00Z' }),
     ].join('\n') + '\n');
-    const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_DB_PATH: join(dir, 'kpi.duckdb') });
+    const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb') });
     const { report, data } = await runPipeline({ settings, asOf: new Date(AS_OF), outDir: null, recordHistory: false, keepData: true });
     try {
       expect(report.dataQuality.duplicate_rows).toBe(1);

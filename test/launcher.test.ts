@@ -130,7 +130,7 @@ describe('bin/kpi.js with the bundle', () => {
       env: {
         PATH: process.env.PATH ?? '', HOME: app, KPI_CODE_CACHE: cache,
         SLACK_BOT_TOKEN: BOT_TOKEN, SLACK_SIGNING_SECRET: SIGNING_SECRET, SLACK_API_URL: fake.url,
-        KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_DIGEST_CHANNEL: '#kpi-daily', KPI_DIGEST_CRON: '59 23 31 12 *',
+        KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'), KPI_DIGEST_CHANNEL: '#kpi-daily', KPI_DIGEST_CRON: '59 23 31 12 *',
         KPI_ALERT_CHANNEL: '#oncall', KPI_ALERT_CRON: '0 0 1 1 *', KPI_TZ: 'UTC',
       },
     });

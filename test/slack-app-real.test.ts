@@ -28,7 +28,7 @@ describe('Slack app on the real pipeline (demo DuckDB)', () => {
     await seedDemo({ dbPath, cases: 3000, seed: 7, now: new Date(asOf) });
     fake = await startFakeSlack({ token: BOT_TOKEN });
     settings = testSettings({
-      SLACK_API_URL: fake.url, KPI_SOURCE: 'demo', KPI_DB_PATH: dbPath, KPI_OUTPUT_DIR: join(dir, 'out'),
+      SLACK_API_URL: fake.url, KPI_SOURCE: 'demo', KPI_DB_PATH: dbPath, KPI_STATE_PATH: dbPath, KPI_OUTPUT_DIR: join(dir, 'out'),
       KPI_AS_OF: asOf, KPI_DEMO_CASES: '3000', KPI_DEMO_SEED: '7',
     });
     kapp = createApp(settings, { retryConfig: { retries: 2, factor: 1, minTimeout: 10, maxTimeout: 50 }, respondOptions: { baseDelayMs: 10 } });

@@ -22,7 +22,7 @@ describe('serve()', () => {
   test('HTTP mode with digest and alert schedules: healthz shows next runs; a command is answered; stop() ends it', async () => {
     const pipe = fakePipeline();
     const settings = testSettings({
-      SLACK_API_URL: fake.url, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'out'),
+      SLACK_API_URL: fake.url, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'out'),
       // A schedule that is not due today, so nothing is sent on start.
       KPI_DIGEST_CHANNEL: '#kpi-daily', KPI_DIGEST_CRON: '59 23 31 12 *', KPI_TZ: 'UTC',
       KPI_ALERT_CHANNEL: '#oncall', KPI_ALERT_CRON: '0 0 1 1 *',
@@ -53,7 +53,7 @@ describe('serve()', () => {
   test("the digest's run answers the /kpi commands after it (no second run)", async () => {
     const pipe = fakePipeline();
     const settings = testSettings({
-      SLACK_API_URL: fake.url, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'out'),
+      SLACK_API_URL: fake.url, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'out'),
       // Due every day at 00:00 UTC: the catch-up on start sends today's digest.
       KPI_DIGEST_CHANNEL: '#kpi-daily', KPI_DIGEST_CRON: '0 0 * * *', KPI_TZ: 'UTC', KPI_CACHE_MINUTES: '60',
     });

@@ -17,7 +17,7 @@ export function testSettings(env: Record<string, string> = {}): Settings {
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     KPI_LOG_LEVEL: 'silent',
-    KPI_DB_PATH: ':memory:',
+    KPI_DB_PATH: ':memory:', KPI_STATE_PATH: ':memory:',
     KPI_OUTPUT_DIR: 'output-test-unused',
     ...env,
   });

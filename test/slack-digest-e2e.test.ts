@@ -37,7 +37,7 @@ describe('digest job on the real pipeline', () => {
     const db = join(dir, 'kpi.duckdb');
     const out = join(dir, 'out');
     const settings = loadSettings({
-      SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: fake.url, KPI_SOURCE: 'demo', KPI_DB_PATH: db, KPI_OUTPUT_DIR: out,
+      SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: fake.url, KPI_SOURCE: 'demo', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_OUTPUT_DIR: out,
       KPI_DEMO_CASES: '3000', KPI_DEMO_SEED: '7', KPI_TZ: 'Europe/Berlin', KPI_DIGEST_CHANNEL: 'C0DIGEST01',
       KPI_DIGEST_CRON: '0 8 * * *',
     });

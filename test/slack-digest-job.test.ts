@@ -38,7 +38,7 @@ describe('digest job', () => {
     fake = await startFakeSlack({ token: TOKEN });
     settings = loadSettings({
       SLACK_BOT_TOKEN: TOKEN, SLACK_API_URL: fake.url, KPI_DIGEST_CHANNEL: CHANNEL, KPI_TZ: 'Europe/Berlin',
-      KPI_DIGEST_CRON: '0 8 * * *', KPI_DB_PATH: db, KPI_DQ_MIN: '90',
+      KPI_DIGEST_CRON: '0 8 * * *', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_DQ_MIN: '90',
     });
     slack = createSlackClient(settings, log, { retryConfig: { retries: 3, minTimeout: 10, maxTimeout: 20, factor: 1 } });
     run = jest.fn<ReturnType<RunFn>, Parameters<RunFn>>(async () => ({ report: makeReport(), files: [] }));

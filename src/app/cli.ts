@@ -7,14 +7,15 @@
 import './prestart';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from '../config/settings';
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { seedDemo } from '../sources/demo/seed';
-import { errorText } from '../support/errors';
+import { errorText, printable } from '../support/errors';
 import { formatCount as n } from '../support/numbers';
 import { DEMO_NOTICE } from '../render/demo';
+import { failureText, failureJson } from './failure';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -35,10 +36,9 @@ function settingsWith(overrides: Record<string, string | undefined>): Settings {
   return s;
 }
 
-/** Prints one line and exits non-zero: the CLI's answer to any failure. */
+/** Prints the failure (one line, its cause indented below) and exits non-zero. */
 function fail(e: unknown): never {
-  const msg = errorText(e);
-  process.stderr.write(`kpi: ${msg.split('\n')[0]}\n`);
+  process.stderr.write(failureText(e));
   process.exit(e instanceof ConfigError ? 2 : 1);
 }
 
@@ -55,28 +55,29 @@ export function buildCli(): Command {
   const program = new Command('kpi')
     .version(version)
     .description('Global support KPIs: SLA, backlog, volume, risk, spikes and data quality, as CSV reports and Slack messages.')
-    .showHelpAfterError()
-    // A usage error (unknown command or option, a bad option value) exits 2, like a bad setting;
-    // --help and --version exit 0. Inherited by every subcommand defined below.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+    // Usage errors (an unknown option, a bad value) are answered in main(): one line, exit 2.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
 
   program.command('run')
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
     .addOption(new Option('--source <kind>', 'where cases come from').choices([...SOURCES]))
     .option('--csv <file>', 'CSV export to read (with --source csv)')
-    .option('--db <file>', 'DuckDB file (demo and duckdb sources; also run history)')
+    .option('--db <file>', 'DuckDB file to read (demo and duckdb sources; attached read-only)')
+    .option('--state <file>', 'the project\'s state file: run history, digest log, alert state (default KPI_STATE_PATH)')
     .option('--as-of <iso>', 'the instant the run describes, e.g. 2026-11-23T09:00:00Z (default: now)')
     .option('--window-days <n>', 'days in the window', positiveInt('--window-days'))
     .option('--tz <zone>', 'report time zone for calendar days, e.g. Europe/Berlin')
     .option('--out <dir>', 'output folder')
     .option('--json', 'print one JSON object (summary, warnings, timings) instead of text')
     .option('--full-refresh', 'with KPI_INCREMENTAL=true: rebuild the Snowflake replica with a full load')
-    .action(async (o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
+    .action(async (o: { source?: SourceKind; csv?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
       try {
         const overrides = {
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
           KPI_CSV_PATH: o.csv,
           KPI_DB_PATH: o.db,
+          KPI_STATE_PATH: o.state,
           KPI_WINDOW_DAYS: o.windowDays?.toString(),
           KPI_TZ: o.tz,
           KPI_OUTPUT_DIR: o.out,
@@ -98,6 +99,7 @@ export function buildCli(): Command {
             ok: true, demo: Boolean(r.meta.demo), runId: r.meta.runId, source: r.meta.source, asOf: r.meta.asOf, asOfDate: r.meta.asOfDate,
             windowDays: r.meta.windowDays, reportTz: r.meta.reportTz, rowsRead: r.meta.rowsRead,
             summary: r.dailyOps, dataQuality: r.dataQuality, warnings: r.warnings,
+            rejectedLines: result.rejects?.length ?? 0, rejects: result.rejects ?? [],
             timingsMs: Object.fromEntries(Object.entries(r.timings).map(([k, v]) => [k, Math.round(v * 10) / 10])),
             peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
             files: result.files,
@@ -106,16 +108,17 @@ export function buildCli(): Command {
           const d = r.dailyOps;
           process.stdout.write(
             (r.meta.demo ? `${DEMO_NOTICE}\n` : '') +
-            `KPI run for ${d.as_of_date} (as of ${d.as_of}, ${r.meta.source})\n` +
+            `KPI run for ${d.as_of_date} (as of ${d.as_of}, ${printable(r.meta.source, 300)})\n` +
             `  ${n(d.cases_in_window)} cases in window, ${n(d.open_backlog)} open, ${n(d.at_risk_cases)} at risk, ${n(d.breached_open_cases)} breached\n` +
             `  SLA compliance ${d.sla_compliance_pct ?? 'n/a'}%, first response ${d.first_response_compliance_pct ?? 'n/a'}%, data quality ${d.data_quality_score}\n` +
             `  backlog growth ${d.backlog_growth_pct ?? 'n/a'}%${d.backlog_spike ? ' (SPIKE)' : ''}\n` +
-            (r.warnings.length ? `  ${n(r.warnings.length)} warning(s):\n${r.warnings.map((w) => `    - ${w}`).join('\n')}\n` : '') +
-            `  ${result.files.length} files written to ${settings.KPI_OUTPUT_DIR}/ in ${Math.round(r.timings.total)} ms\n`,
+            (result.rejects?.length ? `  ${n(result.rejects.length)} input line(s) rejected and not counted (KPI_CSV_ON_ERROR=skip)\n` : '') +
+            (r.warnings.length ? `  ${n(r.warnings.length)} warning(s):\n${r.warnings.map((w) => `    - ${printable(w, 500)}`).join('\n')}\n` : '') +
+            `  ${result.files.length} files written to ${printable(settings.KPI_OUTPUT_DIR, 300)}/ in ${Math.round(r.timings.total)} ms\n`,
           );
         }
       } catch (e) {
-        if (o.json) process.stdout.write(`${JSON.stringify({ ok: false, error: errorText(e) })}\n`);
+        if (o.json) process.stdout.write(`${JSON.stringify(failureJson(e))}\n`);
         fail(e);
       }
     });
@@ -181,7 +184,7 @@ export function buildCli(): Command {
         return;
       }
       try {
-        process.stdout.write(`ok   settings: valid (source ${settings.KPI_SOURCE}, state file ${settings.KPI_DB_PATH})\n`);
+        process.stdout.write(`ok   settings: valid (source ${settings.KPI_SOURCE}, state file ${settings.KPI_STATE_PATH})\n`);
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
         const { runDoctor, formatCheck } = require('./doctor') as typeof import('./doctor');
         const results = await runDoctor(settings, log);
@@ -197,9 +200,10 @@ export function buildCli(): Command {
   program.command('serve')
     .description('Start the Slack app (HTTP or Socket Mode) with the digest and alert schedules')
     .option('--port <n>', 'HTTP port (default PORT or 3000)', positiveInt('--port'))
-    .action(async (o: { port?: number }) => {
+    .option('--state <file>', 'the project\'s state file: run history, digest log, alert state (default KPI_STATE_PATH)')
+    .action(async (o: { port?: number; state?: string }) => {
       try {
-        const settings = settingsWith({ PORT: o.port?.toString() });
+        const settings = settingsWith({ PORT: o.port?.toString(), KPI_STATE_PATH: o.state });
         const { serve } = require('./serve') as typeof import('./serve');
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL, stderr: true });
         const handle = await serve(settings, { log });
@@ -216,5 +220,20 @@ export function buildCli(): Command {
 
 /** Runs the command line (src/bin.ts, the `kpi` bin's entry, calls this). */
 export function main(argv: string[] = process.argv): void {
-  buildCli().parseAsync(argv).catch(fail);
+  buildCli().parseAsync(argv).catch((e: unknown) => {
+    if (e instanceof CommanderError) usageError(e, argv);
+    fail(e);
+  });
+}
+
+/**
+ * A usage error from commander (unknown option or command, a bad or missing value): one line
+ * and exit 2, like a bad setting; with --json also one JSON error object on stdout. Help and
+ * --version exit as commander says.
+ */
+function usageError(e: CommanderError, argv: string[]): never {
+  if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' || e.exitCode === 0) process.exit(e.exitCode);
+  const err = new ConfigError(`${e.message.replace(/^error:\s*/i, '').split('\n')[0]} (see kpi --help)`);
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(failureJson(err))}\n`);
+  fail(err);
 }

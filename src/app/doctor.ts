@@ -1,6 +1,6 @@
 /**
  * `kpi doctor`: checks what the service needs, one line per check with the fix, and exits
- * 0 only when every check passes. Checks: the settings; the state file (KPI_DB_PATH:
+ * 0 only when every check passes. Checks: the settings; the state file (KPI_STATE_PATH:
  * writable, not held locked by another process); the source (reachable, the required
  * columns, its row count); Slack when a bot token is set (auth.test, and the bot is a
  * member of each configured channel); the chart's fonts; Snowflake sign-in when the
@@ -48,7 +48,7 @@ export function configuredChannels(s: Settings): { setting: string; channel: str
 }
 
 async function stateFileCheck(s: Settings, lockTimeoutMs: number): Promise<CheckResult> {
-  const path = s.KPI_DB_PATH;
+  const path = s.KPI_STATE_PATH;
   const name = 'state file';
   try {
     const dir = dirname(path);
@@ -56,7 +56,7 @@ async function stateFileCheck(s: Settings, lockTimeoutMs: number): Promise<Check
     accessSync(dir, constants.W_OK);
     if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
   } catch (e) {
-    return { name, ok: false, detail: `${path} is not writable (${errorText(e).split('\n')[0]})`, fix: `make ${dirname(path)} writable for this user, or set KPI_DB_PATH to a writable file` };
+    return { name, ok: false, detail: `${path} is not writable (${errorText(e).split('\n')[0]})`, fix: `make ${dirname(path)} writable for this user, or set KPI_STATE_PATH to a writable file` };
   }
   try {
     await withStore(path, (c) => c.run('SELECT 1'), { lockTimeoutMs });

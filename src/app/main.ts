@@ -4,12 +4,13 @@
  * default), writes output/ and output/slack/ (the digest's Block Kit preview), and prints
  * the daily ops summary.
  */
-import { defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
+import { ConfigError, defaultEnv, hasSlackSettings, loadSettings, secretValues } from '../config/settings';
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
 import { renderDailyOpsText } from '../render/files/text';
 import { findPrevious } from '../jobs/digest';
 import { errorText } from '../support/errors';
+import { failureText } from './failure';
 
 async function main(): Promise<void> {
   const settings = loadSettings(defaultEnv());
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   process.stderr.write(`No Slack settings: running the pipeline once on the ${settings.KPI_SOURCE} source (see README to connect Slack).\n`);
   const { report, files } = await runPipeline({ settings, log, trigger: 'start' });
   // The same comparison run as the digest job, so the preview is what it would post now.
-  const previous = await findPrevious(settings.KPI_DB_PATH, report, log);
+  const previous = await findPrevious(settings.KPI_STATE_PATH, report, log);
   let preview = '';
   try {
     const { writeSlackPreview } = await import('./preview');
@@ -41,6 +42,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`kpi: ${errorText(e).split('\n')[0]}\n`);
-  process.exit(1);
+  process.stderr.write(failureText(e));
+  process.exit(e instanceof ConfigError ? 2 : 1);
 });

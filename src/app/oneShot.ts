@@ -1,7 +1,7 @@
 /**
  * One-shot commands for an orchestrator (cron, Airflow, a CI job) that posts right after
  * its load: `kpi digest` (the daily digest job, once, now) and `kpi alerts` (one alert
- * sweep). Both use the bot's state file (KPI_DB_PATH): the digest claims its
+ * sweep). Both use the bot's state file (KPI_STATE_PATH): the digest claims its
  * (date, channel) row in digest_log and a sweep claims its alerts in the alert state, so
  * the bot and these commands never post the same thing twice.
  *
@@ -45,7 +45,7 @@ export async function digestCommand(settings: Settings, log: Logger, o: { channe
   const channel = o.channel ?? settings.KPI_DIGEST_CHANNEL;
   if (o.dryRun) {
     const { report } = await runPipeline({ settings, log, outDir: null, recordHistory: false, trigger: 'cli' });
-    const msg = await digestMessage(report, settings, settings.KPI_DB_PATH, log);
+    const msg = await digestMessage(report, settings, settings.KPI_STATE_PATH, log);
     io.out(`${JSON.stringify({ channel: channel ?? null, text: msg.text, blocks: msg.blocks, unfurl_links: false, unfurl_media: false }, null, 2)}\n`);
     const files = digestAttachments(report, { goalPct: settings.KPI_SLA_GOAL_PCT }).map((f) => f.filename);
     io.err(`Dry run: nothing posted, nothing claimed. The thread would get ${files.join(', ')}.\n`);
@@ -138,11 +138,11 @@ export async function alertsCommand(settings: Settings, log: Logger, o: { dryRun
     // The sweep decides and claims in its state: on a copy, so the real state is untouched.
     snapshot = mkdtempSync(join(tmpdir(), 'kpi-alerts-dry-run-'));
     const copy = join(snapshot, 'state.duckdb');
-    if (existsSync(settings.KPI_DB_PATH)) {
-      copyFileSync(settings.KPI_DB_PATH, copy);
-      if (existsSync(`${settings.KPI_DB_PATH}.wal`)) copyFileSync(`${settings.KPI_DB_PATH}.wal`, `${copy}.wal`);
+    if (existsSync(settings.KPI_STATE_PATH)) {
+      copyFileSync(settings.KPI_STATE_PATH, copy);
+      if (existsSync(`${settings.KPI_STATE_PATH}.wal`)) copyFileSync(`${settings.KPI_STATE_PATH}.wal`, `${copy}.wal`);
     }
-    s = { ...settings, KPI_DB_PATH: copy };
+    s = { ...settings, KPI_STATE_PATH: copy };
     client = recordingSlack(calls);
   } else {
     client = createSlackClient(settings, log);

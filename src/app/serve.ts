@@ -51,7 +51,7 @@ export async function serve(settings: Settings, opts: ServeOptions = {}, interna
     respondOptions: internals.respondOptions,
     socket: internals.socket,
   });
-  registerAlertButtons(kapp.app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: transport.pacer });
+  registerAlertButtons(kapp.app, { dbPath: settings.KPI_STATE_PATH, tz: settings.KPI_TZ, log: log.child({ component: 'alert-actions' }), pacer: transport.pacer });
   const reports = kapp.reports;
 
   let digest: ScheduleHandle | undefined;

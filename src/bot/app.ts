@@ -20,6 +20,7 @@ import { DEFAULT_RETRY, slackLogger } from '../slack-api/client';
 import { ReportService, type RunPipelineFn } from '../pipeline/runCache';
 import { shortError } from '../support/errors';
 import { type ServiceStatus } from '../contract/status';
+import { installOutgoingEscaping } from '../slack-api/outgoing';
 
 export const EVENTS_PATH = '/slack/events';
 export const HEALTH_PATH = '/healthz';
@@ -149,6 +150,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
     });
   }
 
+  installOutgoingEscaping();
   const app = new App({
     token,
     receiver,

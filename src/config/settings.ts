@@ -16,6 +16,25 @@ export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
 
 
+export type CsvEncoding = 'utf-8' | 'latin-1' | 'utf-16';
+
+/** The encodings DuckDB's CSV reader knows, by their usual spellings. */
+function csvEncoding(raw: string): CsvEncoding | null {
+  const k = raw.trim().toLowerCase().replace(/[_\s]/g, '-');
+  if (k === 'utf-8' || k === 'utf8') return 'utf-8';
+  if (['latin-1', 'latin1', 'iso-8859-1', 'iso8859-1', 'l1'].includes(k)) return 'latin-1';
+  if (k === 'utf-16' || k === 'utf16' || k === 'utf-16le') return 'utf-16';
+  return null;
+}
+
+/** A strptime format DuckDB knows: at least one directive, and every % starts a known one. */
+function isStrptimeFormat(f: string): boolean {
+  const directives = f.match(/%-?./g) ?? [];
+  if (directives.length === 0) return false;
+  const rest = f.replace(/%-?[aAwdebBhmyYHIpMSfgnzZjUWcxXGuVT%]/g, '');
+  return !rest.includes('%') && directives.some((d) => d !== '%%');
+}
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -93,11 +112,12 @@ const envSchema = z.object({
   // Pipeline
   KPI_SOURCE: z.enum(SOURCES).default('demo'),
   KPI_CSV_PATH: z.string().optional(),
-  KPI_DB_PATH: z.string().default('data/kpi.duckdb'),
+  // The source DuckDB file (duckdb and demo sources); default: the state file.
+  KPI_DB_PATH: z.string().optional(),
   KPI_DUCKDB_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like support_cases or main.support_cases').default('support_cases'),
   KPI_COLUMN_MAP: z.string().optional(),
   KPI_SOURCE_TZ: tz.default('UTC'),
-  KPI_TIMESTAMP_FORMAT: z.string().optional(),
+  KPI_TIMESTAMP_FORMAT: z.string().optional().refine((f) => f === undefined || isStrptimeFormat(f), { message: 'must be a strptime format with % directives such as %d/%m/%Y %H:%M (known: %Y %y %m %d %e %H %I %M %S %f %p %z %Z %b %B %a %A %j and %%)' }),
   KPI_AS_OF: z.string().optional(),
   KPI_WINDOW_DAYS: int(1, 3660).default(30),
   KPI_TZ: tz.default('UTC'),
@@ -140,6 +160,10 @@ const envSchema = z.object({
   KPI_BREACH_HORIZON_HOURS: num(0, 100000).default(24),
   KPI_ALERT_ROUTES: z.string().optional(),
   KPI_ALERT_OWNERS: z.string().optional(),
+  // Data safety: the project's own state file, strict CSV reading
+  KPI_STATE_PATH: z.string().default('data/kpi.duckdb'),
+  KPI_CSV_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
+  KPI_CSV_ENCODING: z.string().default('utf-8').transform(csvEncoding).refine((v) => v !== null, { message: 'allowed values are utf-8, latin-1 (also iso-8859-1), utf-16' }).transform((v) => v as CsvEncoding),
   // Snowflake
   SNOWFLAKE_ACCOUNT: z.string().optional(),
   SNOWFLAKE_USER: z.string().optional(),
@@ -171,7 +195,9 @@ export interface SlaTarget {
   resolutionHours: number;
 }
 
-export interface Settings extends Env {
+export interface Settings extends Omit<Env, 'KPI_DB_PATH'> {
+  /** The source DuckDB file; defaults to KPI_STATE_PATH (the project's own file). */
+  KPI_DB_PATH: string;
   columnMap: Record<string, ContractColumn>;
   slaTargets: Record<Priority, SlaTarget>;
   /** KPI_ALERT_ROUTES and KPI_ALERT_OWNERS, parsed (absent when Settings were built by hand). */
@@ -227,7 +253,7 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, alertRouting };
+  return { ...e, KPI_DB_PATH: e.KPI_DB_PATH ?? e.KPI_STATE_PATH, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, alertRouting };
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {
@@ -250,6 +276,13 @@ export function parseAsOf(raw: string, what = '--as-of'): Date {
   const hasZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) && s.length > 10;
   const d = new Date(hasZone ? s.replace(' ', 'T') : (s.length === 10 ? `${s}T00:00:00Z` : `${s.replace(' ', 'T')}Z`));
   if (Number.isNaN(d.getTime())) throw new ConfigError(`${what} "${raw}" is not a valid time`);
+  // Date() rolls an impossible day over (2026-02-30 -> 2026-03-02): check the fields as written.
+  const [y, mo, da] = s.slice(0, 10).split('-').map(Number);
+  const hm = /[T ](\d{2}):(\d{2})(?::(\d{2}))?/i.exec(s);
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || da < 1 || da > daysInMonth || (hm && (Number(hm[1]) > 23 || Number(hm[2]) > 59 || Number(hm[3] ?? 0) > 59))) {
+    throw new ConfigError(`${what} "${raw}" is not a valid time (no such date or time of day)`);
+  }
   d.setUTCMilliseconds(0);
   return d;
 }

@@ -174,6 +174,8 @@ export interface RunMeta {
   newestCreatedAt: string | null;
   /** The source is the generated demo data (every output says so). Not a contract column. */
   demo?: boolean;
+  /** Input lines the source skipped and reported (KPI_CSV_ON_ERROR=skip); absent when none. */
+  rejectedLines?: number;
   /** Per-day adjustment to the backlog chain (cases counted as created or resolved that never enter the backlog). Not a contract column. */
   backlogChainAdjustment: number[];
 }

@@ -38,7 +38,7 @@ export interface AlertJobDeps {
   now?: () => Date;
   /** Sleep used by the default pacer (tests pass one that does not wait). */
   sleep?: (ms: number) => Promise<void>;
-  /** Default settings.KPI_DB_PATH. */
+  /** Default settings.KPI_STATE_PATH. */
   dbPath?: string;
   /** Pacer (default: the process's pacer, shared with the digest; a private one when `sleep` or `paceMs` is given). */
   pacer?: ChannelPacer;
@@ -93,7 +93,7 @@ export function createAlertJob(deps: AlertJobDeps): AlertJob {
   const s = deps.settings;
   const log = deps.log ?? silentLogger();
   const now = deps.now ?? (() => new Date());
-  const dbPath = deps.dbPath ?? s.KPI_DB_PATH;
+  const dbPath = deps.dbPath ?? s.KPI_STATE_PATH;
   const pacer = deps.transport?.pacer ?? deps.pacer
     ?? (deps.sleep || deps.paceMs !== undefined ? new ChannelPacer({ intervalMs: deps.paceMs, sleep: deps.sleep }) : processPacer());
   const transport = deps.transport ?? new SlackTransport({

@@ -47,7 +47,7 @@ export interface DigestJobOptions {
   slack: WebClient;
   /** Default: () => new Date(). */
   clock?: () => Date;
-  /** Default: settings.KPI_DB_PATH. */
+  /** Default: settings.KPI_STATE_PATH. */
   dbPath?: string;
   /** Where the pipeline writes its files (default settings.KPI_OUTPUT_DIR; null: none). */
   outDir?: string | null;
@@ -157,7 +157,7 @@ export async function digestMessage(report: KpiReport, settings: Pick<Settings, 
 export function createDigestJob(opts: DigestJobOptions): DigestJob {
   const { settings, log, slack } = opts;
   const clock = opts.clock ?? (() => new Date());
-  const dbPath = opts.dbPath ?? settings.KPI_DB_PATH;
+  const dbPath = opts.dbPath ?? settings.KPI_STATE_PATH;
   const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
   const channel = opts.channel ?? settings.KPI_DIGEST_CHANNEL;
   const tz = settings.KPI_TZ;

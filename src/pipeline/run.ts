@@ -5,13 +5,14 @@
 import { randomUUID } from 'node:crypto';
 import { parseAsOf, type Settings } from '../config/settings';
 import { silentLogger, type Logger } from '../support/log';
-import type { CaseSource } from '../sources/types';
+import type { CaseSource, RejectedLine } from '../sources/types';
 import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
 import { openMemoryEngine } from '../db/engine';
 import { computeReport, dataQualityCounts } from '../kpi/compute';
 import { prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
+import { recoverReportSet } from '../render/files/reportSet';
 import { recordRun } from './runHistory';
 import { errorText } from '../support/errors';
 
@@ -47,7 +48,12 @@ export interface RunResult {
   files: string[];
   /** Present when keepData was set; the caller must close() it. */
   data?: CaseSet;
+  /** Input lines the source skipped (KPI_CSV_ON_ERROR=skip), each reported as a warning. */
+  rejects?: RejectedLine[];
 }
+
+/** Rejected lines listed one by one in the report's warnings; the rest are counted. */
+const REJECTS_LISTED = 20;
 
 export function runParams(settings: Settings, asOf: Date): RunParams {
   return {
@@ -104,26 +110,34 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
   let demo = false;
   try {
+    const outDirAtStart = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
+    // A run killed while replacing the reports left its journal: restore the previous set first.
+    if (outDirAtStart) for (const done of recoverReportSet(outDirAtStart)) log.warn({ runId, stage: 'start' }, `output: ${done}`);
     const source = opts.source ?? createSource(settings);
     demo = source.kind === 'demo';
     sourceName = source.describe();
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
     const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
     const rowsRead = loaded.rowsRead ?? null;
+    let rejects: RejectedLine[] = [];
     await timed('normalise', async () => {
       try {
-        return await prepareCases(engine.conn, {
+        await prepareCases(engine.conn, {
           relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
         }, timings);
+        if (loaded.rejects) rejects = await loaded.rejects();
+      } catch (e) {
+        throw loaded.explain ? loaded.explain(e) : e;
       } finally {
         await loaded.close();
       }
     });
+    for (const r of rejects) log.warn({ runId, stage: 'extract', line: r.line }, `rejected line ${r.line}: ${r.reason}`);
     // The history store opens while the reports are computed and written; the run is
     // recorded once the report (with its timings) is final.
     if (opts.recordHistory !== false) {
       const start = performance.now();
-      history = recordRun(settings.KPI_DB_PATH, finalReport, { trigger, ok: true, startedAt })
+      history = recordRun(settings.KPI_STATE_PATH, finalReport, { trigger, ok: true, startedAt })
         .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${errorText(e)}`))
         .finally(() => { timings.history = performance.now() - start; });
     }
@@ -132,6 +146,11 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const ctx = { source: sourceName, rowsRead, runId, dq, demo };
     const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
     for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+    report.warnings.push(...nonsenseWarnings(report, asOf, settings, opts.asOf !== undefined || settings.KPI_AS_OF !== undefined, trigger));
+    if (rejects.length) {
+      report.meta.rejectedLines = rejects.length;
+      report.warnings.unshift(...rejectWarnings(sourceName, rejects));
+    }
     for (const w of report.warnings) log.warn({ runId, stage: 'validation' }, w);
     const outDir = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
     const files = outDir ? await timed('write', async () => writeReportFiles(report, outDir)) : [];
@@ -160,15 +179,16 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
         close: () => engine.close(),
       };
     }
-    return { report, files, data };
+    return { report, files, data, rejects };
   } catch (e) {
     failed = true;
     settle.reject(e);
     await history;
     const message = errorText(e);
-    log.error({ runId, stage: 'failed', source: sourceName }, message);
+    const detail = (e as { detail?: unknown } | null)?.detail;
+    log.error({ runId, stage: 'failed', source: sourceName, ...(typeof detail === 'string' ? { detail: errorText(detail) } : {}) }, message);
     if (opts.recordHistory !== false) {
-      await recordRun(settings.KPI_DB_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
+      await recordRun(settings.KPI_STATE_PATH, null, { trigger, ok: false, error: message, startedAt, runId, source: sourceName, asOf }).catch(() => undefined);
     }
     if (e instanceof Error) {
       e.message = message;
@@ -178,4 +198,36 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   } finally {
     if (!keep) engine.close();
   }
+}
+
+/** The warnings for skipped input lines: a count, then the first lines with their reasons. */
+export function rejectWarnings(source: string, rejects: RejectedLine[]): string[] {
+  const out = [`${rejects.length} input line(s) of ${source} were not read (KPI_CSV_ON_ERROR=skip)`];
+  for (const r of rejects.slice(0, REJECTS_LISTED)) out.push(`line ${r.line} rejected: ${r.reason}`);
+  if (rejects.length > REJECTS_LISTED) out.push(`... and ${rejects.length - REJECTS_LISTED} more rejected line(s): see the log or --json rejects`);
+  return out;
+}
+
+/**
+ * Warnings for a run that is technically fine but describes nonsense: an as_of in the
+ * future, data much older than as_of (command-line runs; the bot raises its own staleness
+ * incident), cases none of which has an SLA target.
+ */
+export function nonsenseWarnings(report: KpiReport, asOf: Date, settings: Settings, explicitAsOf: boolean, trigger: Trigger): string[] {
+  const w: string[] = [];
+  if (explicitAsOf && asOf.getTime() > Date.now() + 60_000) {
+    w.push(`as_of ${report.meta.asOf} is in the future: the window ends after now`);
+  }
+  const newest = report.meta.newestCreatedAt;
+  if ((trigger === 'cli' || trigger === 'start') && newest && settings.KPI_STALE_HOURS > 0) {
+    const hours = (asOf.getTime() - new Date(newest).getTime()) / 3_600_000;
+    if (hours > settings.KPI_STALE_HOURS) {
+      w.push(`stale data: the newest case was created ${Math.round(hours)} h before as_of (${newest}); more than KPI_STALE_HOURS (${settings.KPI_STALE_HOURS})`);
+    }
+  }
+  const all = report.slaSummary.find((x) => x.priority === 'ALL');
+  if (report.dailyOps.cases_in_window > 0 && all && all.total_cases === 0) {
+    w.push('no case has an SLA target: check priorities or the policy');
+  }
+  return w;
 }

@@ -191,7 +191,7 @@ export class ReportService {
     let timer: NodeJS.Timeout | undefined;
     try {
       const row = await Promise.race([
-        lastRun(this.settings.KPI_DB_PATH),
+        lastRun(this.settings.KPI_STATE_PATH),
         new Promise<null>((ok) => { timer = setTimeout(() => ok(null), opts.timeoutMs ?? 2000); timer.unref?.(); }),
       ]);
       if (!row) return;

@@ -11,6 +11,7 @@
 import { WebClient, LogLevel, type Logger as SlackLogger, type RetryOptions } from '@slack/web-api';
 import type { Settings } from '../config/settings';
 import { redact, registerSecrets, type Logger } from '../support/log';
+import { installOutgoingEscaping } from './outgoing';
 
 export type { WebClient };
 
@@ -64,6 +65,7 @@ export function createSlackClient(
   const token = settings.SLACK_BOT_TOKEN;
   if (!token) throw new Error('SLACK_BOT_TOKEN is not set: the Slack client needs a bot token (xoxb-...)');
   registerSecrets([token]);
+  installOutgoingEscaping();
   return new WebClient(token, {
     slackApiUrl: settings.SLACK_API_URL ?? undefined,
     logger: slackLogger(log),

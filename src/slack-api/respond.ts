@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Block } from '../render/slack/format';
 import { errorText } from '../support/errors';
 import { retryAfterHeaderMs } from './transport';
+import { safeOutgoing } from './outgoing';
 
 export interface ResponseMessage {
   text: string;
@@ -42,7 +43,7 @@ export async function postResponse(url: string, message: ResponseMessage, opts: 
   const maxWait = opts.maxWaitMs ?? 30_000;
   const base = opts.baseDelayMs ?? 500;
   const doFetch = opts.fetchFn ?? fetch;
-  const body = JSON.stringify({ replace_original: false, ...message });
+  const body = JSON.stringify(safeOutgoing({ replace_original: false, ...message }));
   let lastError = '';
   for (let attempt = 0; attempt <= retries; attempt++) {
     let wait = Math.min(maxWait, base * 2 ** attempt);

@@ -33,6 +33,20 @@ export interface LoadedSource {
   rowsRead?: number;
   /** Releases what load() attached or created. */
   close(): Promise<void>;
+  /**
+   * Turns an error raised while the relation is read (the read is lazy: it happens when
+   * the normaliser scans it) into one the user can act on, naming the file and line.
+   */
+  explain?(e: unknown): unknown;
+  /** Lines the source skipped (KPI_CSV_ON_ERROR=skip), read after the relation was scanned. */
+  rejects?(): Promise<RejectedLine[]>;
+}
+
+/** An input line the source could not read. */
+export interface RejectedLine {
+  line: number;
+  /** Why, in the reader's words (escaped, bounded). */
+  reason: string;
 }
 
 export interface CaseSource {
@@ -44,8 +58,11 @@ export interface CaseSource {
 
 /** A failure the user can act on: the message names the file, row, column or setting. */
 export class SourceError extends Error {
-  constructor(message: string) {
+  /** The underlying reader's whole message (escaped), when the one-line message summarises it. */
+  detail?: string;
+  constructor(message: string, detail?: string) {
     super(message);
     this.name = 'SourceError';
+    if (detail !== undefined) this.detail = detail;
   }
 }

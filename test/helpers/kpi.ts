@@ -16,7 +16,7 @@ export async function runCsv(lines: string[], asOf: string, env: Record<string, 
   const dir = tmpDir();
   const csv = join(dir, 'cases.csv');
   writeFileSync(csv, [header, ...lines].join('\n') + '\n');
-  const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_DB_PATH: join(dir, 'kpi.duckdb'), ...env });
+  const settings = loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: csv, KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'), ...env });
   const { report } = await runPipeline({ settings, asOf: new Date(asOf), outDir: null, recordHistory: false, trigger: 'test' });
   return report;
 }

@@ -39,9 +39,21 @@ export interface NormaliseOptions {
   caseIdFilter?: (caseId: string) => string;
 }
 
+/**
+ * The characters a value is trimmed of: spaces, tabs, line breaks and non-breaking spaces
+ * (spreadsheets export "\tP2" and "P2\u00a0"). DuckDB's one-argument trim() takes spaces only.
+ */
+export const BLANKS = lit(' \t\r\n\u00a0');
+
+/** `trim(x)` of every blank character. */
+function trimBlanks(x: string): string {
+  return `trim(${x}, ${BLANKS})`;
+}
+
 /** The case id as the reports see it: trimmed only when it needs it, empty is NULL. */
 function cleanCaseId(raw: string): string {
-  return `nullif(CASE WHEN starts_with(${raw}, ' ') OR ends_with(${raw}, ' ') THEN trim(${raw}) ELSE ${raw} END, '')`;
+  const edge = [' ', '\t', '\u00a0'].map((c) => `starts_with(${raw}, ${lit(c)}) OR ends_with(${raw}, ${lit(c)})`).join(' OR ');
+  return `nullif(CASE WHEN ${edge} THEN ${trimBlanks(raw)} ELSE ${raw} END, '')`;
 }
 
 /**
@@ -58,7 +70,7 @@ const STATUS_ENTRIES = [...OPEN_STATUSES.map((x) => [x, 'open']), ...CLOSED_STAT
 /** Position of a raw value among `entries` (exact first, then lower-cased and trimmed); NULL: unknown. */
 function lookupPos(raw: string, entries: string[][]): string {
   const keys = `[${entries.map(([k]) => lit(k)).join(', ')}]`;
-  return `coalesce(list_position(${keys}, ${raw}), list_position(${keys}, lower(trim(${raw}))))`;
+  return `coalesce(list_position(${keys}, ${raw}), list_position(${keys}, lower(${trimBlanks(raw)})))`;
 }
 
 /** The value (of the ENUM type `type`) at a lookup position. */
@@ -68,7 +80,7 @@ function valueAt(pos: string, entries: string[][], type: string): string {
 
 /** A raw value that is NULL or blank; the text is trimmed only when the lookup failed. */
 function blankExpr(raw: string, pos: string): string {
-  return `CASE WHEN ${raw} IS NULL THEN true WHEN ${pos} IS NOT NULL THEN false ELSE trim(${raw}) = '' END`;
+  return `CASE WHEN ${raw} IS NULL THEN true WHEN ${pos} IS NOT NULL THEN false ELSE ${trimBlanks(raw)} = '' END`;
 }
 
 /**
@@ -84,11 +96,15 @@ function timestampExpr(col: string, type: string, o: NormaliseOptions): { value:
   if (t.startsWith('TIMESTAMP') || t === 'DATETIME' || t === 'DATE') {
     return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : utc(`CAST(CAST(${col} AS TIMESTAMP) AS TIMESTAMPTZ)`), raw: null };
   }
-  // Casts accept surrounding spaces, so the text is used as it is.
+  // Casts accept surrounding spaces, so the text is used as it is. The rare value the cast
+  // refuses takes the slow path (coalesce evaluates it only for those rows): trimmed of
+  // every blank, and an ISO 8601 time without seconds but with an offset
+  // (2026-11-19T10:00Z, 2026-11-19T10:00+01:00) given its seconds.
   const text = t === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)`;
-  const iso = utc(`try_cast(${text} AS TIMESTAMPTZ)`);
+  const slow = `try_cast(regexp_replace(${trimBlanks(text)}, '^(\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2})([Zz]|[+-]\\d{2}(:?\\d{2})?)$', '\\1:00\\2') AS TIMESTAMPTZ)`;
+  const iso = utc(`coalesce(try_cast(${text} AS TIMESTAMPTZ), CASE WHEN ${text} IS NOT NULL THEN ${slow} END)`);
   const value = o.timestampFormat
-    ? `coalesce(${utc(`CAST(try_strptime(trim(${text}), ${lit(o.timestampFormat)}) AS TIMESTAMPTZ)`)}, ${iso})`
+    ? `coalesce(${utc(`CAST(try_strptime(${trimBlanks(text)}, ${lit(o.timestampFormat)}) AS TIMESTAMPTZ)`)}, ${iso})`
     : iso;
   return { value, raw: text };
 }
@@ -127,7 +143,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
       parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
       level.push(`${e.raw} AS ${c}_raw`);
-      flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN trim(${c}_raw) <> '' ELSE false END AS ${c}_bad`);
+      flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN ${trimBlanks(`${c}_raw`)} <> '' ELSE false END AS ${c}_bad`);
       bad.push(`${c}_bad`);
     }
   }
@@ -145,7 +161,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     status_blank: blankExpr('status_raw', 'status_pos'),
     priority_blank: blankExpr('priority_raw', 'priority_pos'),
     status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family'),
-    open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(trim(status_raw)), ${lit(p)})`).join(' OR '),
+    open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(${trimBlanks('status_raw')}), ${lit(p)})`).join(' OR '),
     parsed_and_looked_up: inScope.join(',\n      '),
     source_columns: source.join(',\n      '),
     relation: o.relation,

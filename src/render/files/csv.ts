@@ -2,10 +2,10 @@
  * The contract's files: CSV (header row, UTF-8, comma, RFC 4180) rendered from the typed
  * report, written atomically (temp file + rename: a reader never sees half a file).
  */
-import { mkdirSync, renameSync, writeFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { renameSync, writeFileSync, rmSync } from 'node:fs';
 import type { KpiReport } from '../../contract/report';
 import { renderDailyOpsText } from './text';
+import { writeReportSet, type FaultHook } from './reportSet';
 
 type Cell = string | number | boolean | null | undefined;
 
@@ -116,27 +116,12 @@ export function writeAtomic(path: string, content: string | Buffer): void {
 }
 
 /**
- * Writes the contract's CSVs and daily_ops_summary.txt. Everything is rendered first, then every
- * temp file is written, then all are renamed into place: a failure before the renames
- * (rendering, a full disk) leaves the previous files untouched and no temp file behind.
+ * Writes the contract's CSVs and daily_ops_summary.txt as one set (reportSet.ts): everything
+ * is rendered first, then staged, then swapped in with a rollback; a failure at any step
+ * leaves the previous set whole and no temp file behind.
  */
-export function writeReportFiles(report: KpiReport, outDir: string): string[] {
+export function writeReportFiles(report: KpiReport, outDir: string, fault?: FaultHook): string[] {
   const rendered: [string, string][] = (Object.keys(REPORT_FILES) as ReportFile[]).map((f) => [`${f}.csv`, renderCsv(report, f)]);
   rendered.push(['daily_ops_summary.txt', renderDailyOpsText(report)]);
-  mkdirSync(outDir, { recursive: true });
-  const stamp = `${process.pid}.${Date.now()}`;
-  const staged: { tmp: string; path: string }[] = [];
-  try {
-    for (const [name, content] of rendered) {
-      const path = join(outDir, name);
-      const tmp = `${path}.${stamp}.tmp`;
-      staged.push({ tmp, path });
-      writeFileSync(tmp, content);
-    }
-  } catch (e) {
-    for (const s of staged) rmSync(s.tmp, { force: true });
-    throw e;
-  }
-  for (const s of staged) renameSync(s.tmp, s.path);
-  return staged.map((s) => s.path);
+  return writeReportSet(outDir, rendered, { runId: report.meta.runId, asOf: report.meta.asOf }, fault);
 }

@@ -24,7 +24,10 @@ export function renderDailyOpsText(r: KpiReport): string {
   lines.push(`As of ${d.as_of} (report time zone ${r.meta.reportTz}, ${r.meta.windowDays}-day window, source ${r.meta.source})`);
   lines.push('');
   lines.push('Executive summary');
-  const health = d.sla_compliance_pct === null ? 'no SLA outcomes yet in the window' : `SLA compliance is ${pct(d.sla_compliance_pct)} (first response ${pct(d.first_response_compliance_pct)})`;
+  const slaAll = r.slaSummary.find((x) => x.priority === 'ALL');
+  const noTarget = d.sla_compliance_pct === null && d.cases_in_window > 0 && slaAll !== undefined && slaAll.total_cases === 0;
+  const health = noTarget ? 'no case has an SLA target: check priorities or the policy'
+    : d.sla_compliance_pct === null ? 'no SLA outcomes yet in the window' : `SLA compliance is ${pct(d.sla_compliance_pct)} (first response ${pct(d.first_response_compliance_pct)})`;
   lines.push(`- ${health}.`);
   lines.push(`- ${n(d.open_backlog)} cases are open; ${n(d.breached_open_cases)} of them have breached SLA and ${n(d.at_risk_cases)} more are at risk.`);
   if (spikeAll && spikeAll.growth_pct !== null) {

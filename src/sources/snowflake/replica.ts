@@ -33,7 +33,7 @@ import type { Plan } from './typePlan';
 
 /** The state file that keeps the replica. The one place that says which file it is. */
 export function statePath(settings: Settings): string {
-  return settings.KPI_DB_PATH;
+  return settings.KPI_STATE_PATH;
 }
 
 const SCHEMA = 'kpi_state';

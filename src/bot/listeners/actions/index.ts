@@ -4,7 +4,7 @@
  * handler acks, records the click in the alert state (alerts/actions.ts) and edits the
  * message.
  *
- *   register(app, { dbPath: settings.KPI_DB_PATH, tz: settings.KPI_TZ, log });
+ *   register(app, { dbPath: settings.KPI_STATE_PATH, tz: settings.KPI_TZ, log });
  */
 import type { App, BlockButtonAction } from '@slack/bolt';
 import type { WebClient } from '@slack/web-api';

@@ -163,7 +163,7 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
     if (sub === 'status') {
       const [, alerts] = await Promise.all([
         reports.loadHistory({ maxAgeMs: 5000 }),
-        withTimeout(getHealth(settings.KPI_DB_PATH).catch(() => null), 2000),
+        withTimeout(getHealth(settings.KPI_STATE_PATH).catch(() => null), 2000),
       ]);
       await reply(renderStatus(reports.status(), alerts), parsed.public);
       return { kind: 'status' };
