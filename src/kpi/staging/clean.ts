@@ -126,7 +126,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     if (e.raw) {
       parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
-      level.push(`${e.raw} AS ${c}_raw`);
+      level.push(SCOPE_COLUMNS.has(c) ? `${e.raw} AS ${c}_raw` : `CASE WHEN full_row THEN ${e.raw} END AS ${c}_raw`);
       flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN trim(${c}_raw) <> '' ELSE false END AS ${c}_bad`);
       bad.push(`${c}_bad`);
     }
