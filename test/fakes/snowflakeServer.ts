@@ -504,14 +504,14 @@ function verifyJwt(token: string, user: FakeUser, account: string): string | und
 
 /**
  * Evaluates the window filter the Snowflake source sends (and nothing else):
- *   WHERE "C" IS NULL OR ("C" <= TO_TIMESTAMP_xx(?) [AND ("R" IS NULL OR "R" >= TO_TIMESTAMP_xx(?))])
+ *   WHERE "C" IS NULL OR ("C" <= TO_TIMESTAMP_xx(?) [AND ("R" IS NULL OR "R" >= TO_TIMESTAMP_xx(?) [OR "C" >= TO_TIMESTAMP_xx(?)])])
  * TO_TIMESTAMP_TZ binds are instants; TO_TIMESTAMP_NTZ binds are wall clocks compared with
  * the wall clock of an NTZ column. Returns undefined when there is no WHERE clause.
  */
 function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: FakeTable): ((row: (string | null)[]) => boolean) | undefined | 'unsupported' {
   const at = sql.search(/\bWHERE\b/i);
   if (at < 0) return undefined;
-  const m = /^WHERE "((?:[^"]|"")+)" IS NULL OR \("\1" <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \("((?:[^"]|"")+)" IS NULL OR "\3" >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$/.exec(sql.slice(at));
+  const m = /^WHERE "((?:[^"]|"")+)" IS NULL OR \("\1" <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \("((?:[^"]|"")+)" IS NULL OR "\3" >= TO_TIMESTAMP_(N?TZ)\(\?\)(?: OR "\1" >= TO_TIMESTAMP_(N?TZ)\(\?\))?\))?\)$/.exec(sql.slice(at));
   if (!m) return 'unsupported';
   if (!table.rows) return undefined; // generated tables (bench): every row is in the window
   const binds = bindings ?? {};
@@ -524,6 +524,7 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
   const asOf = time(String(binds['1']?.value), m[2]);
   const ri = m[3] ? table.columns.findIndex((c) => c.name === m[3].replace(/""/g, '"')) : -1;
   const ws = m[3] ? time(String(binds['2']?.value), m[4]) : null;
+  const bs = m[5] ? time(String(binds['3']?.value), m[5]) : null;
   if (ci < 0 || (m[3] && ri < 0)) return 'unsupported';
   return (row) => {
     const c = time(row[ci], m[2]);
@@ -531,7 +532,7 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
     if (!(c <= asOf!)) return false;
     if (ri < 0) return true;
     const r = time(row[ri], m[4]);
-    return r === null || r >= ws!;
+    return r === null || r >= ws! || (bs !== null && c >= bs);
   };
 }
 

@@ -1,7 +1,8 @@
 /**
  * The extract SQL: one parameterised query for the run's window, rows with
- * created_at <= as_of and (resolved_at IS NULL OR resolved_at >= window start), plus rows
- * whose created_at is NULL (data quality must see them). Dates are binds (`?`); identifiers
+ * created_at <= as_of and (resolved_at IS NULL OR resolved_at >= window start, or created_at
+ * >= the volume-anomaly baseline's start), plus rows whose created_at is NULL (data quality
+ * must see them). Dates are binds (`?`); identifiers
  * are quoted (see identifiers.ts).
  *
  * The filter assumes created_at / resolved_at are timestamp (or DATE) columns. When a
@@ -71,7 +72,11 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
     let inWindow = `${c} <= ${bound(created, scope.asOf)}`;
     if (resolved && resolved.kind !== 'text') {
       const r = quoteColumn(resolved.source);
-      inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart)})`;
+      const resolvedInWindow = `${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart)}`;
+      // Rows created since the anomaly baseline's start count too, resolved or not (contract 7.1).
+      inWindow += scope.baselineStart
+        ? ` AND (${resolvedInWindow} OR ${c} >= ${bound(created, scope.baselineStart)})`
+        : ` AND (${resolvedInWindow})`;
     }
     where = ` WHERE ${c} IS NULL OR (${inWindow})`;
   } else {
