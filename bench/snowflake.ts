@@ -175,7 +175,7 @@ async function benchIncremental(env: Record<string, string>, dir: string, asOf: 
   const scope = { asOf, windowStart: new Date(asOf.getTime() - 30 * 86400_000) };
   const load = async (extra: Record<string, string>) => {
     // No overlap: the previous round's changes (just before the watermark) are not fetched again.
-    const s = loadSettings({ ...env, KPI_INCREMENTAL: 'true', KPI_INCREMENTAL_OVERLAP_MINUTES: '0', KPI_DB_PATH: state, ...extra });
+    const s = loadSettings({ ...env, KPI_INCREMENTAL: 'true', KPI_INCREMENTAL_OVERLAP_MINUTES: '0', KPI_STATE_PATH: state, ...extra });
     const engine = await openMemoryEngine();
     const started = performance.now();
     const loaded = await createSnowflakeSource(s).load({ conn: engine.conn, settings: s, scope, log: silentLogger() });

@@ -25,7 +25,7 @@ describe('kpi run on a fixture CSV', () => {
     const j = JSON.parse(res.stdout);
     expect(j).toMatchObject({ ok: true, asOf: '2026-11-23T12:00:00Z', rowsRead: null, warnings: [] });
     expect(j.timingsMs.total).toBeGreaterThan(0);
-    expect(j.files).toHaveLength(8);
+    expect(j.files).toHaveLength(9);
   });
 
   test('every file has the contract header, CRLF line ends and the hand-computed values', () => {
@@ -53,13 +53,14 @@ describe('kpi run on a fixture CSV', () => {
       { date: '2026-11-22', created: '2', resolved: '0', net_change: '2', backlog_end_of_day: '2' },
       { date: '2026-11-23', created: '3', resolved: '0', net_change: '3', backlog_end_of_day: '5' },
     ]);
-    expect(table(out, 'backlog_spike_summary.csv')[0]).toEqual({ scope: 'ALL', as_of_date: '2026-11-23', backlog_today: '5', baseline_avg: '1.14', growth_pct: '337.5', threshold_pct: '20.0', is_spike: 'true' });
+    // +337.5%, but 5 - 1.14 < KPI_SPIKE_MIN_CASES (10): no spike (contract 7).
+    expect(table(out, 'backlog_spike_summary.csv')[0]).toEqual({ scope: 'ALL', as_of_date: '2026-11-23', backlog_today: '5', baseline_avg: '1.14', growth_pct: '337.5', threshold_pct: '20.0', is_spike: 'false' });
     expect(table(out, 'data_quality_score.csv')).toEqual([
       { as_of: '2026-11-23T12:00:00Z', total_rows: '11', missing_rows: '1', missing_pct: '9.1', duplicate_rows: '1', duplicate_pct: '9.1', invalid_sla_rows: '3', invalid_sla_pct: '27.3', quality_score: '85.4' },
     ]);
     expect(table(out, 'daily_ops_summary.csv')).toEqual([{
       as_of: '2026-11-23T12:00:00Z', as_of_date: '2026-11-23', cases_in_window: '8', created_today: '3', resolved_today: '0', open_backlog: '5',
-      sla_compliance_pct: '33.3', first_response_compliance_pct: '80.0', at_risk_cases: '0', breached_open_cases: '2', backlog_growth_pct: '337.5', backlog_spike: 'true', data_quality_score: '85.4',
+      sla_compliance_pct: '33.3', first_response_compliance_pct: '80.0', at_risk_cases: '0', breached_open_cases: '2', backlog_growth_pct: '337.5', backlog_spike: 'false', data_quality_score: '85.4',
     }]);
     expect(read(out, "daily_ops_summary.txt")).toMatch(/Executive summary[\s\S]*Needs attention first[\s\S]*2 open cases have breached SLA \(P3 1, P4 1\); most recent: P3 C-3, 2.0 h ago/);
     // text cells a spreadsheet would run are neutralised (C-4's assignee is "=HYPERLINK(1)")
@@ -83,7 +84,7 @@ describe('kpi run on the demo database', () => {
     const r = runCli(['run'], cwd, { KPI_DEMO_CASES: '3000' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/KPI run for \d{4}-\d\d-\d\d/);
-    expect(r.stdout).toMatch(/8 files written to output\//);
+    expect(r.stdout).toMatch(/9 files written to output\//);
     expect(existsSync(join(cwd, 'data/kpi.duckdb'))).toBe(true);
     for (const [f, cols] of Object.entries(REPORT_FILES)) {
       expect(read(join(cwd, 'output'), `${f}.csv`).split('\r\n')[0]).toBe(cols.join(','));

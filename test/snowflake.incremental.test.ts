@@ -167,10 +167,11 @@ async function replicaRows(state: string): Promise<number> {
 
 test('a delta run after changes in Snowflake gives the same report files as a full extract', async () => {
   const state = join(dir, 'state.duckdb');
-  const inc = { KPI_INCREMENTAL: 'true', KPI_DB_PATH: state, KPI_INCREMENTAL_OVERLAP_MINUTES: '60' };
+  const inc = { KPI_INCREMENTAL: 'true', KPI_STATE_PATH: state, KPI_INCREMENTAL_OVERLAP_MINUTES: '60' };
   const first = await run(inc, AS_OF, 'first');
-  // The first run builds the replica: every row not resolved before the window start, no created_at bound.
-  expect(first.sql).toMatch(/ WHERE "RESOLVED_AT" IS NULL OR "RESOLVED_AT" >= TO_TIMESTAMP_TZ\(\?\)$/);
+  // The first run builds the replica: every row not resolved before the window start, and every
+  // row created since the anomaly baseline's start (contract 7.1); no upper created_at bound.
+  expect(first.sql).toMatch(/ WHERE "RESOLVED_AT" IS NULL OR "RESOLVED_AT" >= TO_TIMESTAMP_TZ\(\?\) OR "CREATED_AT" >= TO_TIMESTAMP_NTZ\(\?\)$/);
   const replicated = await replicaRows(state);
   expect(replicated).toBe(first.result.report.meta.rowsRead);
 
@@ -178,7 +179,7 @@ test('a delta run after changes in Snowflake gives the same report files as a fu
   const delta = await run(inc, LATER, 'delta');
   expect(delta.sql).toMatch(/ WHERE "CASE_ID" IN \(SELECT "CASE_ID" FROM "KPI_DB"."SUPPORT"."SUPPORT_CASES" WHERE "UPDATED_AT" >= TO_TIMESTAMP_NTZ\(\?\) OR "UPDATED_AT" IS NULL\) OR "CASE_ID" IS NULL$/);
   expect(delta.warnings).toEqual([]);
-  const full = await run({ KPI_DB_PATH: join(dir, 'other.duckdb') }, LATER, 'full');
+  const full = await run({ KPI_STATE_PATH: join(dir, 'other.duckdb') }, LATER, 'full');
   expect(full.sql).toMatch(/ WHERE "CREATED_AT" IS NULL OR \("CREATED_AT" <= /);
   expectSameFiles('full', 'delta');
   // The delta carried the changed cases only (31 updated, 40 new, C-10's two rows, the two
@@ -193,7 +194,7 @@ test('a delta run after changes in Snowflake gives the same report files as a fu
 
 test('the delta transfers only the changed cases', async () => {
   const state = join(dir, 'state2.duckdb');
-  const inc = { KPI_INCREMENTAL: 'true', KPI_DB_PATH: state };
+  const inc = { KPI_INCREMENTAL: 'true', KPI_STATE_PATH: state };
   await run(inc, LATER, 'a');
   const before = await replicaRows(state);
   const n = table.rows!.length;
@@ -213,7 +214,7 @@ test('the delta transfers only the changed cases', async () => {
 
 test('a schema change and a missing updated_at fall back to full loads, with a warning', async () => {
   const state = join(dir, 'state3.duckdb');
-  const inc = { KPI_INCREMENTAL: 'true', KPI_DB_PATH: state };
+  const inc = { KPI_INCREMENTAL: 'true', KPI_STATE_PATH: state };
   await run(inc, LATER, 's1');
   // KPI_COLUMN_MAP makes other columns feed the contract: the replica's signature changes.
   const changed = await run({ ...inc, KPI_COLUMN_MAP: 'ASSIGNEE:team,TEAM:assignee' }, LATER, 's2');

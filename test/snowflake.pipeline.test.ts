@@ -126,6 +126,7 @@ test('Snowflake extract and CSV export of the same fixture give the same report 
   expect(extract.bindings).toEqual({
     '1': { type: 'TEXT', value: '2026-11-23 04:00:00.000' }, // as_of as New York wall clock (NTZ)
     '2': { type: 'TEXT', value: '2026-10-24T09:00:00.000Z' }, // window start as an instant (TZ)
+    '3': { type: 'TEXT', value: '2026-10-09 20:00:00.000' }, // volume-anomaly baseline start (2026-10-10T00:00Z) as New York wall clock (NTZ)
   });
   // Columns no report uses are not fetched.
   expect(extract.sqlText).not.toMatch(/CHANNEL|CUSTOMER_TIER/);

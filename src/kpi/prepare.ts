@@ -40,9 +40,15 @@ export function dayStartUtc(day: string, tz: string): Date {
 }
 
 /**
- * Rows created from the UTC start of the day before the oldest judged day on are kept for
- * the first day with data (contract 7): earlier than that day's start in any zone.
- *
+ * Rows created from this instant on are kept for the first day with data (contract 7): the
+ * UTC start of the day before the oldest judged day, earlier than that day's start in any
+ * zone.
+ */
+export function baselineStartOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): Date {
+  return new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`);
+}
+
+/**
  * The instants of the days volume anomalies count (contract 7): D and the same weekday of the
  * anomaly_weeks weeks before, each [start, end) in report_tz, oldest first. Rows created in
  * them enter case_rows even when their case is outside the run's window: the baseline counts
@@ -111,7 +117,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
     judgedDays: judgedDaysOf(params),
-    baselineStart: new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`),
+    baselineStart: baselineStartOf(params),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
   const targets = Object.fromEntries(PRIORITIES.map((p) => {

@@ -10,7 +10,7 @@ import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
 import { openMemoryEngine } from '../db/engine';
 import { computeReport, dataQualityCounts } from '../kpi/compute';
-import { prepareCases, windowStartOf } from '../kpi/prepare';
+import { baselineStartOf, prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
 import { recoverReportSet } from '../render/files/reportSet';
 import { recordRun } from './runHistory';
@@ -117,7 +117,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     demo = source.kind === 'demo';
     sourceName = source.describe();
     log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
-    const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart }, log }));
+    const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart, baselineStart: baselineStartOf(params) }, log }));
     const rowsRead = loaded.rowsRead ?? null;
     let rejects: RejectedLine[] = [];
     await timed('normalise', async () => {

@@ -16,6 +16,11 @@ export interface SourceScope {
   asOf: Date;
   /** as_of - window_days days: the source may read only rows that matter for the window. */
   windowStart: Date;
+  /**
+   * Rows created from this instant on matter too, in the window or not: the days volume
+   * anomalies count (contract 7.1). Absent: only the window.
+   */
+  baselineStart?: Date;
 }
 
 export interface SourceContext {

@@ -544,7 +544,8 @@ function deltaFilter(sql: string, bindings: QueryRecord['bindings'], table: Fake
 
 /**
  * Evaluates the window filter the Snowflake source sends (and nothing else):
- *   WHERE C IS NULL OR (C <= TO_TIMESTAMP_xx(?) [AND (R IS NULL OR R >= TO_TIMESTAMP_xx(?))])
+ *   WHERE C IS NULL OR (C <= TO_TIMESTAMP_xx(?) [AND (R IS NULL OR R >= TO_TIMESTAMP_xx(?) [OR C >= TO_TIMESTAMP_xx(?)])])
+ * or, open-ended (the incremental replica), WHERE R IS NULL OR R >= TO_TIMESTAMP_xx(?) [OR C >= TO_TIMESTAMP_xx(?)]
  * where C and R are a quoted column, or for text columns
  *   TRY_TO_TIMESTAMP_TZ(CASE WHEN REGEXP_LIKE(TRIM("X"), '<pattern>') THEN TRIM("X") END)
  * (the pattern matched against the whole text, as REGEXP_LIKE does; the text parsed as an
@@ -556,10 +557,11 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
   const at = sql.search(/\bWHERE\b/i);
   if (at < 0) return undefined;
   const expr = String.raw`"(?:[^"]|"")+"|TRY_TO_TIMESTAMP_TZ\(CASE WHEN REGEXP_LIKE\(TRIM\("(?:[^"]|"")+"\), '[^']*'\) THEN TRIM\("(?:[^"]|"")+"\) END\)`;
-  const re = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \(\1 <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \((${expr}) IS NULL OR \3 >= TO_TIMESTAMP_(N?TZ)\(\?\)\))?\)$`);
-  const open = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \1 >= TO_TIMESTAMP_(N?TZ)\(\?\)$`).exec(sql.slice(at));
-  // The open-ended form (no created_at bound): as the full form with as_of at infinity.
-  const m = open ? [open[0], null, null, open[1], open[2]] : re.exec(sql.slice(at));
+  const re = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \(\1 <= TO_TIMESTAMP_(N?TZ)\(\?\)(?: AND \((${expr}) IS NULL OR \3 >= TO_TIMESTAMP_(N?TZ)\(\?\)(?: OR \1 >= TO_TIMESTAMP_(N?TZ)\(\?\))?\))?\)$`);
+  const open = new RegExp(String.raw`^WHERE (${expr}) IS NULL OR \1 >= TO_TIMESTAMP_(N?TZ)\(\?\)(?: OR (${expr}) >= TO_TIMESTAMP_(N?TZ)\(\?\))?$`).exec(sql.slice(at));
+  // The open-ended form (no created_at bound): as the full form with as_of at infinity; its
+  // created_at appears only in the baseline bound.
+  const m = open ? [open[0], open[3] ?? null, null, open[1], open[2], open[4]] : re.exec(sql.slice(at));
   if (!m) return 'unsupported';
   if (!table.rows) return undefined; // generated tables (bench): every row is in the window
   const binds = bindings ?? {};
@@ -590,15 +592,17 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
   const created = m[1] ? reader(m[1]) : () => 0;
   const resolved = m[3] ? reader(m[3]) : undefined;
   if (!created || (m[3] && !resolved)) return 'unsupported';
-  const asOf = m[1] ? bindTime(String(binds['1']?.value), m[2]!) : Infinity;
-  const ws = m[3] ? bindTime(String(binds[m[1] ? '2' : '1']?.value), m[4]!) : null;
+  const asOf = m[1] && !open ? bindTime(String(binds['1']?.value), m[2]!) : Infinity;
+  const wsBind = open ? '1' : '2';
+  const ws = m[3] ? bindTime(String(binds[wsBind]?.value), m[4]!) : null;
+  const bs = m[5] ? bindTime(String(binds[String(Number(wsBind) + 1)]?.value), m[5]) : null;
   return (row) => {
     const c = created(row);
-    if (c === null) return true;
-    if (!(c <= asOf)) return false;
+    if (c === null && !open) return true;
+    if (c !== null && !(c <= asOf)) return false;
     if (!resolved) return true;
     const r = resolved(row);
-    return r === null || r >= ws!;
+    return r === null || r >= ws! || (bs !== null && c !== null && c >= bs);
   };
 }
 

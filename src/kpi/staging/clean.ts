@@ -142,7 +142,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     if (e.raw) {
       parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
-      level.push(`${e.raw} AS ${c}_raw`);
+      level.push(SCOPE_COLUMNS.has(c) ? `${e.raw} AS ${c}_raw` : `CASE WHEN full_row THEN ${e.raw} END AS ${c}_raw`);
       flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN ${trimBlanks(`${c}_raw`)} <> '' ELSE false END AS ${c}_bad`);
       bad.push(`${c}_bad`);
     }
@@ -150,16 +150,17 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
   inScope.push(`CASE WHEN full_row THEN ${cleanCaseId('case_id_raw')} END AS case_id`);
-  inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
-  inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
+  // Rows kept only for their created day (not `full_row`) need no vocabulary.
+  inScope.push(`CASE WHEN full_row THEN ${lookupPos('priority_raw', PRIORITY_ENTRIES)} END AS priority_pos`);
+  inScope.push(`CASE WHEN full_row THEN ${lookupPos('status_raw', STATUS_ENTRIES)} END AS status_pos`);
   const sql = sqlFile('kpi/staging/cleaned_rows.sql', {
     priority: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority'),
     priority_label: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label'),
     created_at_unparseable: bad.includes('created_at_bad') ? 'created_at_bad' : 'false',
     unparseable_timestamps: bad.map((b) => `\n    OR ${b}`).join(''),
     timestamp_flags: flags.map((f) => `\n    ${f},`).join(''),
-    status_blank: blankExpr('status_raw', 'status_pos'),
-    priority_blank: blankExpr('priority_raw', 'priority_pos'),
+    status_blank: `NOT full_row OR ${blankExpr('status_raw', 'status_pos')}`,
+    priority_blank: `NOT full_row OR ${blankExpr('priority_raw', 'priority_pos')}`,
     status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family'),
     open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(${trimBlanks('status_raw')}), ${lit(p)})`).join(' OR '),
     parsed_and_looked_up: inScope.join(',\n      '),

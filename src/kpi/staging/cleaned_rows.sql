@@ -45,7 +45,7 @@ FROM (
   SELECT *,{{timestamp_flags}}
     {{status_blank}} AS status_blank,
     {{priority_blank}} AS priority_blank,
-    CASE WHEN status_raw IS NULL THEN NULL
+    CASE WHEN status_raw IS NULL OR NOT full_row THEN NULL
       WHEN status_pos IS NOT NULL THEN {{status_family}}
       WHEN {{open_status_prefix}} THEN 'open'::kpi_status_family
       ELSE 'other'::kpi_status_family END AS status_family

@@ -1,7 +1,8 @@
 /**
  * The extract SQL: one parameterised query for the run's window, rows with
- * created_at <= as_of and (resolved_at IS NULL OR resolved_at >= window start), plus rows
- * whose created_at is NULL (data quality must see them). Dates are binds (`?`); identifiers
+ * created_at <= as_of and (resolved_at IS NULL OR resolved_at >= window start, or created_at
+ * >= the volume-anomaly baseline's start), plus rows whose created_at is NULL (data quality
+ * must see them). Dates are binds (`?`); identifiers
  * are quoted (see identifiers.ts).
  *
  * created_at / resolved_at may be timestamp (or DATE) columns or VARCHAR: text is read
@@ -111,13 +112,15 @@ export function extractionSql(plan: Plan[], table: string, scope: SourceScope, s
   const resolved = plan.find((p) => p.contract === 'resolved_at');
   const c = filterExpr(created, options.timestampFormat);
   let where = '';
+  // Rows created since the anomaly baseline's start count too, resolved or not (contract 7.1).
+  const sinceBaseline = () => (c && scope.baselineStart ? ` OR ${c} >= ${bound(created, scope.baselineStart, -TEXT_MARGIN_MS)}` : '');
   if (options.openEnded) {
     const r = resolved && filterExpr(resolved, options.timestampFormat);
-    if (resolved && r) where = ` WHERE ${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)}`;
+    if (resolved && r) where = ` WHERE ${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)}${sinceBaseline()}`;
   } else if (c) {
     let inWindow = `${c} <= ${bound(created, scope.asOf, TEXT_MARGIN_MS)}`;
     const r = resolved && filterExpr(resolved, options.timestampFormat);
-    if (resolved && r) inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)})`;
+    if (resolved && r) inWindow += ` AND (${r} IS NULL OR ${r} >= ${bound(resolved, scope.windowStart, -TEXT_MARGIN_MS)}${sinceBaseline()})`;
     where = ` WHERE ${c} IS NULL OR (${inWindow})`;
   } else {
     log.info({ stage: 'source', source: 'snowflake', type: created.sfType }, 'created_at cannot be compared in Snowflake (not a timestamp, or text in KPI_TIMESTAMP_FORMAT): reading the whole table');
