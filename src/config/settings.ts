@@ -7,9 +7,11 @@
 // (which loads every locale), and every run pays that at start.
 import { z } from 'zod/v3';
 import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { PRIORITIES, type Priority } from '../contract/report';
 import { CONTRACT_COLUMNS, type ContractColumn } from '../contract/columns';
+import type { SlaPolicySet } from '../contract/slaPolicy';
 
 export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
@@ -146,6 +148,12 @@ const envSchema = z.object({
   SNOWFLAKE_CONNECT_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   SNOWFLAKE_QUERY_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
   SNOWFLAKE_RETRIES: int(0, 10).default(2),
+  // SLA policies and status history (contract section 6)
+  KPI_SLA_POLICY_FILE: z.string().optional(),
+  KPI_HISTORY_CSV: z.string().optional(),
+  KPI_HISTORY_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like case_status_history or main.case_status_history').default('case_status_history'),
+  KPI_HISTORY_COLUMN_MAP: z.string().optional(),
+  SNOWFLAKE_HISTORY_TABLE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -158,6 +166,10 @@ export interface SlaTarget {
 export interface Settings extends Env {
   columnMap: Record<string, ContractColumn>;
   slaTargets: Record<Priority, SlaTarget>;
+  /** The SLA policies of the run (KPI_SLA_POLICY_FILE); null: the built-in `default` policy (contract 6). */
+  slaPolicies: SlaPolicySet | null;
+  /** Status-history column names: source column -> case_id, status or changed_at. */
+  historyColumnMap: Record<string, HistoryColumn>;
 }
 
 /** Names of settings whose values are secrets: never logged, never echoed. */
@@ -203,7 +215,71 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
-  return { ...e, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets };
+  const columnMap = parseColumnMap(e.KPI_COLUMN_MAP);
+  const slaPolicies = loadSlaPolicies(e);
+  return { ...e, columnMap, slaTargets, slaPolicies, historyColumnMap: historyColumnMap(columnMap, e.KPI_HISTORY_COLUMN_MAP) };
+}
+
+/**
+ * The policy file when KPI_SLA_POLICY_FILE names one (a mistake is a setting error naming
+ * the file and the line); for the demo source without it, the demo policy file next to the
+ * demo database when it exists; else the built-in `default` policy (contract 6).
+ */
+function loadSlaPolicies(e: Env): SlaPolicySet | null {
+  let file = e.KPI_SLA_POLICY_FILE;
+  if (!file && e.KPI_SOURCE === 'demo') {
+    const demo = demoPolicyPath(e.KPI_DB_PATH);
+    if (existsSync(demo)) file = demo;
+  }
+  if (!file) return null;
+  // Loaded only when a file is named: the YAML and iCalendar readers cost every run time at start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadSlaPolicyFile, SettingError } = require('./slaPolicyFile') as typeof import('./slaPolicyFile');
+  try {
+    return loadSlaPolicyFile(file);
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(`Invalid setting: KPI_SLA_POLICY_FILE: ${err.problems.join('; ')}`);
+    throw err;
+  }
+}
+
+/** The demo's policy file: next to the demo database (written by `kpi seed-demo`). */
+export function demoPolicyPath(dbPath: string): string {
+  return join(dirname(dbPath), 'sla_policy.yml');
+}
+
+export const HISTORY_COLUMNS = ['case_id', 'status', 'changed_at'] as const;
+export type HistoryColumn = (typeof HISTORY_COLUMNS)[number];
+
+/**
+ * The status history's column names: KPI_COLUMN_MAP's entries for case_id and status apply
+ * to it too, KPI_HISTORY_COLUMN_MAP (same format) adds or overrides, changed_at included.
+ */
+function historyColumnMap(cases: Record<string, ContractColumn>, raw: string | undefined): Record<string, HistoryColumn> {
+  const out: Record<string, HistoryColumn> = {};
+  for (const [src, dst] of Object.entries(cases)) if (dst === 'case_id' || dst === 'status') out[src] = dst;
+  if (!raw || !raw.trim()) return out;
+  const t = raw.trim();
+  let pairs: [string, string][];
+  if (t.startsWith('{')) {
+    try {
+      pairs = Object.entries(JSON.parse(t) as Record<string, string>).map(([k, v]) => [k, String(v)]);
+    } catch {
+      throw new ConfigError('KPI_HISTORY_COLUMN_MAP: not valid JSON; use {"ticket_id":"case_id"} or ticket_id:case_id,changed:changed_at');
+    }
+  } else {
+    pairs = t.split(',').filter((p) => p.trim()).map((p) => {
+      const m = p.split(/:|=/);
+      if (m.length !== 2 || !m[0].trim() || !m[1].trim()) throw new ConfigError(`KPI_HISTORY_COLUMN_MAP: "${p.trim()}" is not source_column:history_column (e.g. changed:changed_at)`);
+      return [m[0].trim(), m[1].trim()];
+    });
+  }
+  for (const [src, dst] of pairs) {
+    const d = dst.toLowerCase();
+    if (!(HISTORY_COLUMNS as readonly string[]).includes(d)) throw new ConfigError(`KPI_HISTORY_COLUMN_MAP: "${dst}" is not a history column; allowed: ${HISTORY_COLUMNS.join(', ')}`);
+    out[src] = d as HistoryColumn;
+  }
+  return out;
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

@@ -85,6 +85,7 @@ const CSV_TITLES: Record<ReportFile, string> = {
   backlog_spike_summary: 'Backlog spike summary',
   daily_ops_summary: 'Daily ops summary',
   data_quality_score: 'Data quality score',
+  sla_policy_summary: 'SLA by policy',
 };
 
 /** The digest's trend chart (PNG) for a report. */

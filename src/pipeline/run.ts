@@ -58,6 +58,7 @@ export function runParams(settings: Settings, asOf: Date): RunParams {
     spikeThresholdPct: settings.KPI_SPIKE_THRESHOLD_PCT,
     spikeBaselineDays: settings.KPI_SPIKE_BASELINE_DAYS,
     targets: settings.slaTargets,
+    slaPolicies: settings.slaPolicies,
   };
 }
 
@@ -107,6 +108,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       try {
         return await prepareCases(engine.conn, {
           relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
+          historyRelation: loaded.historyRelation,
         }, timings);
       } finally {
         await loaded.close();

@@ -53,16 +53,18 @@ export function renderDailyOpsText(r: KpiReport): string {
   lines.push('');
   lines.push('Needs attention first');
   // Cases that can still be saved come first (soonest to breach), then the breached ones.
-  const soon = r.atRiskCases.filter((c) => c.risk_level === 'at_risk').sort((a, b) => a.hours_to_breach - b.hours_to_breach).slice(0, 5);
+  // A case whose clock is paused has no due time (contract 6.2): it comes after the running ones.
+  const soon = r.atRiskCases.filter((c) => c.risk_level === 'at_risk').sort((a, b) => (a.hours_to_breach ?? Infinity) - (b.hours_to_breach ?? Infinity)).slice(0, 5);
   const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
   if (soon.length === 0 && breached.length === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
   for (const c of soon) {
-    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): breaches in ${c.hours_to_breach.toFixed(1)} h`);
+    lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): ${c.hours_to_breach === null ? 'clock paused' : `breaches in ${c.hours_to_breach.toFixed(1)} h`}`);
   }
   if (breached.length) {
     const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
-    const recent = [...breached].sort((a, b) => b.hours_to_breach - a.hours_to_breach)[0];
-    lines.push(`  ${breached.length} open cases have breached SLA (${byPriority.map(([p, n]) => `${p} ${n}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
+    const recent = [...breached].sort((a, b) => (b.hours_to_breach ?? -Infinity) - (a.hours_to_breach ?? -Infinity))[0];
+    const ago = recent.hours_to_breach === null ? 'clock paused' : `${(-recent.hours_to_breach).toFixed(1)} h ago`;
+    lines.push(`  ${breached.length} open cases have breached SLA (${byPriority.map(([p, n]) => `${p} ${n}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${ago}.`);
   }
   lines.push('  Full list, most urgent first: sla_at_risk_cases.csv');
   for (const s of r.backlogSpike.filter((x) => x.is_spike && x.scope !== 'ALL')) {

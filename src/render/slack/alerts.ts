@@ -210,7 +210,9 @@ export function renderCasesCsv(rows: CaseRow[]): string {
     status: r.status, created_at: r.created_at ?? '', due_at: r.due_at ?? '', sla_target_hours: r.sla_target_hours ?? 0,
     elapsed_hours: r.elapsed_hours ?? 0, sla_elapsed_pct: r.sla_elapsed_pct ?? 0, hours_to_breach: r.hours_to_breach ?? 0,
     risk_level: r.level,
-  }));
+    // The thread's stored rows predate the policy columns: those cells stay empty.
+    policy: null, calendar: null, clock_state: null, risk_stage: null,
+  })) as unknown as AtRiskCase[];
   return renderCsv({ atRiskCases } as unknown as KpiReport, 'sla_at_risk_cases');
 }
 

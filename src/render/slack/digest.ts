@@ -92,9 +92,11 @@ function context(texts: string[]): types.ContextBlock {
 
 function caseLine(c: AtRiskCase): string {
   const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  const when = c.risk_level === 'breached'
-    ? `breached ${hrs(c.hours_to_breach)} ago`
-    : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
+  const when = c.hours_to_breach === null
+    ? `clock paused (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`
+    : c.risk_level === 'breached'
+      ? `breached ${hrs(c.hours_to_breach)} ago`
+      : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
   const who = c.assignee ? dataText(c.assignee, 30) : '_unassigned_';
   const where = [c.team, c.region].filter((x) => x).map((x) => dataText(x, 25)).join(' · ');
   return truncate(
@@ -192,7 +194,7 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
     // When overdue cases fill the list, still name the next ones about to breach (actionable now).
     const next = report.atRiskCases.slice(topN).filter((c) => c.risk_level === 'at_risk').slice(0, 3);
     if (next.length && cases.every((c) => c.risk_level === 'breached')) {
-      riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} in ${hrs(c.hours_to_breach)}`).join(' · ')}`);
+      riskLines.push(`Next to breach: ${next.map((c) => `*${dataText(c.case_id, 40)}* ${c.priority} ${c.hours_to_breach === null ? 'paused' : `in ${hrs(c.hours_to_breach)}`}`).join(' · ')}`);
     }
     const more = report.atRiskCases.length - cases.length;
     if (more > 0) riskLines.push(`_…and ${int(more)} more in sla_at_risk_cases.csv (in the thread)_`);

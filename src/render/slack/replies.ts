@@ -109,7 +109,7 @@ export function renderRisk(report: KpiReport, ctx: ReplyContext, maxRows = 10): 
   // Only the rows shown are formatted (the list can hold thousands of cases; the CSV has them all).
   const rows = report.atRiskCases.slice(0, maxRows).map((c) => [
     c.case_id, c.priority, c.team ?? DASH, c.assignee ?? DASH, when(c.due_at).replace(' UTC', ''),
-    `${c.hours_to_breach.toFixed(2)} h`, c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
+    c.hours_to_breach === null ? 'paused' : `${c.hours_to_breach.toFixed(2)} h`, c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
   ]);
   const t = title('SLA risk', report, ctx);
   return {
