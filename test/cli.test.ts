@@ -25,7 +25,7 @@ describe('kpi run on a fixture CSV', () => {
     const j = JSON.parse(res.stdout);
     expect(j).toMatchObject({ ok: true, asOf: '2026-11-23T12:00:00Z', rowsRead: null, warnings: [] });
     expect(j.timingsMs.total).toBeGreaterThan(0);
-    expect(j.files).toHaveLength(8);
+    expect(j.files).toHaveLength(9);
   });
 
   test('every file has the contract header, CRLF line ends and the hand-computed values', () => {
@@ -55,7 +55,10 @@ describe('kpi run on a fixture CSV', () => {
     ]);
     expect(table(out, 'backlog_spike_summary.csv')[0]).toEqual({ scope: 'ALL', as_of_date: '2026-11-23', backlog_today: '5', baseline_avg: '1.14', growth_pct: '337.5', threshold_pct: '20.0', is_spike: 'true' });
     expect(table(out, 'data_quality_score.csv')).toEqual([
-      { as_of: '2026-11-23T12:00:00Z', total_rows: '11', missing_rows: '1', missing_pct: '9.1', duplicate_rows: '1', duplicate_pct: '9.1', invalid_sla_rows: '3', invalid_sla_pct: '27.3', quality_score: '85.4' },
+      { as_of: '2026-11-23T12:00:00Z', total_rows: '11', missing_rows: '1', missing_pct: '9.1', duplicate_rows: '1', duplicate_pct: '9.1', invalid_sla_rows: '3', invalid_sla_pct: '27.3', quality_score: '85.4', history_rows: '0', invalid_history_rows: '0' },
+    ]);
+    expect(table(out, 'sla_policy_summary.csv')).toEqual([
+      { policy: 'default', calendar: '24x7', total_cases: '6', met: '1', breached: '2', pending: '2', sla_compliance_pct: '33.3', first_response_met: '4', first_response_breached: '1', first_response_compliance_pct: '80.0' },
     ]);
     expect(table(out, 'daily_ops_summary.csv')).toEqual([{
       as_of: '2026-11-23T12:00:00Z', as_of_date: '2026-11-23', cases_in_window: '8', created_today: '3', resolved_today: '0', open_backlog: '5',
@@ -83,7 +86,7 @@ describe('kpi run on the demo database', () => {
     const r = runCli(['run'], cwd, { KPI_DEMO_CASES: '3000' });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/KPI run for \d{4}-\d\d-\d\d/);
-    expect(r.stdout).toMatch(/8 files written to output\//);
+    expect(r.stdout).toMatch(/9 files written to output\//);
     expect(existsSync(join(cwd, 'data/kpi.duckdb'))).toBe(true);
     for (const [f, cols] of Object.entries(REPORT_FILES)) {
       expect(read(join(cwd, 'output'), `${f}.csv`).split('\r\n')[0]).toBe(cols.join(','));

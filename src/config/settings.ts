@@ -223,19 +223,22 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
 /**
  * The policy file when KPI_SLA_POLICY_FILE names one (a mistake is a setting error naming
  * the file and the line); for the demo source without it, the demo policy file next to the
- * demo database when it exists; else the built-in `default` policy (contract 6).
+ * demo database (`kpi seed-demo` writes it; until then the same policies built in); else
+ * null, the built-in `default` policy (contract 6).
  */
 function loadSlaPolicies(e: Env): SlaPolicySet | null {
-  let file = e.KPI_SLA_POLICY_FILE;
-  if (!file && e.KPI_SOURCE === 'demo') {
-    const demo = demoPolicyPath(e.KPI_DB_PATH);
-    if (existsSync(demo)) file = demo;
-  }
+  const file = e.KPI_SLA_POLICY_FILE ?? (e.KPI_SOURCE === 'demo' ? demoPolicyPath(e.KPI_DB_PATH) : undefined);
   if (!file) return null;
   // Loaded only when a file is named: the YAML and iCalendar readers cost every run time at start.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadSlaPolicyFile, SettingError } = require('./slaPolicyFile') as typeof import('./slaPolicyFile');
+  const { loadSlaPolicyFile, parseSlaPolicyFile, SettingError } = require('./slaPolicyFile') as typeof import('./slaPolicyFile');
   try {
+    // The demo before `kpi seed-demo` has written its file: the same policies, built in.
+    if (!e.KPI_SLA_POLICY_FILE && !existsSync(file)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { DEMO_POLICY_YAML } = require('./demoPolicy') as typeof import('./demoPolicy');
+      return parseSlaPolicyFile(DEMO_POLICY_YAML, file, () => { throw new Error('the demo policy has no holidays_ics'); });
+    }
     return loadSlaPolicyFile(file);
   } catch (err) {
     if (err instanceof SettingError) throw new ConfigError(`Invalid setting: KPI_SLA_POLICY_FILE: ${err.problems.join('; ')}`);

@@ -131,7 +131,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     await applyPolicyClocks(conn, policies, {
       asOf: params.asOf, asOfSql: tsLit(params.asOf), oldestCreatedMs: oldest ? Date.parse(oldest) : params.asOf.getTime(),
       riskThresholdPct: literals.riskThresholdPct,
-    });
+    }, timings);
     timings.clocks = performance.now() - t;
   }
 }

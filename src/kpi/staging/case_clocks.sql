@@ -17,12 +17,21 @@
 -- Built in steps through temp tables. Portable SQL (joins, window functions, ASOF join),
 -- except DuckDB's epoch_us / make_timestamp for instants as microseconds.
 CREATE OR REPLACE TEMP TABLE clock_cases AS
-SELECT rowid AS row_key, case_id, policy, {{calendar}} AS calendar, {{bucket_us}} AS bucket_us, {{may_pause}} AS may_pause,
-  created_at, coalesce(eff_resolved_at, {{as_of}}) AS end_at, eff_resolved_at IS NULL AS is_open,
-  fr_at AS response_at, resolution_us, response_us
-FROM case_rows
-WHERE policy IN ({{clock_policies}}) AND NOT duplicate AND NOT ghost AND created_at IS NOT NULL
-  AND (resolution_us IS NOT NULL OR response_us IS NOT NULL);
+WITH chosen AS (
+  SELECT rowid AS row_key, case_id, policy, {{calendar}} AS calendar, {{bucket_us}} AS bucket_us, {{may_pause}} AS may_pause,
+    created_at, coalesce(eff_resolved_at, {{as_of}}) AS end_at, eff_resolved_at IS NULL AS is_open,
+    fr_at AS response_at, resolution_us, response_us
+  FROM case_rows
+  WHERE policy IN ({{clock_policies}}) AND NOT duplicate AND NOT ghost AND created_at IS NOT NULL
+    AND (resolution_us IS NOT NULL OR response_us IS NOT NULL)
+)
+-- The bucket of each instant B is read at (the response only where it is not the end):
+-- plain columns, so that every lookup is an equality (hash) join.
+SELECT *,
+  CAST(floor(epoch_us(created_at) / bucket_us) AS BIGINT) AS created_bucket,
+  CAST(floor(epoch_us(end_at) / bucket_us) AS BIGINT) AS end_bucket,
+  CASE WHEN response_at <> end_at THEN CAST(floor(epoch_us(response_at) / bucket_us) AS BIGINT) END AS response_bucket
+FROM chosen;
 
 CREATE OR REPLACE TEMP TABLE clock_marks AS
 WITH at_created AS (
@@ -30,13 +39,13 @@ WITH at_created AS (
       + least(greatest(epoch_us(c.created_at) - s.start_us - s.a1, 0), s.b1 - s.a1)
       + least(greatest(epoch_us(c.created_at) - s.start_us - s.a2, 0), s.b2 - s.a2), 0) END AS b_created_us
   FROM clock_cases c LEFT JOIN clock_buckets s
-    ON s.calendar = c.calendar AND s.bucket = CAST(floor(epoch_us(c.created_at) / c.bucket_us) AS BIGINT)
+    ON s.calendar = c.calendar AND s.bucket = c.created_bucket
 ), at_end AS (
   SELECT c.*, CASE WHEN c.calendar = '24x7' THEN epoch_us(c.end_at) ELSE coalesce(s.cum_us
       + least(greatest(epoch_us(c.end_at) - s.start_us - s.a1, 0), s.b1 - s.a1)
       + least(greatest(epoch_us(c.end_at) - s.start_us - s.a2, 0), s.b2 - s.a2), 0) END AS b_end_us
   FROM at_created c LEFT JOIN clock_buckets s
-    ON s.calendar = c.calendar AND s.bucket = CAST(floor(epoch_us(c.end_at) / c.bucket_us) AS BIGINT)
+    ON s.calendar = c.calendar AND s.bucket = c.end_bucket
 )
 -- The response is read only where it is not the end (a resolved case without a response).
 SELECT c.*, CASE WHEN c.response_at IS NULL THEN NULL WHEN c.response_at = c.end_at THEN c.b_end_us
@@ -44,8 +53,7 @@ SELECT c.*, CASE WHEN c.response_at IS NULL THEN NULL WHEN c.response_at = c.end
       + least(greatest(epoch_us(c.response_at) - s.start_us - s.a1, 0), s.b1 - s.a1)
       + least(greatest(epoch_us(c.response_at) - s.start_us - s.a2, 0), s.b2 - s.a2), 0) END AS b_response_us
 FROM at_end c LEFT JOIN clock_buckets s
-  ON c.response_at IS NOT NULL AND c.response_at <> c.end_at
-  AND s.calendar = c.calendar AND s.bucket = CAST(floor(epoch_us(c.response_at) / c.bucket_us) AS BIGINT);
+  ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
 CREATE OR REPLACE TEMP TABLE clock_pauses AS
 WITH case_changes AS (
@@ -65,18 +73,22 @@ WITH case_changes AS (
     next_changed_at IS NULL AS lasts_to_end
   FROM status_stretches
   WHERE pauses AND coalesce(next_changed_at, end_at) >= greatest(changed_at, created_at)
+), paused_buckets AS (
+  SELECT *, CAST(floor(epoch_us(pause_from) / bucket_us) AS BIGINT) AS from_bucket,
+    CAST(floor(epoch_us(pause_to) / bucket_us) AS BIGINT) AS to_bucket
+  FROM paused_stretches
 ), pause_from_marks AS (
   SELECT p.*, CASE WHEN p.calendar = '24x7' THEN epoch_us(p.pause_from) ELSE coalesce(s.cum_us
       + least(greatest(epoch_us(p.pause_from) - s.start_us - s.a1, 0), s.b1 - s.a1)
       + least(greatest(epoch_us(p.pause_from) - s.start_us - s.a2, 0), s.b2 - s.a2), 0) END AS b_from_us
-  FROM paused_stretches p LEFT JOIN clock_buckets s
-    ON s.calendar = p.calendar AND s.bucket = CAST(floor(epoch_us(p.pause_from) / p.bucket_us) AS BIGINT)
+  FROM paused_buckets p LEFT JOIN clock_buckets s
+    ON s.calendar = p.calendar AND s.bucket = p.from_bucket
 ), paused_business AS (
   SELECT p.*, CASE WHEN p.calendar = '24x7' THEN epoch_us(p.pause_to) ELSE coalesce(s.cum_us
       + least(greatest(epoch_us(p.pause_to) - s.start_us - s.a1, 0), s.b1 - s.a1)
       + least(greatest(epoch_us(p.pause_to) - s.start_us - s.a2, 0), s.b2 - s.a2), 0) END - p.b_from_us AS paused_us
   FROM pause_from_marks p LEFT JOIN clock_buckets s
-    ON s.calendar = p.calendar AND s.bucket = CAST(floor(epoch_us(p.pause_to) / p.bucket_us) AS BIGINT)
+    ON s.calendar = p.calendar AND s.bucket = p.to_bucket
 ), pauses_in_order AS (
   -- The clock's reading when each pause began: a pause that begins before the clock has
   -- reached its target delays due_at, a later one does not.

@@ -168,15 +168,20 @@ async function appendBuckets(conn: DuckDBConnection, rows: BucketRow[]): Promise
  * Applies the business-hours and paused clocks to case_rows (case_clocks.sql). Needs
  * `status_history` (history.ts; empty without a history input).
  */
-export async function applyPolicyClocks(conn: DuckDBConnection, set: SlaPolicySet, o: { asOf: Date; asOfSql: string; oldestCreatedMs: number; riskThresholdPct: number }): Promise<void> {
+export async function applyPolicyClocks(
+  conn: DuckDBConnection, set: SlaPolicySet, o: { asOf: Date; asOfSql: string; oldestCreatedMs: number; riskThresholdPct: number },
+  timings: Record<string, number> = {},
+): Promise<void> {
   const names = clockPolicies(set);
   if (!names.length) return;
+  const t0 = performance.now();
   const { rows, bucketMs } = clockBucketRows(set, o.oldestCreatedMs, o.asOf.getTime());
   await appendBuckets(conn, rows);
+  timings['clocks.buckets'] = performance.now() - t0;
   const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => lit(p.name));
   const bucketArms = Object.entries(bucketMs).map(([c, g]) => `WHEN ${lit(c)} THEN ${g * 1000}::BIGINT`);
   try {
-    await exec(conn, sqlFile('kpi/staging/case_clocks.sql', {
+    const sql = sqlFile('kpi/staging/case_clocks.sql', {
       calendar: calendarOfPolicySql(set),
       bucket_us: bucketArms.length ? `CASE (${calendarOfPolicySql(set)}) ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
       may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
@@ -184,7 +189,15 @@ export async function applyPolicyClocks(conn: DuckDBConnection, set: SlaPolicySe
       clock_policies: names.map(lit).join(', '),
       pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
       risk_threshold_pct: o.riskThresholdPct,
-    }));
+    });
+    // One statement at a time, each step's time in the run's timings (clocks.<table>).
+    for (const stmt of sql.split(/;\n\n/)) {
+      const t = performance.now();
+      await exec(conn, stmt);
+      const name = /TEMP TABLE (\w+)|^(UPDATE|DROP)/m.exec(stmt.replace(/^--.*$/gm, ''));
+      const key = `clocks.${(name?.[1] ?? name?.[2] ?? 'other').toLowerCase()}`;
+      timings[key] = (timings[key] ?? 0) + performance.now() - t;
+    }
   } finally {
     await exec(conn, 'DROP TABLE IF EXISTS clock_buckets');
   }
