@@ -56,15 +56,16 @@ FROM at_end c LEFT JOIN clock_buckets s
   ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
 CREATE OR REPLACE TEMP TABLE clock_pauses AS
-WITH case_changes AS (
-  SELECT c.row_key, c.calendar, c.bucket_us, c.created_at, c.end_at, h.changed_at, h.seq, {{pause_match}} AS pauses
+WITH pausing_ids AS (
+  -- Cases with a change to a status some policy pauses in: only their changes matter.
+  SELECT DISTINCT case_id FROM status_history WHERE changed_at IS NOT NULL AND ({{any_pause}})
+), case_changes AS (
+  SELECT c.row_key, c.calendar, c.bucket_us, c.created_at, c.end_at, h.changed_at, h.rowid AS seq, {{pause_match}} AS pauses
   FROM status_history h JOIN clock_cases c ON c.case_id = h.case_id
-  WHERE c.may_pause AND h.changed_at <= c.end_at AND c.end_at >= c.created_at
-), pausing_cases AS (
-  SELECT DISTINCT row_key FROM case_changes WHERE pauses
+  WHERE h.case_id IN (SELECT case_id FROM pausing_ids) AND c.may_pause AND h.changed_at <= c.end_at AND c.end_at >= c.created_at
 ), status_stretches AS (
   SELECT *, LEAD(changed_at) OVER (PARTITION BY row_key ORDER BY changed_at, seq) AS next_changed_at
-  FROM case_changes WHERE row_key IN (SELECT row_key FROM pausing_cases)
+  FROM case_changes
 ), paused_stretches AS (
   -- Clipped to [created_at, end_at]; the last one lasts to the end.
   SELECT row_key, calendar, bucket_us, seq, changed_at,

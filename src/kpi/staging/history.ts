@@ -1,6 +1,6 @@
 /**
  * The status history (contract 6.3) on the run's DuckDB connection: the source's history
- * relation typed into `status_history` (status_history.sql), and the counts data quality
+ * relation typed into `status_history` (status_history.sql; its rowid is the read order), and the counts data quality
  * reports (history_counts.sql). Without a history input both exist and are empty / zero.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -23,7 +23,7 @@ const cleanId = (raw: string) => `nullif(trim(CAST(${raw} AS VARCHAR)), '')`;
 /** Stages status_history and history_counts. */
 export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions): Promise<void> {
   if (!o.relation) {
-    await exec(conn, `CREATE OR REPLACE TEMP TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP, seq BIGINT);
+    await exec(conn, `CREATE OR REPLACE TEMP TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP);
       CREATE OR REPLACE TEMP TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows`);
     return;
   }
@@ -32,7 +32,7 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions): P
   const changed = timestampExpr(col('changed_at'), types.get('changed_at') ?? 'VARCHAR', {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: o.asOf, windowStart: o.asOf,
   });
-  await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
+  await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}; SET preserve_insertion_order = true`);
   try {
     await exec(conn, sqlFile('kpi/staging/status_history.sql', {
       case_id: cleanId(col('case_id')),
@@ -46,10 +46,11 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions): P
   }
   // Ids not among the run's cases; those that the cases input has after all are known.
   await exec(conn, `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
-    SELECT DISTINCT case_id FROM status_history WHERE case_id NOT IN (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL)`);
+    SELECT DISTINCT h.case_id FROM status_history h
+    WHERE h.case_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_rows c WHERE c.case_id = h.case_id)`);
   const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM history_unknown_ids');
   if (Number(n) > 0) {
     await exec(conn, `DELETE FROM history_unknown_ids WHERE case_id IN (SELECT ${cleanId('case_id')} FROM ${o.casesRelation})`);
   }
-  await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_read; DROP TABLE history_unknown_ids`);
+  await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_unknown_ids`);
 }

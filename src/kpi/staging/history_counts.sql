@@ -4,4 +4,4 @@
 CREATE OR REPLACE TEMP TABLE history_counts AS
 SELECT count(*) AS history_rows,
   coalesce(count_if(changed_at IS NULL OR case_id IS NULL OR case_id IN (SELECT case_id FROM history_unknown_ids)), 0) AS invalid_history_rows
-FROM history_read
+FROM status_history

@@ -10,7 +10,7 @@ import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } f
 import { exec, lit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
 import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
-import { pauseMatchSql, policyChoiceSql } from '../policyClocks';
+import { patternsSql, pauseMatchSql, policyChoiceSql } from '../policyClocks';
 import type { ContractColumn } from '../../contract/columns';
 import type { PolicyFragments } from './caseRows';
 
@@ -188,6 +188,7 @@ export async function applyPolicyClocks(
       as_of: o.asOfSql,
       clock_policies: names.map(lit).join(', '),
       pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
+      any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))]),
       risk_threshold_pct: o.riskThresholdPct,
     });
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
