@@ -123,7 +123,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   let t = performance.now();
   await stageHistory(conn, {
     relation: o.historyRelation, casesRelation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf,
-  });
+  }, timings);
   timings.history_rows = performance.now() - t;
   if (policies && clockPolicies(policies).length) {
     t = performance.now();

@@ -21,7 +21,9 @@ export interface HistoryOptions {
 const cleanId = (raw: string) => `nullif(trim(CAST(${raw} AS VARCHAR)), '')`;
 
 /** Stages status_history and history_counts. */
-export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions): Promise<void> {
+export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions, timings: Record<string, number> = {}): Promise<void> {
+  let t = performance.now();
+  const lap = (name: string) => { const now = performance.now(); timings[`history.${name}`] = now - t; t = now; };
   if (!o.relation) {
     await exec(conn, `CREATE OR REPLACE TEMP TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP);
       CREATE OR REPLACE TEMP TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows`);
@@ -44,13 +46,17 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions): P
   } finally {
     await exec(conn, `SET TimeZone = 'UTC'`);
   }
+  lap('read');
   // Ids not among the run's cases; those that the cases input has after all are known.
   await exec(conn, `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
-    SELECT DISTINCT h.case_id FROM status_history h
-    WHERE h.case_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_rows c WHERE c.case_id = h.case_id)`);
+    SELECT h.case_id, count(h.changed_at) AS dated_rows FROM status_history h
+    WHERE h.case_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_rows c WHERE c.case_id = h.case_id)
+    GROUP BY h.case_id`);
+  lap('unknown_ids');
   const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM history_unknown_ids');
   if (Number(n) > 0) {
     await exec(conn, `DELETE FROM history_unknown_ids WHERE case_id IN (SELECT ${cleanId('case_id')} FROM ${o.casesRelation})`);
   }
   await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_unknown_ids`);
+  lap('counts');
 }
