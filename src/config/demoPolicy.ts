@@ -36,16 +36,16 @@ policies:
     calendar: amer-office
     pause_on: [pending, "awaiting*", on_hold]
     targets:
-      P1: { first_response: 1h, resolution: 8h }
-      P2: { first_response: 2h, resolution: 16h }
-      P3: { first_response: 8h, resolution: 40h }
-      P4: { first_response: 16h, resolution: 80h }
+      P1: { first_response: 30m, resolution: 4h }
+      P2: { first_response: 1h, resolution: 6h }
+      P3: { first_response: 2h, resolution: 9h }
+      P4: { first_response: 4h, resolution: 18h }
   - name: emea-apac-standard
     calendar: emea-office
     pause_on: [pending, "awaiting*", on_hold]
     targets:
-      P1: { first_response: 1h, resolution: 8h }
-      P2: { first_response: 2h, resolution: 16h }
-      P3: { first_response: 8h, resolution: 40h }
-      P4: { first_response: 16h, resolution: 80h }
+      P1: { first_response: 30m, resolution: 4h }
+      P2: { first_response: 1h, resolution: 6h }
+      P3: { first_response: 2h, resolution: 9h }
+      P4: { first_response: 4h, resolution: 18h }
 `;
