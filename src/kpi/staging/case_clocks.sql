@@ -59,10 +59,13 @@ CREATE OR REPLACE TEMP TABLE clock_pauses AS
 WITH pausing_ids AS (
   -- Cases with a change to a status some policy pauses in: only their changes matter.
   SELECT DISTINCT case_id FROM status_history WHERE changed_at IS NOT NULL AND ({{any_pause}})
+), pause_cases AS (
+  SELECT row_key, case_id, policy, calendar, bucket_us, created_at, end_at FROM clock_cases
+  WHERE may_pause AND end_at >= created_at AND case_id IN (SELECT case_id FROM pausing_ids)
 ), case_changes AS (
   SELECT c.row_key, c.calendar, c.bucket_us, c.created_at, c.end_at, h.changed_at, h.rowid AS seq, {{pause_match}} AS pauses
-  FROM status_history h JOIN clock_cases c ON c.case_id = h.case_id
-  WHERE h.case_id IN (SELECT case_id FROM pausing_ids) AND c.may_pause AND h.changed_at <= c.end_at AND c.end_at >= c.created_at
+  FROM status_history h JOIN pause_cases c ON c.case_id = h.case_id
+  WHERE h.changed_at <= c.end_at
 ), status_stretches AS (
   SELECT *, LEAD(changed_at) OVER (PARTITION BY row_key ORDER BY changed_at, seq) AS next_changed_at
   FROM case_changes
