@@ -7,11 +7,18 @@
  * median wall time of each side and the median of the per-pair ratios (new / base). With
  * --base . it compares this checkout with itself under two settings (--env vs --base-env):
  * a feature's cost, with vs without.
+ *
+ * SLA policies (contract 6): bench/out/sla_policy.yml (the demo policy file: two office
+ * calendars with holidays and pauses, enterprise 24x7) and bench/out/history_<N>.csv (the
+ * demo status history of the same cases, about three changes a case) are written when
+ * missing, and `{policy}` / `{history}` in --env and --base-env stand for their paths:
+ *   npm run bench -- ab --base . --env KPI_SLA_POLICY_FILE={policy},KPI_HISTORY_CSV={history} --runs 5
+ * (The DuckDB file of --source duckdb holds the history as table case_status_history.)
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { seedDemo, writeDemoCsv } from '../src/sources/demo/seed';
+import { seedDemo, writeDemoCsv, writeDemoHistoryCsv, writeDemoPolicy } from '../src/sources/demo/seed';
 import { ROOT, OUT, arg, AS_OF, median } from './lib';
 
 const envList = (s: string): Record<string, string> =>
@@ -49,12 +56,17 @@ async function main(): Promise<void> {
   const db = join(OUT, `cases_${n}.duckdb`);
   if (source === 'csv' && !existsSync(csv)) await writeDemoCsv({ path: csv, cases: n, seed: 1, now: new Date(AS_OF) });
   if (source === 'duckdb' && !existsSync(db)) await seedDemo({ dbPath: db, cases: n, seed: 1, now: new Date(AS_OF) });
+  const policy = join(OUT, 'sla_policy.yml');
+  const history = join(OUT, `history_${n}.csv`);
+  writeDemoPolicy(policy);
+  if (source === 'csv' && !existsSync(history)) await writeDemoHistoryCsv({ path: history, cases: n, seed: 1, now: new Date(AS_OF) });
+  const fill = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.replace('{policy}', policy).replace('{history}', history)]));
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (b.status !== 0) throw new Error('build failed');
   const args = source === 'csv' ? ['--source', 'csv', '--csv', csv] : ['--source', 'duckdb', '--db', db];
   const sides = [
-    { name: 'base', root: base, env: envList(arg('base-env', '')) },
-    { name: 'new', root: ROOT, env: envList(arg('env', '')) },
+    { name: 'base', root: base, env: fill(envList(arg('base-env', ''))) },
+    { name: 'new', root: ROOT, env: fill(envList(arg('env', ''))) },
   ];
   for (const s of sides) runOnce(s.root, args, s.env, s.name); // warm the page cache and code caches
   const wall: Record<string, number[]> = { base: [], new: [] };

@@ -33,6 +33,7 @@ function mkCase(i: number): AtRiskCase {
     case_id: `CASE-${String(i).padStart(8, '0')}`, priority: P[i % 4], region: 'EMEA', team: 'Billing', assignee: `agent${i % 300}`,
     status: 'open', created_at: '2026-11-23T01:00:00Z', due_at: new Date(Date.parse(AS_OF) + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     sla_target_hours: 8, elapsed_hours: 8 - h, sla_elapsed_pct: ((8 - h) / 8) * 100, hours_to_breach: h, risk_level: h < 0 ? 'breached' : 'at_risk',
+    policy: 'default', calendar: '24x7', clock_state: 'running', risk_stage: h < 0 ? 100 : 80,
   };
 }
 

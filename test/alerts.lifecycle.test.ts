@@ -122,7 +122,7 @@ test('1,000 cases newly at risk at once: one parent, at most KPI_ALERT_MAX_REPLI
   const ups = fake.uploadsIn(ALERT_CHANNEL, msgs[0].ts);
   expect(ups).toHaveLength(1);
   const lines = ups[0].content!.toString('utf8').trim().split('\r\n');
-  expect(lines[0]).toBe('case_id,priority,region,team,assignee,status,created_at,due_at,sla_target_hours,elapsed_hours,sla_elapsed_pct,hours_to_breach,risk_level');
+  expect(lines[0]).toBe('case_id,priority,region,team,assignee,status,created_at,due_at,sla_target_hours,elapsed_hours,sla_elapsed_pct,hours_to_breach,risk_level,policy,calendar,clock_state,risk_stage');
   expect(lines).toHaveLength(1001);
   expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(1000);
   // Again: nothing.

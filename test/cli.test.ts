@@ -56,7 +56,10 @@ describe('kpi run on a fixture CSV', () => {
     // +337.5%, but 5 - 1.14 < KPI_SPIKE_MIN_CASES (10): no spike (contract 7).
     expect(table(out, 'backlog_spike_summary.csv')[0]).toEqual({ scope: 'ALL', as_of_date: '2026-11-23', backlog_today: '5', baseline_avg: '1.14', growth_pct: '337.5', threshold_pct: '20.0', is_spike: 'false' });
     expect(table(out, 'data_quality_score.csv')).toEqual([
-      { as_of: '2026-11-23T12:00:00Z', total_rows: '11', missing_rows: '1', missing_pct: '9.1', duplicate_rows: '1', duplicate_pct: '9.1', invalid_sla_rows: '3', invalid_sla_pct: '27.3', quality_score: '85.4' },
+      { as_of: '2026-11-23T12:00:00Z', total_rows: '11', missing_rows: '1', missing_pct: '9.1', duplicate_rows: '1', duplicate_pct: '9.1', invalid_sla_rows: '3', invalid_sla_pct: '27.3', quality_score: '85.4', history_rows: '0', invalid_history_rows: '0' },
+    ]);
+    expect(table(out, 'sla_policy_summary.csv')).toEqual([
+      { policy: 'default', calendar: '24x7', total_cases: '6', met: '1', breached: '2', pending: '2', sla_compliance_pct: '33.3', first_response_met: '4', first_response_breached: '1', first_response_compliance_pct: '80.0' },
     ]);
     expect(table(out, 'daily_ops_summary.csv')).toEqual([{
       as_of: '2026-11-23T12:00:00Z', as_of_date: '2026-11-23', cases_in_window: '8', created_today: '3', resolved_today: '0', open_backlog: '5',

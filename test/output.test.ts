@@ -74,6 +74,6 @@ describe('atomic files', () => {
   test('writes every contract CSV and the text summary', () => {
     const dir = tmpDir();
     const files = writeReportFiles(makeReport(), dir).map((f) => f.slice(dir.length + 1)).sort();
-    expect(files).toEqual(['backlog_spike_summary.csv', 'backlog_summary.csv', 'daily_ops_summary.csv', 'daily_ops_summary.txt', 'data_quality_score.csv', 'sla_at_risk_cases.csv', 'sla_summary.csv', 'volume_anomaly_summary.csv', 'volume_trend.csv']);
+    expect(files).toEqual(['backlog_spike_summary.csv', 'backlog_summary.csv', 'daily_ops_summary.csv', 'daily_ops_summary.txt', 'data_quality_score.csv', 'sla_at_risk_cases.csv', 'sla_policy_summary.csv', 'sla_summary.csv', 'volume_anomaly_summary.csv', 'volume_trend.csv']);
   });
 });

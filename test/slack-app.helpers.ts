@@ -45,9 +45,10 @@ export function sampleReport(asOf = '2026-11-23T09:00:00Z', runId = 'run-1'): Kp
     ],
     backlogByPriority: { P1: [3, 4], P2: [10, 11] },
     atRiskCases: [
-      { case_id: '=HYPERLINK("x")', priority: 'P1', region: 'EMEA', team: 'billing', assignee: 'ana', status: 'open', created_at: '2026-11-23T04:00:00Z', due_at: '2026-11-23T08:00:00Z', sla_target_hours: 4, elapsed_hours: 5, sla_elapsed_pct: 125, hours_to_breach: -1, risk_level: 'breached' },
-      { case_id: 'C-1002', priority: 'P2', region: 'AMER', team: 'core', assignee: null, status: 'pending', created_at: '2026-11-23T02:00:00Z', due_at: '2026-11-23T10:00:00Z', sla_target_hours: 8, elapsed_hours: 7, sla_elapsed_pct: 87.5, hours_to_breach: 1, risk_level: 'at_risk' },
+      { case_id: '=HYPERLINK("x")', priority: 'P1', region: 'EMEA', team: 'billing', assignee: 'ana', status: 'open', created_at: '2026-11-23T04:00:00Z', due_at: '2026-11-23T08:00:00Z', sla_target_hours: 4, elapsed_hours: 5, sla_elapsed_pct: 125, hours_to_breach: -1, risk_level: 'breached', policy: 'default', calendar: '24x7', clock_state: 'running', risk_stage: 100 },
+      { case_id: 'C-1002', priority: 'P2', region: 'AMER', team: 'core', assignee: null, status: 'pending', created_at: '2026-11-23T02:00:00Z', due_at: '2026-11-23T10:00:00Z', sla_target_hours: 8, elapsed_hours: 7, sla_elapsed_pct: 87.5, hours_to_breach: 1, risk_level: 'at_risk', policy: 'default', calendar: '24x7', clock_state: 'running', risk_stage: 80 },
     ],
+    slaPolicySummary: [],
     backlogSpike: [
       { scope: 'ALL', as_of_date: '2026-11-23', backlog_today: 15, baseline_avg: 12, growth_pct: 25, threshold_pct: 20, is_spike: true },
     ],
@@ -60,7 +61,7 @@ export function sampleReport(asOf = '2026-11-23T09:00:00Z', runId = 'run-1'): Kp
       { scope: 'ALL', date: '2026-11-22', weekday: 'Sunday', created: 50, baseline_median: 48, baseline_low: 23.75, baseline_high: 72.25, z_score: 0.29, is_anomaly: false, direction: null, baseline_days: 6 },
     ],
     dataQuality: {
-      as_of: asOf, total_rows: 1200, missing_rows: 6, missing_pct: 0.5, duplicate_rows: 12, duplicate_pct: 1, invalid_sla_rows: 60, invalid_sla_pct: 5, quality_score: 97.5,
+      as_of: asOf, total_rows: 1200, missing_rows: 6, missing_pct: 0.5, duplicate_rows: 12, duplicate_pct: 1, invalid_sla_rows: 60, invalid_sla_pct: 5, quality_score: 97.5, history_rows: 0, invalid_history_rows: 0,
     },
     warnings: [],
     timings: { total: 12 },

@@ -143,8 +143,9 @@ describe('digest job', () => {
     expect(fake.callsTo('chat.postMessage').map((c) => c.status)).toEqual([429, 200]);
     expect(fake.messagesIn(CHANNEL)).toHaveLength(1);
     const completed = fake.uploadsIn(CHANNEL, out.ts);
-    expect(completed).toHaveLength(9); // trend.png and the eight contract CSVs
-    expect(new Set(completed.map((u) => u.filename)).size).toBe(9);
+    // The chart and every contract CSV (sla_policy_summary.csv included).
+    expect(completed).toHaveLength(Object.keys(REPORT_FILES).length + 1);
+    expect(new Set(completed.map((u) => u.filename)).size).toBe(Object.keys(REPORT_FILES).length + 1);
   });
 
   test('a failed post releases the claim; the retry sends exactly once', async () => {

@@ -8,10 +8,10 @@ import './prestart';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, defaultEnv, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from '../config/settings';
+import { ConfigError, defaultEnv, demoPolicyPath, loadSettings, parseAsOf, secretValues, SOURCES, type Settings, type SourceKind } from '../config/settings';
 import { createLogger, registerSecrets } from '../support/log';
 import { runPipeline } from '../pipeline/run';
-import { seedDemo } from '../sources/demo/seed';
+import { seedDemo, writeDemoPolicy } from '../sources/demo/seed';
 import { errorText, printable } from '../support/errors';
 import { formatCount as n } from '../support/numbers';
 import { DEMO_NOTICE } from '../render/demo';
@@ -63,6 +63,7 @@ export function buildCli(): Command {
     .description('Run the pipeline once: write the reports to --out, append to logs/, print a summary')
     .addOption(new Option('--source <kind>', 'where cases come from').choices([...SOURCES]))
     .option('--csv <file>', 'CSV export to read (with --source csv)')
+    .option('--history <file>', 'status history CSV (case_id, status, changed_at) for SLA pauses (with --source csv)')
     .option('--db <file>', 'DuckDB file to read (demo and duckdb sources; attached read-only)')
     .option('--state <file>', 'the project\'s state file: run history, digest log, alert state (default KPI_STATE_PATH)')
     .option('--as-of <iso>', 'the instant the run describes, e.g. 2026-11-23T09:00:00Z (default: now)')
@@ -71,11 +72,12 @@ export function buildCli(): Command {
     .option('--out <dir>', 'output folder')
     .option('--json', 'print one JSON object (summary, warnings, timings) instead of text')
     .option('--full-refresh', 'with KPI_INCREMENTAL=true: rebuild the Snowflake replica with a full load')
-    .action(async (o: { source?: SourceKind; csv?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
+    .action(async (o: { source?: SourceKind; csv?: string; history?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
       try {
         const overrides = {
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
           KPI_CSV_PATH: o.csv,
+          KPI_HISTORY_CSV: o.history,
           KPI_DB_PATH: o.db,
           KPI_STATE_PATH: o.state,
           KPI_WINDOW_DAYS: o.windowDays?.toString(),
@@ -137,7 +139,34 @@ export function buildCli(): Command {
         const settings = settingsWith({ KPI_DB_PATH: o.db });
         const t = performance.now();
         const { rows } = await seedDemo({ dbPath: settings.KPI_DB_PATH, cases: o.cases ?? settings.KPI_DEMO_CASES, seed: o.seed ?? settings.KPI_DEMO_SEED });
-        process.stdout.write(`Seeded ${rows} demo rows into ${settings.KPI_DB_PATH} (table support_cases) in ${Math.round(performance.now() - t)} ms\n`);
+        process.stdout.write(`Seeded ${rows} demo rows into ${settings.KPI_DB_PATH} (tables support_cases, case_status_history) in ${Math.round(performance.now() - t)} ms\n`);
+        const policy = demoPolicyPath(settings.KPI_DB_PATH);
+        process.stdout.write(writeDemoPolicy(policy)
+          ? `Wrote the demo SLA policy file ${policy} (the demo source uses it unless KPI_SLA_POLICY_FILE is set)\n`
+          : `Kept the SLA policy file ${policy} (delete it to get the demo's again)\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  program.command('policy')
+    .description('SLA policy files')
+    .command('check [file]')
+    .description('Read an SLA policy file as a run would and print what it understood; exit 2 on a mistake (default: KPI_SLA_POLICY_FILE, or the demo\'s)')
+    .action((file: string | undefined) => {
+      try {
+        const { loadSlaPolicyFile, SettingError } = require('../config/slaPolicyFile') as typeof import('../config/slaPolicyFile');
+        const { describePolicySet } = require('./policyCheck') as typeof import('./policyCheck');
+        const env = defaultEnv();
+        const path = file ?? env.KPI_SLA_POLICY_FILE ?? ((env.KPI_SOURCE ?? 'demo') === 'demo' ? demoPolicyPath(env.KPI_DB_PATH || 'data/kpi.duckdb') : undefined);
+        if (!path) throw new ConfigError('kpi policy check: no file given and KPI_SLA_POLICY_FILE is not set');
+        try {
+          process.stdout.write(describePolicySet(loadSlaPolicyFile(path), new Date().toISOString().slice(0, 10)));
+        } catch (e) {
+          if (!(e instanceof SettingError)) throw e;
+          for (const p of e.problems) process.stderr.write(`kpi: ${p}\n`);
+          process.exit(2);
+        }
       } catch (e) {
         fail(e);
       }

@@ -7,10 +7,12 @@
 // (which loads every locale), and every run pays that at start.
 import { z } from 'zod/v3';
 import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { PRIORITIES, type Priority } from '../contract/report';
 import { CONTRACT_COLUMNS, type ContractColumn } from '../contract/columns';
 import { parseAlertRouting, type AlertRouting } from './alertRoutes';
+import type { SlaPolicySet } from '../contract/slaPolicy';
 
 export const SOURCES = ['demo', 'duckdb', 'csv', 'snowflake'] as const;
 export type SourceKind = (typeof SOURCES)[number];
@@ -186,6 +188,12 @@ const envSchema = z.object({
   KPI_INCREMENTAL: bool.default('false'),
   KPI_INCREMENTAL_OVERLAP_MINUTES: int(0, 10_080).default(60),
   KPI_FULL_REFRESH: bool.default('false'),
+  // SLA policies and status history (contract section 6)
+  KPI_SLA_POLICY_FILE: z.string().optional(),
+  KPI_HISTORY_CSV: z.string().optional(),
+  KPI_HISTORY_TABLE: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/, 'must be a table name like case_status_history or main.case_status_history').default('case_status_history'),
+  KPI_HISTORY_COLUMN_MAP: z.string().optional(),
+  SNOWFLAKE_HISTORY_TABLE: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -202,6 +210,10 @@ export interface Settings extends Omit<Env, 'KPI_DB_PATH'> {
   slaTargets: Record<Priority, SlaTarget>;
   /** KPI_ALERT_ROUTES and KPI_ALERT_OWNERS, parsed (absent when Settings were built by hand). */
   alertRouting?: AlertRouting;
+  /** The SLA policies of the run (KPI_SLA_POLICY_FILE); null: the built-in `default` policy (contract 6). */
+  slaPolicies: SlaPolicySet | null;
+  /** Status-history column names: source column -> case_id, status or changed_at. */
+  historyColumnMap: Record<string, HistoryColumn>;
 }
 
 /** Names of settings whose values are secrets: never logged, never echoed. */
@@ -253,7 +265,75 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return { ...e, KPI_DB_PATH: e.KPI_DB_PATH ?? e.KPI_STATE_PATH, columnMap: parseColumnMap(e.KPI_COLUMN_MAP), slaTargets, alertRouting };
+  const columnMap = parseColumnMap(e.KPI_COLUMN_MAP);
+  const dbPath = e.KPI_DB_PATH ?? e.KPI_STATE_PATH;
+  const slaPolicies = loadSlaPolicies({ ...e, KPI_DB_PATH: dbPath });
+  return { ...e, KPI_DB_PATH: dbPath, columnMap, slaTargets, alertRouting, slaPolicies, historyColumnMap: historyColumnMap(columnMap, e.KPI_HISTORY_COLUMN_MAP) };
+}
+
+/**
+ * The policy file when KPI_SLA_POLICY_FILE names one (a mistake is a setting error naming
+ * the file and the line); for the demo source without it, the demo policy file next to the
+ * demo database (`kpi seed-demo` writes it; until then the same policies built in); else
+ * null, the built-in `default` policy (contract 6).
+ */
+function loadSlaPolicies(e: Env & { KPI_DB_PATH: string }): SlaPolicySet | null {
+  const file = e.KPI_SLA_POLICY_FILE ?? (e.KPI_SOURCE === 'demo' ? demoPolicyPath(e.KPI_DB_PATH) : undefined);
+  if (!file) return null;
+  // Loaded only when a file is named: the YAML and iCalendar readers cost every run time at start.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadSlaPolicyFile, parseSlaPolicyFile, SettingError } = require('./slaPolicyFile') as typeof import('./slaPolicyFile');
+  try {
+    // The demo before `kpi seed-demo` has written its file: the same policies, built in.
+    if (!e.KPI_SLA_POLICY_FILE && !existsSync(file)) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { DEMO_POLICY_YAML } = require('./demoPolicy') as typeof import('./demoPolicy');
+      return parseSlaPolicyFile(DEMO_POLICY_YAML, file, () => { throw new Error('the demo policy has no holidays_ics'); });
+    }
+    return loadSlaPolicyFile(file);
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(`Invalid setting: KPI_SLA_POLICY_FILE: ${err.problems.join('; ')}`);
+    throw err;
+  }
+}
+
+/** The demo's policy file: next to the demo database (written by `kpi seed-demo`). */
+export function demoPolicyPath(dbPath: string): string {
+  return join(dirname(dbPath), 'sla_policy.yml');
+}
+
+export const HISTORY_COLUMNS = ['case_id', 'status', 'changed_at'] as const;
+export type HistoryColumn = (typeof HISTORY_COLUMNS)[number];
+
+/**
+ * The status history's column names: KPI_COLUMN_MAP's entries for case_id and status apply
+ * to it too, KPI_HISTORY_COLUMN_MAP (same format) adds or overrides, changed_at included.
+ */
+function historyColumnMap(cases: Record<string, ContractColumn>, raw: string | undefined): Record<string, HistoryColumn> {
+  const out: Record<string, HistoryColumn> = {};
+  for (const [src, dst] of Object.entries(cases)) if (dst === 'case_id' || dst === 'status') out[src] = dst;
+  if (!raw || !raw.trim()) return out;
+  const t = raw.trim();
+  let pairs: [string, string][];
+  if (t.startsWith('{')) {
+    try {
+      pairs = Object.entries(JSON.parse(t) as Record<string, string>).map(([k, v]) => [k, String(v)]);
+    } catch {
+      throw new ConfigError('KPI_HISTORY_COLUMN_MAP: not valid JSON; use {"ticket_id":"case_id"} or ticket_id:case_id,changed:changed_at');
+    }
+  } else {
+    pairs = t.split(',').filter((p) => p.trim()).map((p) => {
+      const m = p.split(/:|=/);
+      if (m.length !== 2 || !m[0].trim() || !m[1].trim()) throw new ConfigError(`KPI_HISTORY_COLUMN_MAP: "${p.trim()}" is not source_column:history_column (e.g. changed:changed_at)`);
+      return [m[0].trim(), m[1].trim()];
+    });
+  }
+  for (const [src, dst] of pairs) {
+    const d = dst.toLowerCase();
+    if (!(HISTORY_COLUMNS as readonly string[]).includes(d)) throw new ConfigError(`KPI_HISTORY_COLUMN_MAP: "${dst}" is not a history column; allowed: ${HISTORY_COLUMNS.join(', ')}`);
+    out[src] = d as HistoryColumn;
+  }
+  return out;
 }
 
 function readHours(env: Record<string, string>, key: string, dflt: number): number {

@@ -5,6 +5,8 @@
  * or no value). Times are ISO 8601 UTC strings (`2026-11-23T09:00:00Z`).
  */
 
+import type { SlaPolicySet } from './slaPolicy';
+
 export const PRIORITIES = ['P1', 'P2', 'P3', 'P4'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
@@ -26,6 +28,11 @@ export interface RunParams {
   breachHorizonHours?: number;
   /** Hours, by priority. */
   targets: Record<Priority, { responseHours: number; resolutionHours: number }>;
+  /**
+   * The SLA policies (contract 6), loaded from KPI_SLA_POLICY_FILE by the pipeline; null or
+   * absent: the built-in `default` policy (the targets above, 24x7, no pauses).
+   */
+  slaPolicies?: SlaPolicySet | null;
 }
 
 /** Optional slice of the cases (slash command filters). Applied to the cleaned case set. */
@@ -79,12 +86,34 @@ export interface AtRiskCase {
   assignee: string | null;
   status: string | null;
   created_at: string;
-  due_at: string;
+  /** Empty while the clock is paused at as_of (contract 6.2). */
+  due_at: string | null;
   sla_target_hours: number;
+  /** Clock time (business hours where the calendar has them). */
   elapsed_hours: number;
   sla_elapsed_pct: number;
-  hours_to_breach: number;
+  hours_to_breach: number | null;
   risk_level: 'at_risk' | 'breached';
+  /** Contract 6.4 (appended columns). */
+  policy: string;
+  calendar: string;
+  clock_state: 'running' | 'paused';
+  risk_stage: number;
+}
+
+/** sla_policy_summary.csv (contract 6.4): one row per policy with cases, then NO_POLICY. */
+export interface SlaPolicySummaryRow {
+  policy: string;
+  /** Empty for NO_POLICY. */
+  calendar: string | null;
+  total_cases: number;
+  met: number;
+  breached: number;
+  pending: number;
+  sla_compliance_pct: number | null;
+  first_response_met: number;
+  first_response_breached: number;
+  first_response_compliance_pct: number | null;
 }
 
 /** Resolution SLA outcomes of the cases resolved on one trend day (the digest's compliance chart). Not a contract file. */
@@ -151,6 +180,9 @@ export interface DataQualityScore {
   invalid_sla_rows: number;
   invalid_sla_pct: number | null;
   quality_score: number;
+  /** Contract 6.4 (appended): status-history rows up to as_of (and undated ones), and those with an unknown case_id or no parseable changed_at. */
+  history_rows: number;
+  invalid_history_rows: number;
 }
 
 /** Facts about the run that are not part of a contract file (JSON summary, history, Slack). */
@@ -186,6 +218,7 @@ export interface KpiReport {
   backlogSummary: BacklogSummaryRow[];
   volumeTrend: VolumeTrendRow[];
   atRiskCases: AtRiskCase[];
+  slaPolicySummary: SlaPolicySummaryRow[];
   backlogSpike: BacklogSpikeRow[];
   /** End-of-day backlog of each priority present, one value per volumeTrend day (oldest first). Not a contract file. */
   backlogByPriority: Partial<Record<Priority, number[]>>;

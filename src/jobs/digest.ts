@@ -96,6 +96,7 @@ const CSV_TITLES: Record<ReportFile, string> = {
   daily_ops_summary: 'Daily ops summary',
   data_quality_score: 'Data quality score',
   volume_anomaly_summary: 'Volume anomaly summary',
+  sla_policy_summary: 'SLA by policy',
 };
 
 /** The digest's trend chart (PNG) for a report. */

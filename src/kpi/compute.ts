@@ -7,9 +7,12 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   type AtRiskCase, type BacklogSpikeRow, type Priority, type BacklogSummaryRow, type CaseFilter,
-  type DataQualityScore, type KpiReport, type RunParams, type SlaComplianceDayRow, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
+  type DataQualityScore, type KpiReport, type RunParams, type SlaComplianceDayRow, type SlaPolicySummaryRow, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
 } from '../contract/report';
-import { exec, query, queryJson, tsLit } from '../db/engine';
+import { CALENDAR_24X7 } from '../contract/slaPolicy';
+import { exec, lit, query, queryJson, tsLit } from '../db/engine';
+import { riskStageSql } from './policyClocks';
+import { calendarOfPolicySql, riskStagesOf } from './staging/policyRows';
 import { isoSeconds } from '../support/time';
 import { sqlFile } from '../db/sqlFiles';
 import { localDate } from '../support/cronTime';
@@ -20,13 +23,46 @@ import { validateReport } from './validate';
 const model = (name: string) => sqlFile(`kpi/models/${name}.sql`);
 
 /** sla_at_risk_cases.csv's order, by its own columns (due_at is fixed-width UTC text, so it sorts as time). */
-const AT_RISK_ORDER = 't.due_at, t.case_id';
+const AT_RISK_ORDER = 't.due_at NULLS LAST, t.case_id';
+
+/**
+ * counted_cases.sql's policy columns (contract 6): without a policy file the built-in
+ * `default` policy on 24x7, its clock the elapsed time; with one, the calendar of each
+ * row's policy (the rest is stored in case_rows).
+ */
+function policyColumnsSql(params: RunParams): string {
+  const set = params.slaPolicies;
+  if (set) return `,\n  ${calendarOfPolicySql(set)} AS calendar`;
+  return `,
+  'default' AS policy, '${CALENDAR_24X7}' AS calendar,
+  epoch_us(due_at) - epoch_us(created_at) AS resolution_us,
+  CASE WHEN eff_resolved_at IS NULL AND NOT ghost THEN epoch_us(${tsLit(params.asOf)}) - epoch_us(created_at) END AS clock_us,
+  CASE WHEN eff_resolved_at IS NULL AND NOT ghost THEN 'running' END AS clock_state`;
+}
+
+/** sla_at_risk_cases.sql with the run's risk stages. */
+function atRiskSql(params: RunParams): string {
+  const stages = riskStagesOf(params.slaPolicies, Number(params.riskThresholdPct));
+  return sqlFile('kpi/models/sla_at_risk_cases.sql', {
+    risk_stage: riskStageSql(stages, 'clock_us * 100.0 / resolution_us', `outcome = 'breached'`),
+  });
+}
+
+/** sla_policy_summary.sql with the policies in file order (the built-in `default` without a file). */
+function policySummarySql(params: RunParams): string {
+  const policies = params.slaPolicies?.policies ?? [{ name: 'default', calendar: CALENDAR_24X7 }];
+  return sqlFile('kpi/models/sla_policy_summary.sql', {
+    policy_order: policies.map((p, i) => `(${lit(p.name)}, ${lit(p.calendar)}, ${i})`).join(', '),
+  });
+}
 
 export interface DataQualityCounts {
   total_rows: number;
   missing_rows: number;
   duplicate_rows: number;
   invalid_sla_rows: number;
+  history_rows: number;
+  invalid_history_rows: number;
 }
 
 export async function dataQualityCounts(conn: DuckDBConnection): Promise<DataQualityCounts> {
@@ -55,6 +91,8 @@ export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityS
     invalid_sla_rows: c.invalid_sla_rows,
     invalid_sla_pct: inv,
     quality_score: round1(Math.min(100, Math.max(0, score))),
+    history_rows: Number(c.history_rows ?? 0),
+    invalid_history_rows: Number(c.invalid_history_rows ?? 0),
   };
 }
 
@@ -84,7 +122,7 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
     const conn = await instance.connect();
     try {
       await exec(conn, `SET TimeZone = 'UTC';\n${runParamsSql(params)}`);
-      await exec(conn, sqlFile('kpi/staging/counted_cases.sql', { cases: source }));
+      await exec(conn, sqlFile('kpi/staging/counted_cases.sql', { cases: source, policy_columns: policyColumnsSql(params) }));
       return conn;
     } catch (e) {
       conn.closeSync();
@@ -112,9 +150,10 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
       const slaSummary = await t('aggregates', () => query<SlaSummaryRow>(b, model('sla_summary')));
       const backlogSummary = await t('aggregates', () => query<BacklogSummaryRow>(b, model('backlog_summary')));
       const [facts] = await t('daily_ops', () => query<{ cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null }>(b, model('daily_ops_summary')));
-      return { slaSummary, backlogSummary, facts };
+      const slaPolicySummary = await t('aggregates', () => query<SlaPolicySummaryRow>(b, policySummarySql(params)));
+      return { slaSummary, backlogSummary, facts, slaPolicySummary };
     })();
-    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, model('sla_at_risk_cases'), AT_RISK_ORDER));
+    const risk = t('sla_risk', () => queryJson<AtRiskCase>(c, atRiskSql(params), AT_RISK_ORDER));
     return await Promise.allSettled([trend, summaries, risk]);
   } finally {
     for (const l of lanes) l.closeSync();
@@ -190,7 +229,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     if (sliceTable) await dropTable(instance, sliceTable);
     if (createdSliceTable) await dropTable(instance, createdSliceTable);
   }
-  const [{ volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay }, { slaSummary, backlogSummary, facts }, atRiskCases] = [
+  const [{ volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay }, { slaSummary, backlogSummary, facts, slaPolicySummary }, atRiskCases] = [
     settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
@@ -220,6 +259,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     backlogSummary,
     volumeTrend: volume.map(({ chain_adjustment: _a, ...v }) => v),
     atRiskCases,
+    slaPolicySummary,
     backlogSpike,
     backlogByPriority: Object.fromEntries(byPriority.map((r) => [r.priority, r.backlog.map(Number)])),
     slaComplianceByDay: complianceByDay,

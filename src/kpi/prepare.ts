@@ -9,6 +9,8 @@ import { exec, lit, query, tsLit } from '../db/engine';
 import { sqlFile } from '../db/sqlFiles';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql } from './staging/clean';
+import { stageHistory } from './staging/history';
+import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
   TIED_DUPLICATES_SQL, type ZoneSegment,
@@ -91,6 +93,8 @@ export interface PrepareOptions {
   params: RunParams;
   /** Keep region and team on every row (slash-command filters); default: only where shown. */
   keepText?: boolean;
+  /** The status-history relation (contract 6.3; columns case_id, status, changed_at), if any. */
+  historyRelation?: string;
 }
 
 /** report_tz's offset segments over the trend's span (report_tz_offsets.sql); null for UTC. */
@@ -114,17 +118,22 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   const { params } = o;
   await exec(conn, `${sqlFile('kpi/staging/vocabulary_types.sql')}\n${runParamsSql(params)}`);
   const zone = await reportZoneSegments(conn, params);
+  // With a policy file the rows carry their policy (policyRows.ts); without one case_rows is
+  // built by exactly the plain SQL.
+  const policies = params.slaPolicies ?? null;
+  const policy = policies ? policyFragments(policies) : undefined;
   const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
     judgedDays: judgedDaysOf(params),
     baselineStart: baselineStartOf(params),
+    ...(policies ? { extraText: conditionColumns(policies) } : {}),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
   const targets = Object.fromEntries(PRIORITIES.map((p) => {
     const tg = params.targets[p];
     return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
   })) as Record<string, [number, number]>;
-  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: Number(params.riskThresholdPct), targets };
+  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: lowestStage(policies, Number(params.riskThresholdPct)), targets };
   // The session time zone is the source time zone while the source is read: casts of naive
   // values to TIMESTAMPTZ read them in that zone (see cleaned_rows.sql). Text timestamps are
   // parsed once each with filter pushdown off.
@@ -151,17 +160,31 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     timings.duplicates += performance.now() - t;
     return n ?? 0;
   };
-  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false)}`, false);
+  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false, 'case_rows', policy)}`, false);
   await step('duplicates', DUPLICATE_IDS_SQL);
   if (await count(TIED_DUPLICATES_SQL) > 0) {
     await step('duplicates', AMBIGUOUS_IDS_SQL);
     if (await count('SELECT count(*) AS n FROM ambiguous_ids') > 0) {
       const reread = await cleanedRowsSql(conn, { ...normaliseOptions, caseIdFilter: maybeAmbiguous });
       await step('case_rows_reread', AMBIGUOUS_BITS_SQL);
-      await build('case_rows_reread', `DROP TABLE IF EXISTS reread_rows; ${caseRowsSql(reread.sql, zone, literals, o.keepText ?? false, 'reread_rows')}`, true);
+      await build('case_rows_reread', `DROP TABLE IF EXISTS reread_rows; ${caseRowsSql(reread.sql, zone, literals, o.keepText ?? false, 'reread_rows', policy)}`, true);
       await step('case_rows_reread', REREAD_SQL);
       await step('duplicates', DUPLICATE_IDS_SQL);
     }
   }
   await step('duplicates', MARK_DUPLICATES_SQL);
+  let t = performance.now();
+  await stageHistory(conn, {
+    relation: o.historyRelation, casesRelation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf,
+  }, timings);
+  timings.history_rows = performance.now() - t;
+  if (policies && clockPolicies(policies).length) {
+    t = performance.now();
+    const [{ oldest }] = await query<{ oldest: string | null }>(conn, `SELECT strftime(min(created_at), '%Y-%m-%dT%H:%M:%SZ') AS oldest FROM case_rows WHERE NOT duplicate`);
+    await applyPolicyClocks(conn, policies, {
+      asOf: params.asOf, asOfSql: tsLit(params.asOf), oldestCreatedMs: oldest ? Date.parse(oldest) : params.asOf.getTime(),
+      riskThresholdPct: literals.riskThresholdPct,
+    }, timings);
+    timings.clocks = performance.now() - t;
+  }
 }

@@ -69,6 +69,7 @@ export function runParams(settings: Settings, asOf: Date): RunParams {
     anomalyMinCases: settings.KPI_ANOMALY_MIN_CASES,
     breachHorizonHours: settings.KPI_BREACH_HORIZON_HOURS,
     targets: settings.slaTargets,
+    slaPolicies: settings.slaPolicies,
   };
 }
 
@@ -124,6 +125,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       try {
         await prepareCases(engine.conn, {
           relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
+          historyRelation: loaded.historyRelation,
         }, timings);
         if (loaded.rejects) rejects = await loaded.rejects();
       } catch (e) {

@@ -22,16 +22,25 @@ export interface Attention {
   oldBreached: { count: number; byPriority: Record<string, number> };
 }
 
-/** Is a row breached longer ago than the horizon (only counted)? */
+/**
+ * Is a row breached longer ago than the horizon (only counted)? A case whose clock is paused
+ * has no due time (contract 6.2), so how long ago it breached is unknown: it stays listed.
+ */
 export function isOldBreach(c: Pick<AtRiskCase, 'risk_level' | 'hours_to_breach'>, horizonHours: number): boolean {
-  return c.risk_level === 'breached' && -c.hours_to_breach > horizonHours;
+  return c.risk_level === 'breached' && c.hours_to_breach !== null && -c.hours_to_breach > horizonHours;
 }
 
-/** Sort key of the attention order: lower comes first; old breaches sort last. */
+/**
+ * Sort key of the attention order: lower comes first; old breaches sort last. Paused cases
+ * (no due time) come after the running ones of their group.
+ */
 export function attentionRank(c: Pick<AtRiskCase, 'risk_level' | 'hours_to_breach'>, horizonHours: number): [number, number] {
-  if (c.risk_level !== 'breached') return [0, c.hours_to_breach];
-  return [isOldBreach(c, horizonHours) ? 2 : 1, -c.hours_to_breach];
+  if (c.risk_level !== 'breached') return [0, c.hours_to_breach ?? Number.MAX_VALUE];
+  return [isOldBreach(c, horizonHours) ? 2 : 1, c.hours_to_breach === null ? Number.MAX_VALUE : -c.hours_to_breach];
 }
+
+/** Ascending by a key where a missing one (a paused clock) sorts last. */
+const ascNullsLast = (a: number | null, b: number | null) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : a - b);
 
 const byCaseId = (a: AtRiskCase, b: AtRiskCase) => (a.case_id < b.case_id ? -1 : a.case_id > b.case_id ? 1 : 0);
 
@@ -47,9 +56,9 @@ export function attention(cases: readonly AtRiskCase[], horizonHours = DEFAULT_B
       byPriority[c.priority] = (byPriority[c.priority] ?? 0) + 1;
     } else newly.push(c);
   }
-  soon.sort((a, b) => a.hours_to_breach - b.hours_to_breach || byCaseId(a, b));
-  // Most recent breach first: hours_to_breach closest to zero.
-  newly.sort((a, b) => b.hours_to_breach - a.hours_to_breach || byCaseId(a, b));
+  soon.sort((a, b) => ascNullsLast(a.hours_to_breach, b.hours_to_breach) || byCaseId(a, b));
+  // Most recent breach first: hours_to_breach closest to zero; paused ones last.
+  newly.sort((a, b) => ascNullsLast(a.hours_to_breach === null ? null : -a.hours_to_breach, b.hours_to_breach === null ? null : -b.hours_to_breach) || byCaseId(a, b));
   return { horizonHours, soon, newlyBreached: newly, oldBreached: { count: old, byPriority } };
 }
 

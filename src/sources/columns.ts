@@ -54,3 +54,31 @@ function guess(contract: string, candidates: string[]): string | undefined {
   const stem = contract.split('_')[0];
   return candidates.find((c) => c.toLowerCase().includes(stem));
 }
+
+/**
+ * The status history's columns (contract 6.3): the configured history map first, then a
+ * case-insensitive match on the name. Returns `SELECT` items naming them case_id, status,
+ * changed_at; a missing one is a SourceError naming the input and its columns.
+ */
+export function historySelect(sourceColumns: string[], configured: Record<string, string>, what: string, quote: (name: string) => string): string {
+  const select: Record<string, string> = {};
+  const lower = new Map(sourceColumns.map((c) => [c.toLowerCase(), c]));
+  for (const [src, dst] of Object.entries(configured)) {
+    const actual = lower.get(src.toLowerCase());
+    if (actual) select[dst] = actual;
+  }
+  for (const c of ['case_id', 'status', 'changed_at']) {
+    if (select[c]) continue;
+    const actual = lower.get(c);
+    if (actual && !Object.values(select).includes(actual)) select[c] = actual;
+  }
+  const missing = ['case_id', 'status', 'changed_at'].filter((c) => !select[c]);
+  if (missing.length) {
+    throw new SourceError(
+      `${what} lacks required column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}. ` +
+        `Its columns are: ${sourceColumns.join(', ') || '(none)'}. ` +
+        `Map them with KPI_HISTORY_COLUMN_MAP, e.g. KPI_HISTORY_COLUMN_MAP=${missing.map((m) => `<your_column>:${m}`).join(',')}`,
+    );
+  }
+  return ['case_id', 'status', 'changed_at'].map((c) => `${quote(select[c])} AS ${c}`).join(', ');
+}

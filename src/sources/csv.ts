@@ -12,7 +12,7 @@ import { accessSync, closeSync, constants, openSync, readSync, statSync } from '
 import type { CsvEncoding, Settings } from '../config/settings';
 import { ident, lit, query } from '../db/engine';
 import { printable } from '../support/errors';
-import { mapColumns } from './columns';
+import { historySelect, mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type RejectedLine, type SourceContext } from './types';
 
 export interface CsvReadOptions {
@@ -30,6 +30,8 @@ export class CsvSource implements CaseSource {
     private readonly path: string,
     private readonly columnMap: Settings['columnMap'],
     private readonly read: CsvReadOptions = { onError: 'fail', encoding: 'utf-8' },
+    /** The status history CSV (contract 6.3), if any, and its column names. */
+    private readonly history?: { path: string; columnMap: Settings['historyColumnMap'] },
   ) {}
 
   describe(): string {
@@ -38,42 +40,26 @@ export class CsvSource implements CaseSource {
 
   async load(ctx: SourceContext): Promise<LoadedSource> {
     const p = this.path;
-    try {
-      if (!statSync(p).isFile()) throw new SourceError(`CSV source ${p} is not a file`);
-      accessSync(p, constants.R_OK);
-    } catch (e) {
-      if (e instanceof SourceError) throw e;
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new SourceError(code === 'ENOENT' ? `CSV source ${p} does not exist (set --csv or KPI_CSV_PATH)` : `CSV source ${p} cannot be read (${code ?? 'error'})`);
-    }
-    if (statSync(p).size === 0) throw new SourceError(`CSV source ${printable(p)} is empty: it has no header row`);
     const { encoding, onError } = this.read;
-    // The dialect and column names come from the header line; DuckDB's sniffer (which reads
-    // a sample of the file) only when the header is ambiguous. Every column is read as text.
-    let columns: string[];
-    let reader: string;
-    try {
-      let d = headerDialect(p, encoding);
-      if (!d) {
-        const [sn] = await query<{ Delimiter: string; Quote: string; Escape: string; Columns: { name: string }[] }>(
-          ctx.conn, `SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(${lit(p)}, header = true, encoding = ${lit(encoding)})`);
-        // The sniffer reports "no quote seen" as a control character: RFC 4180 quoting then.
-        const one = (v: string, dflt: string) => (v && v.length === 1 && v >= ' ' ? v : dflt);
-        d = { delimiter: one(sn.Delimiter, ','), quote: one(sn.Quote, '"'), escape: one(sn.Escape, '"'), columns: sn.Columns.map((c) => c.name) };
-      }
-      columns = d.columns;
-      reader = readCsvSql(p, d, this.read);
-    } catch (e) {
-      if (e instanceof SourceError) throw e;
-      throw csvError(p, e, encoding) ?? new SourceError(`CSV source ${printable(p)} cannot be parsed as CSV: ${printable((e as Error).message.split('\n')[0], 500)}`, printable((e as Error).message, 4000));
-    }
+    const { columns, reader } = await readCsv(ctx, p, 'CSV source', 'set --csv or KPI_CSV_PATH', this.read);
     const mapping = mapColumns(columns, this.columnMap, `CSV source ${printable(p)}`);
     const select = Object.entries(mapping.select).map(([contract, src]) => `${ident(src!)} AS ${contract}`).join(', ');
     await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW source_rows AS SELECT ${select} FROM ${reader}`);
+    let historyRelation: string | undefined;
+    if (this.history) {
+      // The status history is read as strictly as the cases; its malformed lines always fail.
+      const hp = this.history.path;
+      const h = await readCsv(ctx, hp, 'Status history CSV', 'set --history or KPI_HISTORY_CSV', { onError: 'fail', encoding });
+      const hs = historySelect(h.columns, this.history.columnMap, `Status history CSV ${printable(hp)}`, ident);
+      await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW history_rows AS SELECT ${hs} FROM ${h.reader}`);
+      historyRelation = 'history_rows';
+    }
     return {
       relation: 'source_rows',
+      historyRelation,
       close: async () => {
         await ctx.conn.run('DROP VIEW IF EXISTS source_rows');
+        await ctx.conn.run('DROP VIEW IF EXISTS history_rows');
         if (onError === 'skip') {
           await ctx.conn.run(`DROP TABLE IF EXISTS ${REJECTS}`);
           await ctx.conn.run(`DROP TABLE IF EXISTS ${REJECT_SCANS}`);
@@ -82,6 +68,36 @@ export class CsvSource implements CaseSource {
       explain: (e) => csvError(p, e, encoding) ?? e,
       rejects: onError === 'skip' ? () => readRejects(ctx.conn) : undefined,
     };
+  }
+}
+
+/** A CSV file's columns and its strict reader (every column text), after checking the file. */
+async function readCsv(ctx: SourceContext, p: string, what: string, hint: string, read: CsvReadOptions): Promise<{ columns: string[]; reader: string }> {
+  try {
+    if (!statSync(p).isFile()) throw new SourceError(`${what} ${printable(p)} is not a file`);
+    accessSync(p, constants.R_OK);
+  } catch (e) {
+    if (e instanceof SourceError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SourceError(code === 'ENOENT' ? `${what} ${printable(p)} does not exist (${hint})` : `${what} ${printable(p)} cannot be read (${code ?? 'error'})`);
+  }
+  if (statSync(p).size === 0) throw new SourceError(`${what} ${printable(p)} is empty: it has no header row`);
+  const { encoding } = read;
+  // The dialect and column names come from the header line; DuckDB's sniffer (which reads
+  // a sample of the file) only when the header is ambiguous. Every column is read as text.
+  try {
+    let d = headerDialect(p, encoding);
+    if (!d) {
+      const [sn] = await query<{ Delimiter: string; Quote: string; Escape: string; Columns: { name: string }[] }>(
+        ctx.conn, `SELECT Delimiter, Quote, Escape, Columns FROM sniff_csv(${lit(p)}, header = true, encoding = ${lit(encoding)})`);
+      // The sniffer reports "no quote seen" as a control character: RFC 4180 quoting then.
+      const one = (v: string, dflt: string) => (v && v.length === 1 && v >= ' ' ? v : dflt);
+      d = { delimiter: one(sn.Delimiter, ','), quote: one(sn.Quote, '"'), escape: one(sn.Escape, '"'), columns: sn.Columns.map((c) => c.name) };
+    }
+    return { columns: d.columns, reader: readCsvSql(p, d, read) };
+  } catch (e) {
+    if (e instanceof SourceError) throw e;
+    throw csvError(p, e, encoding) ?? new SourceError(`${what} ${printable(p)} cannot be parsed as CSV: ${printable((e as Error).message.split('\n')[0], 500)}`, printable((e as Error).message, 4000));
   }
 }
 
@@ -190,7 +206,8 @@ function headerBytes(path: string): Buffer {
   }
 }
 
-export function createCsvSource(settings: Settings, path = settings.KPI_CSV_PATH): CsvSource {
+export function createCsvSource(settings: Settings, path = settings.KPI_CSV_PATH, historyPath = settings.KPI_HISTORY_CSV): CsvSource {
   if (!path) throw new SourceError('The csv source needs a file: pass --csv FILE or set KPI_CSV_PATH');
-  return new CsvSource(path, settings.columnMap, { onError: settings.KPI_CSV_ON_ERROR, encoding: settings.KPI_CSV_ENCODING });
+  return new CsvSource(path, settings.columnMap, { onError: settings.KPI_CSV_ON_ERROR, encoding: settings.KPI_CSV_ENCODING },
+    historyPath ? { path: historyPath, columnMap: settings.historyColumnMap } : undefined);
 }

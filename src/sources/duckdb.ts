@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import type { Settings, SourceKind } from '../config/settings';
 import { ident, lit, query } from '../db/engine';
-import { mapColumns } from './columns';
+import { historySelect, mapColumns } from './columns';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from './types';
 import { holdFileTurn, retryWhileLocked } from '../db/stateStore';
 
@@ -18,10 +18,25 @@ export class DuckDbFileSource implements CaseSource {
     private readonly table: string,
     private readonly columnMap: Settings['columnMap'],
     private readonly prepare?: (log: SourceContext['log']) => Promise<void>,
+    /** The status-history table (contract 6.3), read when the file has it, and its column names. */
+    private readonly history?: HistoryTable,
   ) {}
 
   describe(): string {
     return `${this.kind}:${this.path}#${this.table}`;
+  }
+
+  /** The view `history_rows` over the history table when the file has it (contract 6.3). */
+  private async historyView(ctx: SourceContext, h: HistoryTable): Promise<string | undefined> {
+    const [schema, table] = h.table.includes('.') ? h.table.split('.') : ['main', h.table];
+    const cols = await query<{ column_name: string }>(ctx.conn, `DESCRIBE src.${ident(schema)}.${ident(table)}`).catch((e: Error) => {
+      if (/Catalog Error/i.test(e.message)) return [];
+      throw e;
+    });
+    if (cols.length === 0) return undefined;
+    const select = historySelect(cols.map((c) => c.column_name), h.columnMap, `Status history table ${h.table} in ${this.path}`, ident);
+    await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW history_rows AS SELECT ${select} FROM src.${ident(schema)}.${ident(table)}`);
+    return 'history_rows';
   }
 
   async load(ctx: SourceContext): Promise<LoadedSource> {
@@ -37,6 +52,7 @@ export class DuckDbFileSource implements CaseSource {
     const detach = async () => {
       try {
         await ctx.conn.run('DROP VIEW IF EXISTS source_rows');
+        await ctx.conn.run('DROP VIEW IF EXISTS history_rows');
         await ctx.conn.run('DETACH DATABASE IF EXISTS src');
       } finally {
         release();
@@ -56,13 +72,17 @@ export class DuckDbFileSource implements CaseSource {
       const select = Object.entries(mapping.select).map(([c, src]) => `${ident(src!)} AS ${c}`).join(', ');
       await ctx.conn.run(`CREATE OR REPLACE TEMP VIEW source_rows AS SELECT ${select} FROM src.${ident(schema)}.${ident(table)}`);
       const [{ n }] = await query<{ n: number }>(ctx.conn, `SELECT count(*) AS n FROM src.${ident(schema)}.${ident(table)}`);
-      return { relation: 'source_rows', rowsRead: n, close: detach };
+      const historyRelation = this.history ? await this.historyView(ctx, this.history) : undefined;
+      return { relation: 'source_rows', rowsRead: n, historyRelation, close: detach };
     } catch (e) {
       await detach();
       throw e;
     }
   }
 }
+
+/** A status-history table (contract 6.3) and its column names. */
+export interface HistoryTable { table: string; columnMap: Settings['historyColumnMap'] }
 
 /** Another process may be writing the file for a moment (run history, alert state): wait. */
 async function attachWithRetry(ctx: SourceContext, path: string): Promise<void> {

@@ -18,7 +18,8 @@ export function createSource(settings: Settings, o: SourceOverrides = {}): CaseS
     case 'csv':
       return createCsvSource(settings, o.csvPath ?? settings.KPI_CSV_PATH);
     case 'duckdb':
-      return new DuckDbFileSource('duckdb', db, settings.KPI_DUCKDB_TABLE, settings.columnMap);
+      return new DuckDbFileSource('duckdb', db, settings.KPI_DUCKDB_TABLE, settings.columnMap, undefined,
+        { table: settings.KPI_HISTORY_TABLE, columnMap: settings.historyColumnMap });
     case 'demo':
       // The embedded default: created and filled with demo data on first use, and
       // regenerated when it is more than a day old (demo data is relative to now).
@@ -28,7 +29,7 @@ export function createSource(settings: Settings, o: SourceOverrides = {}): CaseS
           log.info({ stage: 'extract', db }, seededAt ? 'demo data is more than a day old: regenerating' : 'no demo data yet: generating');
           await seedDemo({ dbPath: db, cases: settings.KPI_DEMO_CASES, seed: settings.KPI_DEMO_SEED });
         }
-      });
+      }, { table: 'case_status_history', columnMap: {} });
     case 'snowflake': {
       // Loaded lazily: the driver is only needed by people who use it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports

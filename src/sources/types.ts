@@ -36,6 +36,11 @@ export interface LoadedSource {
   relation: string;
   /** Rows delivered by the source, when known before cleaning. */
   rowsRead?: number;
+  /**
+   * The status history (contract 6.3), when the source has one: a table or view in `conn`
+   * with columns case_id, status, changed_at (any of VARCHAR / TIMESTAMP types), in read order.
+   */
+  historyRelation?: string;
   /** Releases what load() attached or created. */
   close(): Promise<void>;
   /**

@@ -12,6 +12,22 @@ export interface RunLiterals {
   targets: Record<string, [number, number]>;
 }
 
+/**
+ * What an SLA policy file changes in case_rows.sql (policyRows.ts): the policy of each row
+ * (a column added to the cleaned rows), the targets by policy and priority, the lowest risk
+ * stage, and the extra columns.
+ */
+export interface PolicyFragments {
+  /** Wraps the cleaned rows' SELECT, adding `policy`. */
+  withPolicy: (cleaned: string) => string;
+  resolutionTargetUs: string;
+  responseTargetUs: string;
+  /** Text is kept where this holds (the at-risk list is only known after the clocks). */
+  textKept: string;
+  /** Appended output columns, each with its leading comma. */
+  columns: string;
+}
+
 /** A target by priority as a CASE on literals (no join per row). */
 const targetByPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
   `CASE priority ${Object.entries(t).map(([p, v]) => `WHEN '${p}' THEN ${v[i]}::${type}`).join(' ')} END`;
@@ -21,14 +37,17 @@ const targetByPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
  * team are kept on every row when `keepText` (slash-command filters need them), otherwise
  * only on the rows the at-risk list shows.
  */
-export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean, table = 'case_rows'): string {
-  const shownText = (raw: string) => (keepText ? `nullif(${raw}, '')` : `CASE WHEN risk_listed THEN nullif(${raw}, '') END`);
+export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean, table = 'case_rows', policy?: PolicyFragments): string {
+  const textKept = policy?.textKept ?? 'risk_listed';
+  const shownText = (raw: string) => (keepText ? `nullif(${raw}, '')` : `CASE WHEN ${textKept} THEN nullif(${raw}, '') END`);
   return sqlFile('kpi/staging/case_rows.sql', {
     table,
-    cleaned_rows: cleaned,
+    cleaned_rows: policy ? policy.withPolicy(cleaned) : cleaned,
     as_of: r.asOf,
-    resolution_target_us: targetByPriority(r.targets, 0, 'BIGINT'),
-    response_target_us: targetByPriority(r.targets, 1, 'BIGINT'),
+    resolution_target_us: policy?.resolutionTargetUs ?? targetByPriority(r.targets, 0, 'BIGINT'),
+    response_target_us: policy?.responseTargetUs ?? targetByPriority(r.targets, 1, 'BIGINT'),
+    text_kept: textKept,
+    policy_columns: policy?.columns ?? '',
     risk_threshold_pct: r.riskThresholdPct,
     created_day: zone ? localDay('created_at', zone) : 'CAST(created_at AS DATE)',
     resolved_day: zone ? localDay('eff_resolved_at', zone) : 'CAST(eff_resolved_at AS DATE)',

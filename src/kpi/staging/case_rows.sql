@@ -15,6 +15,13 @@
 -- region, team, assignee. Strings are the costly part of the table, so text is copied only
 -- where a report shows it (the at-risk list), unless slash-command filters need region and
 -- team on every row; what follows from the stored columns is derived in counted_cases.
+--
+-- With an SLA policy file (contract 6), `cleaned_rows` also names each row's policy and the
+-- targets are the policy's; policy_columns then adds policy, resolution_us, response_us,
+-- fr_at, clock_us (the resolution clock of open cases) and clock_state, and the clocks are
+-- elapsed time here. Business-hour calendars and pauses are applied afterwards
+-- (case_clocks.sql), which is why text is then kept on every open case with a target
+-- (text_kept).
 CREATE TABLE {{table}} AS
 WITH cleaned AS ({{cleaned_rows}}
 ), with_targets AS (
@@ -63,8 +70,8 @@ SELECT
   {{created_day}} AS created_day,
   {{resolved_day}} AS resolved_day,
   dq_missing, dq_invalid, false AS duplicate, in_window, created_only, false AS source_duplicate,
-  CASE WHEN risk_listed THEN nullif(trim(status_raw), '') END AS status,
+  CASE WHEN {{text_kept}} THEN nullif(trim(status_raw), '') END AS status,
   {{region}} AS region,
   {{team}} AS team,
-  CASE WHEN risk_listed THEN nullif(assignee_raw, '') END AS assignee
+  CASE WHEN {{text_kept}} THEN nullif(assignee_raw, '') END AS assignee{{policy_columns}}
 FROM with_risk

@@ -37,6 +37,8 @@ export interface NormaliseOptions {
    * id), applied to the source's rows before anything is parsed.
    */
   caseIdFilter?: (caseId: string) => string;
+  /** More text columns kept as `<column>_raw` (the SLA policies' `when` conditions). */
+  extraText?: ContractColumn[];
 }
 
 /**
@@ -89,7 +91,7 @@ function blankExpr(raw: string, pos: string): string {
  * TIMESTAMPTZ read them in that zone, and text with an offset keeps its offset.
  * make_timestamp(epoch_us(x)) turns an instant into naive UTC without a zone lookup.
  */
-function timestampExpr(col: string, type: string, o: NormaliseOptions): { value: string; raw: string | null } {
+export function timestampExpr(col: string, type: string, o: Pick<NormaliseOptions, 'sourceTz' | 'timestampFormat'>): { value: string; raw: string | null } {
   const t = type.toUpperCase();
   const utc = (tstz: string) => `make_timestamp(epoch_us(${tstz}))`;
   if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return { value: utc(col), raw: null };
@@ -127,6 +129,8 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   // rows in scope; text is only trimmed where it is used (see case_rows.sql).
   const source: string[] = [`${textRef('case_id')} AS case_id_raw`];
   for (const c of ['status', 'priority', 'region', 'team', 'assignee'] as const) source.push(`${textRef(c)} AS ${c}_raw`);
+  const extra = (o.extraText ?? []).filter((c) => !['status', 'priority', 'region', 'team', 'assignee'].includes(c));
+  for (const c of extra) source.push(`${textRef(c)} AS ${c}_raw`);
   const inScope: string[] = [];
   const flags: string[] = [];
   const bad: string[] = [];
@@ -166,6 +170,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     parsed_and_looked_up: inScope.join(',\n      '),
     source_columns: source.join(',\n      '),
     relation: o.relation,
+    extra_columns: extra.map((c) => ` ${c}_raw,`).join(''),
     case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : '',
     as_of: tsLit(o.asOf),
     window_start: tsLit(o.windowStart),

@@ -30,7 +30,7 @@
 -- a CASE: DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
 -- them up to six times. When timestamps are parsed from text the build runs with filter
 -- pushdown off, so the filter reads the parses of `source_rows` instead of parsing again.
-SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,
+SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,{{extra_columns}}
   created_at, first_response_at, resolved_at, updated_at,
   {{priority}} AS priority,
   coalesce({{priority_label}}, 'UNKNOWN') AS priority_label,

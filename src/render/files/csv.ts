@@ -14,11 +14,12 @@ export const REPORT_FILES = {
   sla_summary: ['priority', 'total_cases', 'resolved_cases', 'open_cases', 'met', 'breached', 'pending', 'sla_compliance_pct', 'avg_resolution_hours', 'median_resolution_hours', 'p90_resolution_hours', 'first_response_compliance_pct'],
   backlog_summary: ['priority', 'open_cases', 'at_risk', 'breached', 'avg_age_hours', 'max_age_hours', 'age_0_1d', 'age_1_3d', 'age_3_7d', 'age_7d_plus'],
   volume_trend: ['date', 'created', 'resolved', 'net_change', 'backlog_end_of_day'],
-  sla_at_risk_cases: ['case_id', 'priority', 'region', 'team', 'assignee', 'status', 'created_at', 'due_at', 'sla_target_hours', 'elapsed_hours', 'sla_elapsed_pct', 'hours_to_breach', 'risk_level'],
+  sla_at_risk_cases: ['case_id', 'priority', 'region', 'team', 'assignee', 'status', 'created_at', 'due_at', 'sla_target_hours', 'elapsed_hours', 'sla_elapsed_pct', 'hours_to_breach', 'risk_level', 'policy', 'calendar', 'clock_state', 'risk_stage'],
   backlog_spike_summary: ['scope', 'as_of_date', 'backlog_today', 'baseline_avg', 'growth_pct', 'threshold_pct', 'is_spike'],
   daily_ops_summary: ['as_of', 'as_of_date', 'cases_in_window', 'created_today', 'resolved_today', 'open_backlog', 'sla_compliance_pct', 'first_response_compliance_pct', 'at_risk_cases', 'breached_open_cases', 'backlog_growth_pct', 'backlog_spike', 'data_quality_score'],
-  data_quality_score: ['as_of', 'total_rows', 'missing_rows', 'missing_pct', 'duplicate_rows', 'duplicate_pct', 'invalid_sla_rows', 'invalid_sla_pct', 'quality_score'],
   volume_anomaly_summary: ['scope', 'date', 'weekday', 'created', 'baseline_median', 'baseline_low', 'baseline_high', 'z_score', 'is_anomaly', 'direction', 'baseline_days'],
+  data_quality_score: ['as_of', 'total_rows', 'missing_rows', 'missing_pct', 'duplicate_rows', 'duplicate_pct', 'invalid_sla_rows', 'invalid_sla_pct', 'quality_score', 'history_rows', 'invalid_history_rows'],
+  sla_policy_summary: ['policy', 'calendar', 'total_cases', 'met', 'breached', 'pending', 'sla_compliance_pct', 'first_response_met', 'first_response_breached', 'first_response_compliance_pct'],
 } as const;
 export type ReportFile = keyof typeof REPORT_FILES;
 
@@ -73,6 +74,7 @@ function rowsOf(report: KpiReport, file: ReportFile): Record<string, Cell>[] {
     case 'daily_ops_summary': return [report.dailyOps as unknown as Record<string, Cell>];
     case 'data_quality_score': return [report.dataQuality as unknown as Record<string, Cell>];
     case 'volume_anomaly_summary': return report.volumeAnomaly as unknown as Record<string, Cell>[];
+    case 'sla_policy_summary': return (report.slaPolicySummary ?? []) as unknown as Record<string, Cell>[];
   }
 }
 

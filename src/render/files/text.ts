@@ -69,7 +69,8 @@ export function renderDailyOpsText(r: KpiReport): string {
   const listed = attentionTop(att);
   if (listed.length === 0 && att.oldBreached.count === 0) lines.push('  Nothing: no open case is at risk of breaching SLA.');
   for (const c of listed) {
-    const when = c.risk_level === 'breached' ? `breached ${(-c.hours_to_breach).toFixed(1)} h ago` : `breaches in ${c.hours_to_breach.toFixed(1)} h`;
+    const when = c.hours_to_breach === null ? `${c.risk_level === 'breached' ? 'breached, ' : ''}clock paused`
+      : c.risk_level === 'breached' ? `breached ${(-c.hours_to_breach).toFixed(1)} h ago` : `breaches in ${c.hours_to_breach.toFixed(1)} h`;
     lines.push(`  ${c.priority} ${c.case_id} (${c.team ?? 'no team'}, ${c.assignee ?? 'unassigned'}): ${when}`);
   }
   const notListed = attentionList(att).length - listed.length;
@@ -77,8 +78,9 @@ export function renderDailyOpsText(r: KpiReport): string {
   const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
   if (breached.length) {
     const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
-    const recent = [...breached].sort((a, b) => b.hours_to_breach - a.hours_to_breach)[0];
-    lines.push(`  ${n(breached.length)} open cases have breached SLA (${byPriority.map(([p, k]) => `${p} ${n(k)}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${(-recent.hours_to_breach).toFixed(1)} h ago.`);
+    const recent = [...breached].sort((a, b) => (b.hours_to_breach ?? -Infinity) - (a.hours_to_breach ?? -Infinity))[0];
+    const ago = recent.hours_to_breach === null ? 'clock paused' : `${(-recent.hours_to_breach).toFixed(1)} h ago`;
+    lines.push(`  ${n(breached.length)} open cases have breached SLA (${byPriority.map(([p, k]) => `${p} ${n(k)}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${ago}.`);
   }
   if (att.oldBreached.count > 0) {
     lines.push(`  Of these, ${att.oldBreached.count} breached more than ${att.horizonHours} h ago (${priorityCounts(att.oldBreached.byPriority)}): counted here, listed in the CSV.`);

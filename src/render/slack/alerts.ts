@@ -150,7 +150,7 @@ function timeToBreach(h: number): string {
 export function stepNoticeText(c: Pick<AtRiskCase, 'case_id' | 'priority' | 'risk_level' | 'hours_to_breach'>, _now: string, mention: string | null): string {
   const who = safeMention(mention);
   const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  return `${icon} \`${esc(c.case_id)}\` (${c.priority}) has now ${c.risk_level === 'breached' ? 'breached' : 'reached the next risk step'}: ${timeToBreach(c.hours_to_breach)}.${who ? ` ${who}` : ''} Its reply above shows the current step.`;
+  return `${icon} \`${esc(c.case_id)}\` (${c.priority}) has now ${c.risk_level === 'breached' ? 'breached' : 'reached the next risk step'}: ${c.hours_to_breach === null ? 'clock paused' : timeToBreach(c.hours_to_breach)}.${who ? ` ${who}` : ''} Its reply above shows the current step.`;
 }
 
 export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
@@ -284,7 +284,9 @@ export function renderCasesCsv(rows: CaseRow[]): string {
     status: r.status, created_at: r.created_at ?? '', due_at: r.due_at ?? '', sla_target_hours: r.sla_target_hours ?? 0,
     elapsed_hours: r.elapsed_hours ?? 0, sla_elapsed_pct: r.sla_elapsed_pct ?? 0, hours_to_breach: r.hours_to_breach ?? 0,
     risk_level: r.level,
-  }));
+    // The thread's stored rows predate the policy columns: those cells stay empty.
+    policy: null, calendar: null, clock_state: null, risk_stage: null,
+  })) as unknown as AtRiskCase[];
   return renderCsv({ atRiskCases } as unknown as KpiReport, 'sla_at_risk_cases');
 }
 

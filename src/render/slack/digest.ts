@@ -97,9 +97,11 @@ function context(texts: string[]): types.ContextBlock {
 
 function caseLine(c: AtRiskCase): string {
   const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  const when = c.risk_level === 'breached'
-    ? `breached ${hrs(c.hours_to_breach)} ago`
-    : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
+  const when = c.hours_to_breach === null
+    ? `clock paused (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`
+    : c.risk_level === 'breached'
+      ? `breached ${hrs(c.hours_to_breach)} ago`
+      : `due in ${hrs(c.hours_to_breach)} (${pct(c.sla_elapsed_pct)} of ${Number(c.sla_target_hours.toFixed(2))} h)`;
   const who = c.assignee ? dataText(c.assignee, 30) : '_unassigned_';
   const where = [c.team, c.region].filter((x) => x).map((x) => dataText(x, 25)).join(' · ');
   return truncate(

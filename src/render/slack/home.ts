@@ -7,6 +7,7 @@
 import type { AtRiskCase, KpiReport } from '../../contract/report';
 import { DEMO_NOTICE } from '../demo';
 import { type Block, context, divider, esc, formatDuration, header, int, localTime, pct, section, truncate } from './format';
+import { attention } from '../attention';
 
 export interface HomeTeam {
   /** The name as written in the owner map. */
@@ -46,15 +47,15 @@ function keyNumbers(r: KpiReport): Block {
   };
 }
 
-/** Cases that can still be saved first (soonest due), then breached ones (most recent first). */
+/** Cases that can still be saved first (soonest due), then breached ones (most recent first): the shared attention order. */
 function urgentFirst(cases: AtRiskCase[]): AtRiskCase[] {
-  const soon = cases.filter((c) => c.risk_level === 'at_risk').sort((a, b) => a.hours_to_breach - b.hours_to_breach);
-  const late = cases.filter((c) => c.risk_level === 'breached').sort((a, b) => b.hours_to_breach - a.hours_to_breach);
-  return [...soon, ...late];
+  const a = attention(cases, Number.POSITIVE_INFINITY);
+  return [...a.soon, ...a.newlyBreached];
 }
 
 function caseLine(c: AtRiskCase): string {
-  const when = c.risk_level === 'breached' ? `:red_circle: breached ${formatDuration(-c.hours_to_breach)} ago` : `:large_orange_circle: ${formatDuration(c.hours_to_breach)} to breach`;
+  const when = c.hours_to_breach === null ? `${c.risk_level === 'breached' ? ':red_circle: breached,' : ':large_orange_circle:'} clock paused`
+    : c.risk_level === 'breached' ? `:red_circle: breached ${formatDuration(-c.hours_to_breach)} ago` : `:large_orange_circle: ${formatDuration(c.hours_to_breach)} to breach`;
   const who = [c.team, c.assignee ?? 'unassigned'].filter(Boolean).map((x) => esc(truncate(String(x), 30))).join(' · ');
   return `${when} · *${esc(truncate(c.case_id, 40))}* ${c.priority} · ${who}`;
 }

@@ -123,7 +123,7 @@ export function renderRisk(report: KpiReport, ctx: ReplyContext): Reply {
   const listed = attentionTop(att);
   const rows = listed.map((c) => [
     c.case_id, c.priority, c.team ?? DASH, c.assignee ?? DASH, when(c.due_at).replace(' UTC', ''),
-    toBreach(c.hours_to_breach), c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
+    c.hours_to_breach === null ? 'paused' : toBreach(c.hours_to_breach), c.risk_level === 'breached' ? 'BREACHED' : 'at risk',
   ]);
   const old = att.oldBreached.count > 0
     ? `\n${int(att.oldBreached.count)} breached more than ${att.horizonHours} h ago (${priorityCounts(att.oldBreached.byPriority)}): in the CSV, not listed here.`

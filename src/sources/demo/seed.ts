@@ -18,13 +18,21 @@
  * them; there, the unparseable-timestamp defects are empty values instead. In a CSV export
  * (writeDemoCsv) they are text (ISO 8601 with Z) and include unparseable values
  * ("not a date", "29/02/2026 01:16" day-first, "2026-13-45T99:00:00Z").
+ *
+ * With the cases, a status history (table case_status_history, contract 6.3; about three
+ * changes a case): `new` at creation, for about half the cases a stretch waiting on the
+ * customer (`pending` or `awaiting_customer`, then back to `open`), `solved` at resolution,
+ * and for open cases in a waiting status that status from late in their life on (their SLA
+ * clock is paused at as_of). `kpi seed-demo` also writes the demo policy file next to the
+ * database (config/demoPolicy.ts).
  */
 import { DuckDBConnection } from '@duckdb/node-api';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openMemoryEngine, lit, query } from '../../db/engine';
 import { withStore } from '../../db/stateStore';
 import { tsLit } from '../../db/engine';
+import { DEMO_POLICY_YAML } from '../../config/demoPolicy';
 
 export interface DemoOptions {
   cases: number;
@@ -154,6 +162,43 @@ SELECT case_id, created_at, first_response_at, resolved_at, status, priority, re
 FROM rows ORDER BY i, v DESC`;
 }
 
+/**
+ * SQL for the status history of table `demo_cases` (typed): case_id, status, changed_at,
+ * in time order. Deterministic for the seed; the duplicates' rows collapse to one case.
+ */
+export function demoHistorySql(o: DemoOptions): string {
+  const now = o.now ?? new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+  const seed = Math.floor(o.seed);
+  const u = (k: number) => `((hash(case_id, ${seed}, ${k}) % 1000000007) / 1000000007.0)`;
+  return `
+WITH demo_case AS (
+  SELECT case_id, min(created_at) AS created_at, max(resolved_at) AS resolved_at, max(status) AS status
+  FROM demo_cases WHERE case_id IS NOT NULL AND created_at IS NOT NULL AND created_at <= ${tsLit(now)}
+  GROUP BY case_id
+),
+lives AS (
+  SELECT *, epoch_us(coalesce(resolved_at, ${tsLit(now)})) - epoch_us(created_at) AS life_us,
+    ${u(1)} AS u_wait, ${u(2)} AS u_from, ${u(3)} AS u_len, ${u(4)} AS u_kind
+  FROM demo_case
+),
+changes AS (
+  SELECT case_id, 'new' AS status, created_at AS changed_at, 0 AS k FROM lives
+  UNION ALL
+  SELECT case_id, CASE WHEN u_kind < 0.6 THEN 'pending' ELSE 'awaiting_customer' END,
+    created_at + to_microseconds(CAST(life_us * (0.1 + 0.3 * u_from) AS BIGINT)), 1
+  FROM lives WHERE u_wait < 0.5 AND life_us > 0
+  UNION ALL
+  SELECT case_id, 'open', created_at + to_microseconds(CAST(life_us * (0.45 + 0.25 * u_len) AS BIGINT)), 2
+  FROM lives WHERE u_wait < 0.5 AND life_us > 0
+  UNION ALL
+  SELECT case_id, status, created_at + to_microseconds(CAST(life_us * 0.85 AS BIGINT)), 3
+  FROM lives WHERE resolved_at IS NULL AND status IN ('pending', 'awaiting_customer', 'on_hold')
+  UNION ALL
+  SELECT case_id, 'solved', resolved_at, 4 FROM lives WHERE resolved_at IS NOT NULL AND resolved_at >= created_at
+)
+SELECT case_id, status, changed_at FROM changes ORDER BY changed_at, case_id, k`;
+}
+
 /** Demo rows in a fresh in-memory engine, as table `demo_cases`. */
 async function generate(conn: DuckDBConnection, o: DemoOptions, format: 'typed' | 'text'): Promise<number> {
   await conn.run(`CREATE OR REPLACE TABLE demo_cases AS ${demoSql(o, format)}`);
@@ -175,6 +220,7 @@ export async function seedDemo(o: DemoOptions & { dbPath: string }): Promise<{ r
     rows = await generate(e.conn, o, 'typed');
     await e.conn.run(`ATTACH ${lit(tmp)} AS out`);
     await e.conn.run('CREATE TABLE out.support_cases AS SELECT * FROM demo_cases');
+    await e.conn.run(`CREATE TABLE out.case_status_history AS ${demoHistorySql(o)}`);
     await e.conn.run(`CREATE TABLE out.demo_meta AS SELECT ${tsLit(o.now ?? new Date())} AS seeded_at, ${Math.floor(o.cases)}::BIGINT AS cases, ${Math.floor(o.seed)}::BIGINT AS seed`);
     await e.conn.run('DETACH out');
   } finally {
@@ -185,6 +231,7 @@ export async function seedDemo(o: DemoOptions & { dbPath: string }): Promise<{ r
     await withStore(o.dbPath, async (c) => {
       await c.run(`ATTACH ${lit(tmp)} AS seed (READ_ONLY)`);
       await c.run('CREATE OR REPLACE TABLE support_cases AS SELECT * FROM seed.support_cases');
+      await c.run('CREATE OR REPLACE TABLE case_status_history AS SELECT * FROM seed.case_status_history');
       await c.run('CREATE OR REPLACE TABLE demo_meta AS SELECT * FROM seed.demo_meta');
       await c.run('DETACH seed');
     });
@@ -207,6 +254,32 @@ export async function writeDemoCsv(o: DemoOptions & { path: string }): Promise<{
   } finally {
     e.close();
   }
+}
+
+/**
+ * Writes the status history of the demo rows of the same options as a CSV export
+ * (case_id, status, changed_at ISO 8601 UTC; benchmarks).
+ */
+export async function writeDemoHistoryCsv(o: DemoOptions & { path: string }): Promise<{ rows: number }> {
+  mkdirSync(dirname(o.path), { recursive: true });
+  const e = await openMemoryEngine();
+  try {
+    await generate(e.conn, o, 'typed');
+    await e.conn.run(`CREATE TABLE demo_history AS ${demoHistorySql(o)}`);
+    const [{ n }] = await query<{ n: number }>(e.conn, 'SELECT count(*) AS n FROM demo_history');
+    await e.conn.run(`COPY (SELECT case_id, status, strftime(changed_at, '%Y-%m-%dT%H:%M:%SZ') AS changed_at FROM demo_history) TO ${lit(o.path)} (HEADER, DELIMITER ',')`);
+    return { rows: Number(n) };
+  } finally {
+    e.close();
+  }
+}
+
+/** Writes the demo policy file (config/demoPolicy.ts) unless the file exists (a user may have edited it). */
+export function writeDemoPolicy(path: string): boolean {
+  if (existsSync(path)) return false;
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, DEMO_POLICY_YAML);
+  return true;
 }
 
 export async function demoTableExists(dbPath: string): Promise<boolean> {

@@ -60,13 +60,14 @@ export function splitQualifiedName(value: string, setting: string): string[] {
   }
 }
 
-/** SNOWFLAKE_TABLE, completed with SNOWFLAKE_SCHEMA / SNOWFLAKE_DATABASE where it has fewer parts, quoted. */
-export function qualifiedTable(s: Settings): string {
-  const parts = splitQualifiedName(s.SNOWFLAKE_TABLE, 'SNOWFLAKE_TABLE');
+/** SNOWFLAKE_TABLE (or SNOWFLAKE_HISTORY_TABLE), completed with SNOWFLAKE_SCHEMA / SNOWFLAKE_DATABASE where it has fewer parts, quoted. */
+export function qualifiedTable(s: Settings, key: 'SNOWFLAKE_TABLE' | 'SNOWFLAKE_HISTORY_TABLE' = 'SNOWFLAKE_TABLE'): string {
+  const value = String(s[key]);
+  const parts = splitQualifiedName(value, key);
   if (parts.length > 3) {
-    throw new SourceError(`Snowflake configuration: SNOWFLAKE_TABLE "${s.SNOWFLAKE_TABLE}" must be TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE`);
+    throw new SourceError(`Snowflake configuration: ${key} "${value}" must be TABLE, SCHEMA.TABLE or DATABASE.SCHEMA.TABLE`);
   }
-  const quoted = parts.map((p) => quoteSettingIdentifier(p, 'SNOWFLAKE_TABLE'));
+  const quoted = parts.map((p) => quoteSettingIdentifier(p, key));
   if (quoted.length < 3 && s.SNOWFLAKE_SCHEMA) {
     if (quoted.length === 1) quoted.unshift(quoteSettingIdentifier(s.SNOWFLAKE_SCHEMA, 'SNOWFLAKE_SCHEMA'));
     if (s.SNOWFLAKE_DATABASE) quoted.unshift(quoteSettingIdentifier(s.SNOWFLAKE_DATABASE, 'SNOWFLAKE_DATABASE'));

@@ -38,6 +38,7 @@ import { configureDriver, connectionOptions, sdk } from './options';
 import { connect, disconnect, run, sleep, withDeadline } from './session';
 import { streamInto, type Activity } from './stream';
 import { planColumns, rawTableColumns, viewSelect, type Plan } from './typePlan';
+import { historyExtractionSql, planHistory } from './history';
 
 export { quoteSettingIdentifier } from './identifiers';
 
@@ -45,6 +46,8 @@ export class SnowflakeSource implements CaseSource {
   readonly kind = 'snowflake' as const;
   private readonly authenticator: Authenticator;
   private readonly table: string;
+  /** SNOWFLAKE_HISTORY_TABLE, qualified and quoted; undefined: no status history. */
+  private readonly historyTable?: string;
   /** A configuration problem found up front; reported by load() (describe() keeps working). */
   private readonly configError?: SourceError;
 
@@ -55,6 +58,7 @@ export class SnowflakeSource implements CaseSource {
     try {
       if (!settings.SNOWFLAKE_ACCOUNT) throw new SourceError('Snowflake configuration: SNOWFLAKE_ACCOUNT is not set (e.g. myorg-myaccount)');
       table = qualifiedTable(settings);
+      if (settings.SNOWFLAKE_HISTORY_TABLE) this.historyTable = qualifiedTable(settings, 'SNOWFLAKE_HISTORY_TABLE');
       for (const key of ['SNOWFLAKE_WAREHOUSE', 'SNOWFLAKE_ROLE'] as const) {
         const v = settings[key];
         if (v) quoteSettingIdentifier(v, key);
@@ -123,6 +127,8 @@ export class SnowflakeSource implements CaseSource {
     const rawTable = `snowflake_cases_raw_${suffix}`;
     const view = `snowflake_cases_${suffix}`;
     const mergedTable = `snowflake_cases_replica_${suffix}`;
+    const historyRaw = `snowflake_history_raw_${suffix}`;
+    const historyView = `snowflake_history_${suffix}`;
     let created = false;
     const activity: Activity = {};
     try {
@@ -155,6 +161,15 @@ export class SnowflakeSource implements CaseSource {
             relationTable = mergedTable;
           }
           await exec(ctx.conn, `CREATE VIEW ${ident(view)} AS SELECT ${viewSelect(plan, s.KPI_SOURCE_TZ)} FROM ${ident(relationTable)}`);
+          if (this.historyTable) {
+            // The status history, streamed the same way (history.ts).
+            const hprobe = await run(connection, probeSql(this.historyTable), []);
+            const hplan = planHistory(hprobe.getColumns() ?? [], s, this.historyTable);
+            const h = historyExtractionSql(hplan, this.historyTable, ctx.scope, s.KPI_SOURCE_TZ);
+            await exec(ctx.conn, `CREATE TABLE ${ident(historyRaw)} (${rawTableColumns(hplan)})`);
+            await streamInto(connection, h.sql, h.binds, hplan, ctx, historyRaw, activity);
+            await exec(ctx.conn, `CREATE VIEW ${ident(historyView)} AS SELECT ${viewSelect(hplan, s.KPI_SOURCE_TZ)} FROM ${ident(historyRaw)}`);
+          }
           if (mode !== 'delta') return transferred;
           const [{ n }] = await query<{ n: number }>(ctx.conn, `SELECT count(*)::INT AS n FROM ${ident(mergedTable)}`);
           return n;
@@ -166,13 +181,19 @@ export class SnowflakeSource implements CaseSource {
       ctx.log.info({ stage: 'source', source: 'snowflake', rows, transferred, mode, ms: Date.now() - started, table: this.table }, 'Snowflake extract loaded');
       await disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
       const conn = ctx.conn;
+      const dropHistory = async () => {
+        await exec(conn, `DROP VIEW IF EXISTS ${ident(historyView)}`);
+        await exec(conn, `DROP TABLE IF EXISTS ${ident(historyRaw)}`);
+      };
       return {
         relation: view,
         rowsRead: rows,
+        historyRelation: this.historyTable ? historyView : undefined,
         async close() {
           await exec(conn, `DROP VIEW IF EXISTS ${ident(view)}`);
           await exec(conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`);
           await exec(conn, `DROP TABLE IF EXISTS ${ident(mergedTable)}`);
+          await dropHistory();
         },
       };
     } catch (err) {
@@ -181,6 +202,8 @@ export class SnowflakeSource implements CaseSource {
         await exec(ctx.conn, `DROP VIEW IF EXISTS ${ident(view)}`).catch(() => undefined);
         await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(rawTable)}`).catch(() => undefined);
         await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(mergedTable)}`).catch(() => undefined);
+        await exec(ctx.conn, `DROP VIEW IF EXISTS ${ident(historyView)}`).catch(() => undefined);
+        await exec(ctx.conn, `DROP TABLE IF EXISTS ${ident(historyRaw)}`).catch(() => undefined);
       }
       void disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, ctx.log);
       throw err;

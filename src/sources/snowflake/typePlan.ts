@@ -24,7 +24,8 @@ import { mapColumns } from '../columns';
 export type Kind = 'text' | 'instant' | 'wall';
 
 export interface Plan {
-  contract: ContractColumn;
+  /** A case column, or the status history's changed_at (history.ts). */
+  contract: ContractColumn | 'changed_at';
   /** The Snowflake column name, as Snowflake reports it. */
   source: string;
   /** Snowflake's type name, lower case (`timestamp_ntz`, `text`, `fixed`...). */
@@ -40,8 +41,9 @@ export function planColumns(columns: Column[], settings: Settings, table: string
   const { select } = mapColumns(names, settings.columnMap, `Snowflake table ${table}`);
   const plan: Plan[] = [];
   for (const [contract, source] of Object.entries(select) as [ContractColumn, string][]) {
-    // Not fetched at all: every value costs network, parsing and memory.
-    if (UNUSED_COLUMNS.includes(contract)) continue;
+    // Not fetched at all: every value costs network, parsing and memory (unless an SLA
+    // policy's `when` tests it).
+    if (UNUSED_COLUMNS.includes(contract) && !policyConditionKeys(settings).has(contract)) continue;
     const col = columns.find((c) => c.getName() === source)!;
     const sfType = String(col.getType()).toLowerCase();
     let kind: Kind = 'text';
@@ -52,6 +54,11 @@ export function planColumns(columns: Column[], settings: Settings, table: string
     plan.push({ contract, source, sfType, kind });
   }
   return plan;
+}
+
+/** The case columns the SLA policies' `when` conditions test. */
+function policyConditionKeys(settings: Settings): Set<string> {
+  return new Set((settings.slaPolicies?.policies ?? []).flatMap((p) => Object.keys(p.when)));
 }
 
 /** The raw staging table's columns: epoch milliseconds as DOUBLE, text as VARCHAR. */

@@ -1,0 +1,205 @@
+/**
+ * SLA policies in the per-case table (contract 6): what a policy file changes in
+ * case_rows.sql (the policy of each row, its targets, the lowest risk stage, the extra
+ * columns), the business-time buckets the clocks join on, and the clock step
+ * (case_clocks.sql) for the rows whose policy has a business-hours calendar or pauses.
+ * Without a policy file none of this runs: case_rows is built by exactly the plain SQL.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } from '../../contract/slaPolicy';
+import { exec, lit } from '../../db/engine';
+import { sqlFile } from '../../db/sqlFiles';
+import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
+import { patternsSql, pauseMatchSql, policyChoiceSql } from '../policyClocks';
+import type { ContractColumn } from '../../contract/columns';
+import type { PolicyFragments } from './caseRows';
+
+/** The lowest risk stage: it replaces risk_threshold_pct everywhere (contract 6.5). */
+export function lowestStage(set: SlaPolicySet | null | undefined, riskThresholdPct: number): number {
+  return set?.riskStages?.length ? Math.min(...set.riskStages) : riskThresholdPct;
+}
+
+/** The risk stages of a run: the file's, else risk_threshold_pct alone. */
+export function riskStagesOf(set: SlaPolicySet | null | undefined, riskThresholdPct: number): number[] {
+  return set?.riskStages?.length ? [...set.riskStages].sort((a, b) => a - b) : [riskThresholdPct];
+}
+
+/** Policies whose clock is not plain elapsed time: a business-hours calendar, or pauses. */
+export function clockPolicies(set: SlaPolicySet): string[] {
+  return set.policies.filter((p) => p.calendar !== CALENDAR_24X7 || p.pauseOn.length > 0).map((p) => p.name);
+}
+
+/** The input columns the policies' `when` conditions read beyond those always read. */
+export function conditionColumns(set: SlaPolicySet): ContractColumn[] {
+  const keys = new Set(set.policies.flatMap((p) => Object.keys(p.when)));
+  return (['channel', 'customer_tier'] as const).filter((k) => keys.has(k));
+}
+
+/** `CASE policy WHEN ... THEN calendar END`: the calendar of a row's policy. */
+export function calendarOfPolicySql(set: SlaPolicySet, col = 'policy'): string {
+  return `CASE ${col} ${set.policies.map((p) => `WHEN ${lit(p.name)} THEN ${lit(p.calendar)}`).join(' ')} END`;
+}
+
+/** A target (seconds in the file) of the row's policy and priority, in microseconds; NULL: none. */
+function targetSql(set: SlaPolicySet, which: 'resolutionS' | 'firstResponseS'): string {
+  const arms = set.policies.map((p) => {
+    const byPriority = PRIORITIES.filter((pr) => p.targets[pr]).map((pr) => `WHEN '${pr}' THEN ${Math.round(p.targets[pr]![which] * 1e6)}::BIGINT`);
+    return byPriority.length ? `WHEN ${lit(p.name)} THEN CASE priority ${byPriority.join(' ')} END` : '';
+  }).filter(Boolean);
+  return arms.length ? `CASE policy ${arms.join(' ')} END` : 'CAST(NULL AS BIGINT)';
+}
+
+/** case_rows.sql's fragments for a policy file (see caseRows.ts). */
+export function policyFragments(set: SlaPolicySet): PolicyFragments {
+  const choice = policyChoiceSql(set.policies, {
+    priority: 'CAST(priority AS VARCHAR)', region: 'region_raw', channel: 'channel_raw', team: 'team_raw',
+    customer_tier: 'customer_tier_raw', status: 'status_raw',
+  });
+  const clocks = clockPolicies(set).length > 0;
+  return {
+    withPolicy: (cleaned) => `SELECT *, ${choice} AS policy FROM (${cleaned}\n) AS cleaned_rows`,
+    resolutionTargetUs: targetSql(set, 'resolutionS'),
+    responseTargetUs: targetSql(set, 'firstResponseS'),
+    textKept: clocks ? '(is_open AND has_sla)' : 'risk_listed',
+    columns: `,
+  policy, resolution_us, response_us, fr_at,
+  CASE WHEN is_open THEN elapsed_us END AS clock_us,
+  CASE WHEN is_open THEN 'running' END AS clock_state`,
+  };
+}
+
+// --- business-time buckets ---------------------------------------------------------------
+
+/** One row of clock_buckets (microseconds; offsets from the bucket's start). */
+export interface BucketRow {
+  calendar: string;
+  bucket: number;
+  bucketUs: number;
+  startUs: number;
+  cumUs: number;
+  pieces: Array<[number, number]>;
+}
+
+/** Bucket sizes tried, largest first: the first where no bucket holds more than two business pieces is used. */
+const BUCKET_SIZES_MS = [3_600_000, 900_000, 300_000, 60_000];
+
+/**
+ * A calendar's business segments cut into buckets of `gMs` over [fromMs, toMs): the business
+ * time before each bucket and its pieces; null when some bucket holds more than two pieces.
+ */
+export function bucketsOf(calendar: string, segs: BusinessSegment[], fromMs: number, toMs: number, gMs: number): BucketRow[] | null {
+  const rows: BucketRow[] = [];
+  const total = segs.length ? segs[segs.length - 1].cumStartMs + segs[segs.length - 1].endMs - segs[segs.length - 1].startMs : 0;
+  let i = 0;
+  for (let k = Math.floor(fromMs / gMs); k * gMs < toMs; k++) {
+    const start = k * gMs;
+    const end = start + gMs;
+    while (i < segs.length && segs[i].endMs <= start) i++;
+    const cum = i >= segs.length ? total : segs[i].startMs <= start ? segs[i].cumStartMs + (start - segs[i].startMs) : segs[i].cumStartMs;
+    const pieces: Array<[number, number]> = [];
+    for (let j = i; j < segs.length && segs[j].startMs < end; j++) {
+      const lo = Math.max(segs[j].startMs, start);
+      const hi = Math.min(segs[j].endMs, end);
+      if (lo < hi) pieces.push([(lo - start) * 1000, (hi - start) * 1000]);
+    }
+    if (pieces.length > 2) return null;
+    rows.push({ calendar, bucket: k, bucketUs: gMs * 1000, startUs: start * 1000, cumUs: cum * 1000, pieces });
+  }
+  return rows;
+}
+
+/**
+ * The clock_buckets rows of every business-hours calendar a clock policy names, over the
+ * span the run needs (clockSpan: from before the oldest created_at to past as_of by the
+ * calendar's largest target).
+ */
+export function clockBucketRows(set: SlaPolicySet, oldestCreatedMs: number, asOfMs: number): { rows: BucketRow[]; bucketMs: Record<string, number> } {
+  const maxTarget = new Map<string, number>();
+  for (const p of set.policies) {
+    if (p.calendar === CALENDAR_24X7) continue;
+    const m = Math.max(0, ...Object.values(p.targets).map((t) => Math.max(t!.resolutionS, t!.firstResponseS)));
+    maxTarget.set(p.calendar, Math.max(maxTarget.get(p.calendar) ?? 0, m));
+  }
+  const rows: BucketRow[] = [];
+  const bucketMs: Record<string, number> = {};
+  for (const [name, target] of maxTarget) {
+    const cal: BusinessCalendar = set.calendars[name];
+    const span = clockSpan(cal, oldestCreatedMs, asOfMs, target);
+    const segs = businessSegments(cal, span.fromMs, span.toMs);
+    let found: BucketRow[] | null = null;
+    for (const g of BUCKET_SIZES_MS) {
+      found = bucketsOf(name, segs, span.fromMs, span.toMs, g);
+      if (found) { bucketMs[name] = g; break; }
+    }
+    if (!found) throw new Error(`calendar ${name}: business intervals closer than a minute apart`);
+    rows.push(...found);
+  }
+  return { rows, bucketMs };
+}
+
+const CLOCK_BUCKETS_DDL = `CREATE OR REPLACE TEMP TABLE clock_buckets (
+  calendar VARCHAR NOT NULL, bucket BIGINT NOT NULL, bucket_us BIGINT NOT NULL, start_us BIGINT NOT NULL,
+  cum_us BIGINT NOT NULL, a1 BIGINT NOT NULL, b1 BIGINT NOT NULL, a2 BIGINT NOT NULL, b2 BIGINT NOT NULL)`;
+
+async function appendBuckets(conn: DuckDBConnection, rows: BucketRow[]): Promise<void> {
+  await exec(conn, CLOCK_BUCKETS_DDL);
+  const appender = await conn.createAppender('clock_buckets');
+  try {
+    for (const r of rows) {
+      const [p1, p2] = [r.pieces[0] ?? [0, 0], r.pieces[1] ?? [0, 0]];
+      appender.appendVarchar(r.calendar);
+      appender.appendBigInt(BigInt(r.bucket));
+      appender.appendBigInt(BigInt(r.bucketUs));
+      appender.appendBigInt(BigInt(r.startUs));
+      appender.appendBigInt(BigInt(Math.round(r.cumUs)));
+      appender.appendBigInt(BigInt(p1[0]));
+      appender.appendBigInt(BigInt(p1[1]));
+      appender.appendBigInt(BigInt(p2[0]));
+      appender.appendBigInt(BigInt(p2[1]));
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/**
+ * Applies the business-hours and paused clocks to case_rows (case_clocks.sql). Needs
+ * `status_history` (history.ts; empty without a history input).
+ */
+export async function applyPolicyClocks(
+  conn: DuckDBConnection, set: SlaPolicySet, o: { asOf: Date; asOfSql: string; oldestCreatedMs: number; riskThresholdPct: number },
+  timings: Record<string, number> = {},
+): Promise<void> {
+  const names = clockPolicies(set);
+  if (!names.length) return;
+  const t0 = performance.now();
+  const { rows, bucketMs } = clockBucketRows(set, o.oldestCreatedMs, o.asOf.getTime());
+  await appendBuckets(conn, rows);
+  timings['clocks.buckets'] = performance.now() - t0;
+  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => lit(p.name));
+  const bucketArms = Object.entries(bucketMs).map(([c, g]) => `WHEN ${lit(c)} THEN ${g * 1000}::BIGINT`);
+  try {
+    const sql = sqlFile('kpi/staging/case_clocks.sql', {
+      calendar: calendarOfPolicySql(set),
+      bucket_us: bucketArms.length ? `CASE (${calendarOfPolicySql(set)}) ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
+      may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
+      as_of: o.asOfSql,
+      clock_policies: names.map(lit).join(', '),
+      pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
+      any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))]),
+      risk_threshold_pct: o.riskThresholdPct,
+    });
+    // One statement at a time, each step's time in the run's timings (clocks.<table>).
+    for (const stmt of sql.split(/;\n\n/)) {
+      const t = performance.now();
+      await exec(conn, stmt);
+      const name = /TEMP TABLE (\w+)|^(UPDATE|DROP)/m.exec(stmt.replace(/^--.*$/gm, ''));
+      const key = `clocks.${(name?.[1] ?? name?.[2] ?? 'other').toLowerCase()}`;
+      timings[key] = (timings[key] ?? 0) + performance.now() - t;
+    }
+  } finally {
+    await exec(conn, 'DROP TABLE IF EXISTS clock_buckets');
+  }
+}
