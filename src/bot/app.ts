@@ -18,6 +18,7 @@ import { DEFAULT_RETRY, slackLogger } from '../slack-api/client';
 import { ReportService, type RunPipelineFn } from '../pipeline/runCache';
 import { shortError } from '../support/errors';
 import { type ServiceStatus } from '../contract/status';
+import type { CaseExplanation } from '../kpi/explain';
 
 export const EVENTS_PATH = '/slack/events';
 export const HEALTH_PATH = '/healthz';
@@ -34,6 +35,8 @@ export interface AppDeps {
   respondOptions?: PostResponseOptions;
   /** Answers delivered at once after their acks (default 6); the rest queue. */
   deliveryConcurrency?: number;
+  /** `/kpi explain`; default: the case read from the configured source (pipeline/explain.ts). */
+  explain?: (caseId: string) => Promise<CaseExplanation>;
   /** Socket Mode client tuning (tests: no reconnect). */
   socket?: { autoReconnectEnabled?: boolean; clientPingTimeout?: number; serverPingTimeout?: number };
 }
@@ -160,7 +163,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
   const inflight = new Set<Promise<unknown>>();
   commands.register(app, {
     settings, reports, log, policy: accessPolicy(settings), respondOptions: deps.respondOptions, inflight,
-    limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(),
+    limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(), explain: deps.explain,
   });
 
   let started = false;

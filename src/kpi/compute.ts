@@ -65,6 +65,8 @@ function filterClause(filter: CaseFilter | undefined): { where: string; params: 
   if (filter?.priority) { parts.push(`CAST(priority AS VARCHAR) = $f_priority`); params.f_priority = filter.priority; }
   if (filter?.region) { parts.push(`lower(region) = lower($f_region)`); params.f_region = filter.region; }
   if (filter?.team) { parts.push(`lower(team) = lower($f_team)`); params.f_team = filter.team; }
+  // case_rows.policy: the applying policy's name, NULL when none covers the case (NO_POLICY).
+  if (filter?.policy) { parts.push(`lower(coalesce(policy, 'NO_POLICY')) = lower($f_policy)`); params.f_policy = filter.policy; }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
 

@@ -25,11 +25,14 @@ import { getHealth } from '../../../alerts/health';
 import { parseKpiCommand, type Subcommand } from './parse';
 import { postResponse, type PostResponseOptions } from '../../../slack-api/respond';
 import type { Limiter } from '../../../support/limit';
+import type { CaseExplanation } from '../../../kpi/explain';
+import { CaseNotFoundError, explainFromSource } from '../../../pipeline/explain';
+import { renderExplainBlocks, renderExplainNotFound } from '../../../render/slack/explain';
 
 export const KPI_COMMAND = '/kpi';
 
 /** The CSV each report subcommand sends. */
-export const CSV_FOR: Record<Exclude<Subcommand, 'help' | 'status'>, ReportFile> = {
+export const CSV_FOR: Record<Exclude<Subcommand, 'help' | 'status' | 'explain'>, ReportFile> = {
   sla: 'sla_summary',
   quality: 'data_quality_score',
   backlog: 'backlog_summary',
@@ -52,6 +55,8 @@ export interface KpiCommandDeps {
   limiter?: Limiter;
   /** Remembers each person's DM channel (conversations.open once per person). */
   dmCache?: Map<string, string>;
+  /** `/kpi explain`: explains one case; default: read from the configured source (pipeline/explain.ts). */
+  explain?: (caseId: string) => Promise<CaseExplanation>;
 }
 
 /** The fields of a slash command payload this handler reads (HTTP form or Socket Mode JSON). */
@@ -67,6 +72,7 @@ export interface KpiCommandInput {
 
 export type KpiOutcome =
   | { kind: 'help' | 'status' | 'usage' | 'refused' | 'admin-only' }
+  | { kind: 'explain'; found: boolean }
   | { kind: 'report'; sub: Subcommand; delivery: Delivery; csv: string; fileName: string }
   | { kind: 'error'; ref: string };
 
@@ -122,6 +128,7 @@ export function csvFileName(file: ReportFile, report: KpiReport, filter: CaseFil
   if (filter.priority) parts.push(filter.priority);
   if (filter.region) parts.push(safeName(filter.region));
   if (filter.team) parts.push(`team-${safeName(filter.team)}`);
+  if (filter.policy) parts.push(`policy-${safeName(filter.policy)}`);
   parts.push(`${report.meta.windowDays}d`);
   return `${parts.filter(Boolean).join('_')}.csv`;
 }
@@ -167,6 +174,21 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       ]);
       await reply(renderStatus(reports.status(), alerts), parsed.public);
       return { kind: 'status' };
+    }
+    if (sub === 'explain') {
+      const caseId = parsed.caseId!;
+      await reply(renderWorking(what));
+      const explain = deps.explain ?? ((id: string) => explainFromSource({ settings, caseId: id, log: deps.log }));
+      try {
+        const e = await explain(caseId);
+        await reply(renderExplainBlocks(e), parsed.public);
+        log.info({ sub, ms: Date.now() - started }, 'slash command answered');
+        return { kind: 'explain', found: true };
+      } catch (e) {
+        if (!(e instanceof CaseNotFoundError)) throw e;
+        await reply(renderExplainNotFound(e.message));
+        return { kind: 'explain', found: false };
+      }
     }
     let answer;
     if (sub === 'run') {
