@@ -8,6 +8,7 @@
  */
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { AtRiskCase, KpiReport, Priority } from '../contract/report';
+import { alertLevelOf, levelStageSql, type AlertLevel } from '../contract/alertLevels';
 import type { Tx } from './db';
 import { reminderText, sparkline, spikeClearedText, type SpikePayload } from '../render/slack/alerts';
 
@@ -93,19 +94,31 @@ export async function addThread(
 const SEP = '\x1e';
 
 /**
- * The report's at-risk list as TEMP TABLEs cur_a (at risk) and cur_b (breached), each
- * (i = position in the report, case_id). Ids travel as one joined string per level, split
- * inside DuckDB, which is much faster than the appender for large lists. An id containing the separator falls back to the appender.
+ * The report's at-risk list as TEMP TABLEs cur_a (at risk), cur_b (breached) and cur_s<k>
+ * (one per higher risk stage, see contract/alertLevels.ts), each (i = position in the
+ * report, case_id), and the view `cur` (i, case_id, level) over them. Ids travel as one
+ * joined string per level, split inside DuckDB, which is much faster than the appender for
+ * large lists. An id containing the separator falls back to the appender. Returns whether
+ * any case is at a higher stage.
  */
-async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
-  const groups: Record<'a' | 'b', { idx: number[]; ids: string[] }> = { a: { idx: [], ids: [] }, b: { idx: [], ids: [] } };
+async function loadCurrent(tx: Tx, cases: AtRiskCase[], levels: AlertLevel[]): Promise<boolean> {
+  const groups = new Map<string, { level: AlertLevel; idx: number[]; ids: string[] }>([
+    ['a', { level: 'at_risk', idx: [], ids: [] }], ['b', { level: 'breached', idx: [], ids: [] }],
+  ]);
+  const stageKeys = new Map<string, string>();
   for (let i = 0; i < cases.length; i++) {
-    const g = groups[cases[i].risk_level === 'breached' ? 'b' : 'a'];
+    const level = levels[i];
+    let key = level === 'breached' ? 'b' : level === 'at_risk' ? 'a' : stageKeys.get(level);
+    if (!key) {
+      key = `s${stageKeys.size}`;
+      stageKeys.set(level, key);
+      groups.set(key, { level, idx: [], ids: [] });
+    }
+    const g = groups.get(key)!;
     g.idx.push(i);
     g.ids.push(cases[i].case_id);
   }
-  for (const k of ['a', 'b'] as const) {
-    const { idx, ids } = groups[k];
+  for (const [k, { idx, ids }] of groups) {
     const table = `cur_${k}`;
     if (ids.length > 0) {
       // Two unnests in one SELECT are zipped: position i and id side by side.
@@ -120,7 +133,35 @@ async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
     await tx.x(`CREATE OR REPLACE TEMP TABLE ${table} (i INTEGER, case_id VARCHAR)`);
     if (ids.length > 0) await appendRows(tx, table, [INTEGER, VARCHAR], [idx, ids]);
   }
-  await tx.x(`CREATE OR REPLACE TEMP VIEW cur AS SELECT i, case_id, 'at_risk' AS level FROM cur_a UNION ALL SELECT i, case_id, 'breached' AS level FROM cur_b`);
+  // Levels come from the fixed vocabulary (at_risk, breached, stage_<number>): safe as literals.
+  const parts = [...groups].map(([k, g]) => `SELECT i, case_id, '${g.level}' AS level FROM cur_${k}`);
+  await tx.x(`CREATE OR REPLACE TEMP VIEW cur AS ${parts.join(' UNION ALL ')}`);
+  return stageKeys.size > 0;
+}
+
+/**
+ * The positions of the listed cases to alert, breaches first. Without higher stages: new
+ * at risk = no alert of any level, new breached = no breach alert. With stages: a case is
+ * new at its level when no alert of that level or a higher one exists.
+ */
+async function freshPositions(tx: Tx, withStages: boolean): Promise<number[]> {
+  const sql = withStages
+    ? `SELECT i FROM (
+         SELECT b.i, 0 AS o FROM cur b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
+         WHERE b.level = 'breached'
+         UNION ALL
+         SELECT c.i, 1 AS o FROM cur c LEFT JOIN (
+           SELECT case_id, max(${levelStageSql('level')}) AS top FROM alert_case WHERE case_id IN (SELECT case_id FROM cur) GROUP BY case_id
+         ) s ON s.case_id = c.case_id
+         WHERE c.level <> 'breached' AND (s.top IS NULL OR s.top < ${levelStageSql('c.level')})
+       ) ORDER BY o, i`
+    : `SELECT i FROM (
+         SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
+         UNION ALL
+         SELECT a.i, 1 AS o FROM cur_a a ANTI JOIN alert_case s ON s.case_id = a.case_id
+       ) ORDER BY o, i`;
+  const reader = await tx.conn.runAndReadAll(sql);
+  return (reader.getColumnsJS()[0] ?? []) as number[];
 }
 
 /**
@@ -138,16 +179,12 @@ async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
  */
 export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, opts: { skipResolution?: boolean } = {}): Promise<CaseDiff> {
   const cases = report.atRiskCases;
-  await loadCurrent(tx, cases);
-  // New at risk: no alert of any level. New breached: no breach alert.
-  const freshReader = await tx.conn.runAndReadAll(
-    `SELECT i FROM (
-       SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
-       UNION ALL
-       SELECT a.i, 1 AS o FROM cur_a a ANTI JOIN alert_case s ON s.case_id = a.case_id
-     ) ORDER BY o, i`,
-  );
-  const fresh = (freshReader.getColumnsJS()[0] ?? []) as number[];
+  const levels = cases.map((c) => alertLevelOf(c, report.meta.riskThresholdPct));
+  const withStages = await loadCurrent(tx, cases, levels);
+  const fresh = await freshPositions(tx, withStages);
+  // A case already alerted that reached a higher stage: one reply in its existing thread.
+  const escalated = withStages ? await escalate(tx, fresh.filter((i) => levels[i].startsWith('stage_')), cases, levels, ctx) : new Set<number>();
+  const fresh2 = escalated.size ? fresh.filter((i) => !escalated.has(i)) : fresh;
 
   let reopened = 0;
   let resolved = 0;
@@ -173,9 +210,9 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
   let newAtRisk = 0;
   let newBreached = 0;
   let replies = 0;
-  if (fresh.length > 0) {
+  if (fresh2.length > 0) {
     threadId = `cases:${ctx.sweepId}`;
-    const picked: AtRiskCase[] = fresh.map((i) => cases[i]);
+    const picked: AtRiskCase[] = fresh2.map((i) => cases[i]);
     const byPriority: Record<string, number> = {};
     for (const c of picked) {
       if (c.risk_level === 'breached') newBreached += 1;
@@ -183,23 +220,14 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
       byPriority[c.priority] = (byPriority[c.priority] ?? 0) + 1;
     }
     replies = Math.min(picked.length, ctx.maxReplies);
-    const col = <K extends keyof AtRiskCase>(k: K) => picked.map((c) => (c[k] ?? null) as DuckDBValue);
-    await tx.x(`CREATE OR REPLACE TEMP TABLE newc (rank INTEGER, case_id VARCHAR, level VARCHAR, priority VARCHAR, region VARCHAR,
-      team VARCHAR, assignee VARCHAR, status VARCHAR, created_at VARCHAR, due_at VARCHAR, sla_target_hours DOUBLE,
-      elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE)`);
-    await appendRows(
-      tx, 'newc',
-      [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE],
-      [picked.map((_, i) => i), col('case_id'), col('risk_level'), col('priority'), col('region'), col('team'), col('assignee'),
-        col('status'), col('created_at'), col('due_at'), col('sla_target_hours'), col('elapsed_hours'), col('sla_elapsed_pct'),
-        col('hours_to_breach')],
-    );
+    await insertNewCases(tx, fresh2.map((i) => cases[i]), fresh2.map((i) => levels[i]));
     await tx.x(
       `INSERT INTO alert_case (case_id, level, thread_id, rank, has_reply, priority, region, team, assignee, status, created_at,
-         due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version)
+         due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version,
+         policy, clock_state, risk_stage)
        SELECT case_id, level, $1, rank, rank < $2, priority, region, team, assignee, status, created_at, due_at,
          sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, $3::TIMESTAMP, 1,
-         CASE WHEN rank < $2 THEN 0 ELSE 1 END FROM newc`,
+         CASE WHEN rank < $2 THEN 0 ELSE 1 END, policy, clock_state, risk_stage FROM newc`,
       [threadId, ctx.maxReplies, ctx.now],
     );
     await addThread(tx, ctx, {
@@ -230,7 +258,62 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
       [ctx.now],
     );
   }
-  return { threadId, newAtRisk, newBreached, resolved, reopened, replies, csv: fresh.length > ctx.maxReplies };
+  return { threadId, newAtRisk, newBreached, resolved, reopened, replies, csv: fresh2.length > ctx.maxReplies };
+}
+
+/** The TEMP TABLE newc: the cases to alert with their level, rank = position in the list. */
+async function insertNewCases(tx: Tx, picked: AtRiskCase[], levels: AlertLevel[]): Promise<void> {
+  const col = <K extends keyof AtRiskCase>(k: K) => picked.map((c) => (c[k] ?? null) as DuckDBValue);
+  await tx.x(`CREATE OR REPLACE TEMP TABLE newc (rank INTEGER, case_id VARCHAR, level VARCHAR, priority VARCHAR, region VARCHAR,
+    team VARCHAR, assignee VARCHAR, status VARCHAR, created_at VARCHAR, due_at VARCHAR, sla_target_hours DOUBLE,
+    elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE, policy VARCHAR, clock_state VARCHAR, risk_stage DOUBLE)`);
+  await appendRows(
+    tx, 'newc',
+    [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR, VARCHAR, DOUBLE],
+    [picked.map((_, i) => i), col('case_id'), levels, col('priority'), col('region'), col('team'), col('assignee'),
+      col('status'), col('created_at'), col('due_at'), col('sla_target_hours'), col('elapsed_hours'), col('sla_elapsed_pct'),
+      col('hours_to_breach'), col('policy'), col('clock_state'), col('risk_stage')],
+  );
+}
+
+/**
+ * Stage crossings of cases already alerted (positions into `cases`): each gets an alert row
+ * at its new level in the thread of its latest alert and one reply there; the thread counts
+ * it (total, replies) so its progress stays right. Returns the positions handled.
+ */
+async function escalate(tx: Tx, positions: number[], cases: AtRiskCase[], levels: AlertLevel[], ctx: SweepContext): Promise<Set<number>> {
+  const done = new Set<number>();
+  if (positions.length === 0) return done;
+  await insertNewCases(tx, positions.map((i) => cases[i]), positions.map((i) => levels[i]));
+  const rows = await tx.q<{ rank: number; thread_id: string; case_id: string; level: string }>(
+    `SELECT n.rank, arg_max(a.thread_id, a.alerted_at) AS thread_id, n.case_id, n.level
+     FROM newc n JOIN alert_case a ON a.case_id = n.case_id JOIN alert_thread t ON t.thread_id = a.thread_id AND t.kind = 'cases'
+     WHERE a.has_reply GROUP BY n.rank, n.case_id, n.level ORDER BY n.rank`,
+  );
+  if (rows.length === 0) return done;
+  await tx.x(`CREATE OR REPLACE TEMP TABLE esc (rank INTEGER, thread_id VARCHAR)`);
+  await appendRows(tx, 'esc', [INTEGER, VARCHAR], [rows.map((r) => r.rank), rows.map((r) => r.thread_id)]);
+  await tx.x(
+    `INSERT INTO alert_case (case_id, level, thread_id, rank, has_reply, priority, region, team, assignee, status, created_at,
+       due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version,
+       policy, clock_state, risk_stage)
+     SELECT n.case_id, n.level, e.thread_id, t.total + row_number() OVER (PARTITION BY e.thread_id ORDER BY n.rank) - 1, true,
+       n.priority, n.region, n.team, n.assignee, n.status, n.created_at, n.due_at, n.sla_target_hours, n.elapsed_hours,
+       n.sla_elapsed_pct, n.hours_to_breach, $1::TIMESTAMP, 1, 0, n.policy, n.clock_state, n.risk_stage
+     FROM newc n JOIN esc e ON e.rank = n.rank JOIN alert_thread t ON t.thread_id = e.thread_id`,
+    [ctx.now],
+  );
+  await tx.x(
+    `UPDATE alert_thread SET total = alert_thread.total + s.n, replies = alert_thread.replies + s.n, resolved_at = NULL,
+       version = alert_thread.version + CASE WHEN alert_thread.resolved_at IS NULL THEN 0 ELSE 1 END
+     FROM (SELECT thread_id, count(*)::INTEGER AS n FROM esc GROUP BY thread_id) s WHERE alert_thread.thread_id = s.thread_id`,
+  );
+  let seq = await nextSeq(tx);
+  for (const r of rows) {
+    await addOutbox(tx, ctx, { msgId: `reply:${r.thread_id}:${r.case_id}:${r.level}`, kind: 'reply', threadId: r.thread_id, seq: seq++, channel: ctx.channel, caseId: r.case_id, level: r.level });
+    done.add(positions[r.rank]);
+  }
+  return done;
 }
 
 async function countChanged(tx: Tx, sql: string, params?: DuckDBValue[]): Promise<number> {
@@ -312,18 +395,19 @@ async function clearSpike(tx: Tx, ctx: SweepContext, threadId: string, text: str
 /**
  * Escalation reminder: one reply per case thread listing its cases still unacknowledged,
  * unresolved and not snoozed `afterMinutes` after the alert (and after the last reminder).
- * A case that breached is reminded through its breach alert only.
+ * A case that breached (or reached a higher stage) is reminded through that alert only.
  */
 export async function claimReminders(tx: Tx, ctx: SweepContext, afterMinutes: number): Promise<number> {
   if (!(afterMinutes > 0)) return 0;
   const cutoff = new Date(Date.parse(ctx.now) - afterMinutes * 60_000).toISOString();
+  // A case is reminded through its highest alerted level only.
   const due = await tx.q<{ thread_id: string; case_id: string; level: string; priority: string | null }>(
     `SELECT c.thread_id, c.case_id, c.level, c.priority FROM alert_case c
      JOIN alert_outbox p ON p.msg_id = 'parent:' || c.thread_id AND p.state = 'sent'
      WHERE c.resolved_at IS NULL AND c.acked_by IS NULL AND c.has_reply
        AND (c.snoozed_until IS NULL OR c.snoozed_until <= $1::TIMESTAMP)
        AND c.alerted_at <= $2::TIMESTAMP AND (c.reminded_at IS NULL OR c.reminded_at <= $2::TIMESTAMP)
-       AND NOT (c.level = 'at_risk' AND EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND b.level = 'breached'))
+       AND NOT EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND ${levelStageSql('b.level')} > ${levelStageSql('c.level')})
      ORDER BY c.thread_id, c.rank`,
     [ctx.now, cutoff],
   );

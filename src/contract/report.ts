@@ -79,6 +79,28 @@ export interface AtRiskCase {
   sla_elapsed_pct: number;
   hours_to_breach: number;
   risk_level: 'at_risk' | 'breached';
+  // Contract 6.4 (SLA policies): appended columns.
+  /** The policy that applies (null: no policy covers the case). */
+  policy?: string | null;
+  calendar?: string | null;
+  clock_state?: 'running' | 'paused' | null;
+  /** Highest stage of risk_stages reached, 100 when breached. */
+  risk_stage?: number | null;
+}
+
+/** sla_policy_summary.csv (contract 6.4): one row per policy in file order, then NO_POLICY. */
+export interface SlaPolicySummaryRow {
+  policy: string;
+  /** Empty for NO_POLICY. */
+  calendar: string | null;
+  total_cases: number;
+  met: number;
+  breached: number;
+  pending: number;
+  sla_compliance_pct: number | null;
+  first_response_met: number;
+  first_response_breached: number;
+  first_response_compliance_pct: number | null;
 }
 
 export interface BacklogSpikeRow {
@@ -146,6 +168,8 @@ export interface KpiReport {
   backlogSummary: BacklogSummaryRow[];
   volumeTrend: VolumeTrendRow[];
   atRiskCases: AtRiskCase[];
+  /** sla_policy_summary.csv (contract 6.4). */
+  slaPolicySummary?: SlaPolicySummaryRow[];
   backlogSpike: BacklogSpikeRow[];
   /** End-of-day backlog of each priority present, one value per volumeTrend day (oldest first). Not a contract file. */
   backlogByPriority: Partial<Record<Priority, number[]>>;

@@ -7,6 +7,7 @@ import type { KnownBlock } from '@slack/web-api';
 import type { AtRiskCase, KpiReport, Priority } from '../../contract/report';
 import { renderCsv } from '../files/csv';
 import { esc, formatDuration, formatTime, slackTime } from './format';
+import { levelStage, type AlertLevel } from '../../contract/alertLevels';
 
 export const ACK_ACTION = 'kpi_alert_ack';
 export const SNOOZE_ACTION = 'kpi_alert_snooze';
@@ -14,7 +15,8 @@ export const SNOOZE_MS = 60 * 60 * 1000;
 
 export interface CaseRow {
   case_id: string;
-  level: 'at_risk' | 'breached';
+  /** contract/alertLevels.ts: at_risk, stage_<N>, breached. */
+  level: AlertLevel;
   thread_id: string;
   rank: number;
   has_reply: boolean;
@@ -36,6 +38,25 @@ export interface CaseRow {
   snoozed_by: string | null;
   snoozed_until: string | null;
   version: number;
+  /** SLA policies (contract 6); null (or absent in older rows) without them. */
+  policy?: string | null;
+  clock_state?: string | null;
+  risk_stage?: number | null;
+}
+
+/** `breached`, `at 75% of target`, `at risk`: what a level says about the case. */
+export function levelText(level: string): string {
+  if (level === 'breached') return 'breached';
+  const stage = levelStage(level);
+  return stage ? `at ${stage}% of target` : 'at risk';
+}
+
+/** `Policy: office · Clock: paused · Stage: 75%`; empty for an alert without SLA policies. */
+export function policyLine(c: Pick<CaseRow, 'policy' | 'clock_state' | 'risk_stage'>): string {
+  if (c.policy == null && c.clock_state == null && c.risk_stage == null) return '';
+  const parts = [`Policy: ${c.policy ?? 'none'}`, `Clock: ${c.clock_state ?? 'unknown'}`];
+  if (c.risk_stage != null) parts.push(`Stage: ${c.risk_stage}%`);
+  return parts.join(' · ');
 }
 
 export interface ThreadRow {
@@ -107,7 +128,7 @@ export function renderCasesParent(t: ThreadRow): RenderedMessage {
 }
 
 export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
-  const step = c.level === 'breached' ? 'breached' : 'at risk';
+  const step = levelText(c.level);
   const icon = c.resolved_at ? ':white_check_mark:' : c.level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
   const head = `${icon} *${c.priority ?? '?'}* \`${esc(c.case_id)}\` newly ${step}`;
   const h = c.hours_to_breach ?? 0;
@@ -117,12 +138,16 @@ export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
     `Due ${due} · ${ttb} (at ${formatTime(c.alerted_at, tz)})`,
     `Status: ${esc(c.status ?? 'unknown')} · Assignee: ${esc(c.assignee ?? 'unassigned')} · Team: ${esc(c.team ?? 'none')} · Region: ${esc(c.region ?? 'none')}`,
   ];
+  const policy = policyLine(c);
+  if (policy) details.push(esc(policy));
+  // A paused clock has no due time: say so instead of "due unknown".
+  if (c.clock_state === 'paused' && !c.due_at) details[0] = `Clock paused: no due time while it waits (at ${formatTime(c.alerted_at, tz)})`;
   const notes: string[] = [];
   if (c.resolved_at) notes.push(`:white_check_mark: Resolved: no longer open and at risk (seen ${formatTime(c.resolved_at, tz)})`);
   if (c.acked_by) notes.push(`:eyes: Acknowledged by <@${esc(c.acked_by)}>${c.acked_at ? ` at ${formatTime(c.acked_at, tz)}` : ''}`);
   if (c.snoozed_until && !c.acked_by && !c.resolved_at) notes.push(`:zzz: Reminders snoozed until ${formatTime(c.snoozed_until, tz)}${c.snoozed_by ? ` by <@${esc(c.snoozed_by)}>` : ''}`);
   const plainHead = `${c.priority ?? '?'} ${c.case_id} newly ${step}`;
-  const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...notes]
+  const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...(policy ? [policy] : []), ...notes]
     .join('\n');
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `${head}\n${details.join('\n')}` } },
@@ -209,14 +234,14 @@ export function renderCasesCsv(rows: CaseRow[]): string {
     case_id: r.case_id, priority: (r.priority ?? 'P4') as Priority, region: r.region, team: r.team, assignee: r.assignee,
     status: r.status, created_at: r.created_at ?? '', due_at: r.due_at ?? '', sla_target_hours: r.sla_target_hours ?? 0,
     elapsed_hours: r.elapsed_hours ?? 0, sla_elapsed_pct: r.sla_elapsed_pct ?? 0, hours_to_breach: r.hours_to_breach ?? 0,
-    risk_level: r.level,
+    risk_level: r.level === 'breached' ? 'breached' : 'at_risk',
   }));
   return renderCsv({ atRiskCases } as unknown as KpiReport, 'sla_at_risk_cases');
 }
 
 /** One reminder per thread for cases nobody acknowledged. */
 export function reminderText(rows: { case_id: string; priority: string | null; level: string }[], total: number, afterMinutes: number): string {
-  const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${r.level === 'breached' ? 'breached' : 'at risk'})`).join(', ');
+  const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${levelText(r.level)})`).join(', ');
   const more = total > rows.length ? ` and ${total - rows.length} more` : '';
   return `:bell: Still unacknowledged after ${formatDuration(afterMinutes / 60)}: ${list}${more}. Acknowledge or snooze on each case.`;
 }
