@@ -23,6 +23,12 @@ import { renderExplainText } from '../src/render/text/explain';
 import { renderExplainBlocks } from '../src/render/slack/explain';
 import { createApp, type KpiApp } from '../src/bot/app';
 import { parseKpiCommand } from '../src/bot/listeners/commands/parse';
+import { exec, openMemoryEngine } from '../src/db/engine';
+import { prepareCases } from '../src/kpi/prepare';
+import { computeReport, dataQualityCounts } from '../src/kpi/compute';
+import { runParams } from '../src/pipeline/run';
+import { createSource } from '../src/sources';
+import { silentLogger } from '../src/support/log';
 import { FIXTURES, runCli } from './helpers/cli';
 import { tmpDir } from './helpers/kpi';
 import { POLICY_FILE } from './sla-policy.helpers';
@@ -163,11 +169,12 @@ describe('/kpi explain against the fake Slack', () => {
   let fake: FakeSlack;
   let kapp: KpiApp;
   let url: string;
+  const pipe = fakePipeline();
   beforeAll(async () => {
     fake = await startFakeSlack({ token: BOT_TOKEN });
     const s = testSettings({ SLACK_API_URL: fake.url });
     kapp = createApp(s, {
-      runPipeline: fakePipeline().run,
+      runPipeline: pipe.run,
       retryConfig: { retries: 3, factor: 1, minTimeout: 10, maxTimeout: 50 },
       respondOptions: { baseDelayMs: 10, maxWaitMs: 2000, retries: 3 },
       explain: (caseId) => explainAt(caseId),
@@ -205,6 +212,11 @@ describe('/kpi explain against the fake Slack', () => {
     expect(JSON.stringify(last)).not.toMatch(/kpi-[0-9a-f]{8}/);
   });
 
+  test('/kpi risk policy=NAME slices the kept cases by policy', async () => {
+    await slash('risk policy=office');
+    expect(pipe.computes).toContainEqual({ filter: { policy: 'office' }, windowDays: undefined });
+  });
+
   test('no case id: a usage message', async () => {
     const { posts } = await slash('explain');
     expect(JSON.stringify(posts[posts.length - 1])).toContain('explain needs a case id');
@@ -222,5 +234,29 @@ describe('/kpi parsing: explain and the policy= filter', () => {
     expect(parseKpiCommand('sla policy=enterprise')).toMatchObject({ ok: true, sub: 'sla', filter: { policy: 'enterprise' } });
     expect(parseKpiCommand('risk policy="EMEA office" priority=P1')).toMatchObject({ ok: true, sub: 'risk', filter: { policy: 'EMEA office', priority: 'P1' } });
     expect(parseKpiCommand('run policy=x')).toMatchObject({ ok: false, error: expect.stringContaining('takes no filters') });
+  });
+});
+
+describe('the policy= slice on case_rows.policy', () => {
+  test('computeReport keeps the cases of the named policy (case-insensitive); NO_POLICY keeps those without one', async () => {
+    const engine = await openMemoryEngine();
+    try {
+      const asOf = new Date(AS_OF);
+      const params = runParams(settings, asOf);
+      const loaded = await createSource(settings).load({ conn: engine.conn, settings, scope: { asOf, windowStart: new Date(asOf.getTime() - 30 * 86_400_000) }, log: silentLogger() });
+      await prepareCases(engine.conn, { relation: loaded.relation, sourceTz: 'UTC', params, keepText: true });
+      await loaded.close();
+      // The column the policy clocks add to case_rows (the SLA policy pipeline), set by hand here.
+      await exec(engine.conn, `ALTER TABLE case_rows ADD COLUMN policy VARCHAR; UPDATE case_rows SET policy = CASE WHEN case_id = 'EX-1' THEN 'office' END`);
+      const ctx = { source: 'csv', rowsRead: null, runId: 'r', dq: await dataQualityCounts(engine.conn) };
+      const office = await computeReport(engine.instance, params, ctx, { policy: 'OFFICE' });
+      const none = await computeReport(engine.instance, params, ctx, { policy: 'no_policy' });
+      const all = await computeReport(engine.instance, params, ctx);
+      expect(office.dailyOps.cases_in_window).toBe(1);
+      expect(none.dailyOps.cases_in_window).toBe(all.dailyOps.cases_in_window - 1);
+      expect(office.meta.filter).toEqual({ policy: 'OFFICE' });
+    } finally {
+      engine.close();
+    }
   });
 });
