@@ -33,7 +33,8 @@ import { FIXTURES, runCli } from './helpers/cli';
 import { tmpDir } from './helpers/kpi';
 import { POLICY_FILE } from './sla-policy.helpers';
 import { startFakeSlack, type FakeSlack } from './fakes/slackServer';
-import { BOT_TOKEN, fakePipeline, postSlash, slashBody, testSettings } from './slack-app.helpers';
+import { BOT_TOKEN, fakePipeline, postSlash, sampleReport, slashBody, testSettings } from './slack-app.helpers';
+import { unknownPolicy } from '../src/bot/listeners/commands/kpi';
 
 const CASES = join(FIXTURES, 'explain/cases.csv');
 const HISTORY = join(FIXTURES, 'explain/history.csv');
@@ -259,4 +260,32 @@ describe('the policy= slice on case_rows.policy', () => {
       engine.close();
     }
   });
+});
+
+test('the policy= slice without a policy file: every case is under `default`', async () => {
+  const engine = await openMemoryEngine();
+  try {
+    const asOf = new Date(AS_OF);
+    const params = runParams(settings, asOf);
+    const loaded = await createSource(settings).load({ conn: engine.conn, settings, scope: { asOf, windowStart: new Date(asOf.getTime() - 30 * 86_400_000) }, log: silentLogger() });
+    await prepareCases(engine.conn, { relation: loaded.relation, sourceTz: 'UTC', params, keepText: true });
+    await loaded.close();
+    const ctx = { source: 'csv', rowsRead: null, runId: 'r', dq: await dataQualityCounts(engine.conn) };
+    const all = await computeReport(engine.instance, params, ctx);
+    expect((await computeReport(engine.instance, params, ctx, { policy: 'Default' })).dailyOps.cases_in_window).toBe(all.dailyOps.cases_in_window);
+    expect((await computeReport(engine.instance, params, ctx, { policy: 'office' })).dailyOps.cases_in_window).toBe(0);
+  } finally {
+    engine.close();
+  }
+});
+
+test('/kpi policy=NAME that names no policy of the run: a usage message listing the policies', async () => {
+  const rows = ['enterprise', 'office'].map((policy) => ({
+    policy, calendar: '24x7', total_cases: 1, met: 1, breached: 0, pending: 0, sla_compliance_pct: 100, first_response_met: 1, first_response_breached: 0, first_response_compliance_pct: 100,
+  }));
+  const r = { ...sampleReport(), slaPolicySummary: rows };
+  expect(unknownPolicy(r, 'OFFICE')).toBeNull();
+  expect(unknownPolicy(r, 'no_policy')).toBeNull();
+  expect(unknownPolicy(r, 'ofice')).toBe('No cases under a policy named "ofice" in this run. Policies with cases: enterprise, office, NO_POLICY.');
+  expect(unknownPolicy({ ...r, slaPolicySummary: [] }, 'anything')).toBeNull();
 });

@@ -133,6 +133,20 @@ export function csvFileName(file: ReportFile, report: KpiReport, filter: CaseFil
   return `${parts.filter(Boolean).join('_')}.csv`;
 }
 
+/**
+ * A policy= value that names no policy of the run (sla_policy_summary: the policies with
+ * cases in the window, and NO_POLICY): the usage message, so a typo does not read as "no
+ * cases". Null when the name is known or the run lists no policies.
+ */
+export function unknownPolicy(report: KpiReport, policy: string): string | null {
+  const names = (report.slaPolicySummary ?? []).map((r) => r.policy);
+  if (names.length === 0) return null;
+  const want = policy.trim().toLowerCase();
+  if (want === 'no_policy' || names.some((n) => n.toLowerCase() === want)) return null;
+  const list = names.includes('NO_POLICY') ? names : [...names, 'NO_POLICY'];
+  return `No cases under a policy named "${policy.replace(/[`*_~<>]/g, '').slice(0, 40)}" in this run. Policies with cases: ${list.join(', ')}.`;
+}
+
 function slackErrorCode(e: unknown): string | undefined {
   const d = (e as { data?: { error?: unknown } } | undefined)?.data;
   return typeof d?.error === 'string' ? d.error : undefined;
@@ -201,6 +215,13 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       answer = await reports.refresh();
     } else {
       if (!reports.isFresh()) await reply(renderWorking(what));
+      if (parsed.filter.policy) {
+        const unknown = unknownPolicy((await reports.get()).report, parsed.filter.policy);
+        if (unknown) {
+          await reply(renderUsageError(unknown, name));
+          return { kind: 'usage' };
+        }
+      }
       answer = await reports.get({ filter: parsed.filter, windowDays: parsed.windowDays });
     }
     const report = answer.report;
