@@ -55,9 +55,15 @@ export function historyCsvSetting(settings: Settings): string | null {
   return (settings as unknown as { KPI_HISTORY_CSV?: string }).KPI_HISTORY_CSV || null;
 }
 
-/** The policy set a run with these settings uses: the file when named, else `default` (contract 6). */
+/**
+ * The policy set a run with these settings uses: `policyFile` when named, else the set the
+ * settings carry (slaPolicies, loaded from KPI_SLA_POLICY_FILE when the settings load it),
+ * else `default` (contract 6).
+ */
 export function policySetFor(settings: Settings, policyFile: string | null): SlaPolicySet {
   if (policyFile) return loadSlaPolicyFile(policyFile);
+  const loaded = (settings as unknown as { slaPolicies?: SlaPolicySet | null }).slaPolicies;
+  if (loaded) return loaded;
   const targets = Object.fromEntries(Object.entries(settings.slaTargets).map(([p, t]) => [p, { firstResponseHours: t.responseHours, resolutionHours: t.resolutionHours }]));
   return defaultSlaPolicySet(targets, settings.KPI_RISK_THRESHOLD_PCT);
 }
@@ -125,19 +131,22 @@ async function survivorRow(conn: DuckDBConnection, relation: string, caseId: str
   return { raw: raw.length, row: best };
 }
 
-/** The case's status changes from a history CSV (case_id, status, changed_at), in file order; unparseable times left out. */
-async function historyFromCsv(conn: DuckDBConnection, path: string, caseId: string, sourceTz: string): Promise<ExplainHistoryRow[]> {
+/**
+ * The case's status changes (contract 6.3) from a relation with columns case_id, status,
+ * changed_at (text or timestamps; naive times in the source time zone), in read order;
+ * rows without a parseable changed_at are left out. `what` names the input in errors.
+ */
+async function caseHistory(conn: DuckDBConnection, relation: string, caseId: string, sourceTz: string, what: string): Promise<ExplainHistoryRow[]> {
   await exec(conn, `SET TimeZone = ${lit(sourceTz)}`);
   try {
     const rows = await query<{ status: string | null; changed_ms: number | null }>(conn, `
-      WITH history_rows AS (
-        SELECT *, row_number() OVER () AS file_order FROM read_csv(${lit(path)}, header = true, all_varchar = true)
-      )
-      SELECT trim(status) AS status, CAST(epoch_ms(make_timestamp(epoch_us(try_cast(changed_at AS TIMESTAMPTZ)))) AS DOUBLE) AS changed_ms
-      FROM history_rows WHERE trim(case_id) = $id ORDER BY file_order`, { id: caseId });
+      WITH history_rows AS (SELECT *, row_number() OVER () AS read_order FROM (SELECT * FROM ${relation}) h)
+      SELECT trim(CAST(status AS VARCHAR)) AS status,
+        CAST(epoch_ms(make_timestamp(epoch_us(try_cast(CAST(changed_at AS VARCHAR) AS TIMESTAMPTZ)))) AS DOUBLE) AS changed_ms
+      FROM history_rows WHERE trim(CAST(case_id AS VARCHAR)) = $id ORDER BY read_order`, { id: caseId });
     return rows.filter((r) => r.changed_ms != null && r.status != null).map((r) => ({ status: r.status!, changedAtMs: r.changed_ms! }));
   } catch (e) {
-    throw new Error(`status history ${path}: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(`status history ${what}: ${(e as Error).message.split('\n')[0]}`);
   } finally {
     await exec(conn, `SET TimeZone = 'UTC'`);
   }
@@ -161,9 +170,17 @@ export async function explainFromSource(req: ExplainRequest): Promise<CaseExplan
   try {
     const loaded = await source.load({ conn: engine.conn, settings, scope: { asOf, windowStart: windowStartOf(params) }, log });
     let found;
+    let history: ExplainHistoryRow[] = [];
     try {
       await exec(engine.conn, sqlFile('kpi/staging/vocabulary_types.sql'));
       found = await survivorRow(engine.conn, loaded.relation, caseId, settings, asOf);
+      // The history: the file given, else the one the source delivers with the cases.
+      const sourceHistory = (loaded as { historyRelation?: string }).historyRelation;
+      if (found.row && historyCsv) {
+        history = await caseHistory(engine.conn, `read_csv(${lit(historyCsv)}, header = true, all_varchar = true)`, caseId, settings.KPI_SOURCE_TZ, historyCsv);
+      } else if (found.row && sourceHistory) {
+        history = await caseHistory(engine.conn, sourceHistory, caseId, settings.KPI_SOURCE_TZ, source.describe());
+      }
     } finally {
       await loaded.close();
     }
@@ -174,7 +191,6 @@ export async function explainFromSource(req: ExplainRequest): Promise<CaseExplan
     }
     const r = best.row;
     if (r.created_ms == null) throw new CaseNotFoundError(`case "${caseId}" has no parseable created_at: it cannot be placed in time, so no clock runs`);
-    const history = historyCsv ? await historyFromCsv(engine.conn, historyCsv, caseId, settings.KPI_SOURCE_TZ) : [];
     return explainCase({
       caseId: r.case_id!,
       priority: r.priority,
