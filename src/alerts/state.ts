@@ -146,15 +146,15 @@ async function loadCurrent(tx: Tx, cases: AtRiskCase[], levels: AlertLevel[]): P
  */
 async function freshPositions(tx: Tx, withStages: boolean): Promise<number[]> {
   const sql = withStages
-    ? `SELECT i FROM (
-         SELECT b.i, 0 AS o FROM cur b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
-         WHERE b.level = 'breached'
-         UNION ALL
-         SELECT c.i, 1 AS o FROM cur c LEFT JOIN (
-           SELECT case_id, max(${levelStageSql('level')}) AS top FROM alert_case WHERE case_id IN (SELECT case_id FROM cur) GROUP BY case_id
-         ) s ON s.case_id = c.case_id
-         WHERE c.level <> 'breached' AND (s.top IS NULL OR s.top < ${levelStageSql('c.level')})
-       ) ORDER BY o, i`
+    // Candidates first: cases without an alert at their current level (one hash anti join,
+    // few rows on a quiet sweep); only their stored levels are then compared.
+    ? `WITH cand AS (SELECT c.i, c.case_id, c.level FROM cur c ANTI JOIN alert_case s ON s.case_id = c.case_id AND s.level = c.level),
+       top AS (
+         SELECT case_id, max(${levelStageSql('level')}) AS top FROM alert_case WHERE case_id IN (SELECT case_id FROM cand) GROUP BY case_id
+       )
+       SELECT cand.i FROM cand LEFT JOIN top ON top.case_id = cand.case_id
+       WHERE cand.level = 'breached' OR top.top IS NULL OR top.top < ${levelStageSql('cand.level')}
+       ORDER BY CASE WHEN cand.level = 'breached' THEN 0 ELSE 1 END, cand.i`
     : `SELECT i FROM (
          SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
          UNION ALL
