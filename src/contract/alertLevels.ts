@@ -20,7 +20,7 @@ const STAGE = /^stage_(\d+(?:\.\d+)?)$/;
  * policies) or at the run's risk threshold itself (the single stage of a run without a
  * policy file, so its alerts keep their level); else `stage_<risk_stage>`.
  */
-export function alertLevelOf(c: Pick<AtRiskCase, 'risk_level' | 'risk_stage'>, thresholdPct: number): AlertLevel {
+export function alertLevelOf(c: { risk_level: AtRiskCase['risk_level']; risk_stage?: number | null }, thresholdPct: number): AlertLevel {
   if (c.risk_level === 'breached') return 'breached';
   const s = c.risk_stage;
   if (s == null || !Number.isFinite(s) || s === thresholdPct || s >= 100) return 'at_risk';
