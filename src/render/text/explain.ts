@@ -66,11 +66,14 @@ export function clockSummary(c: ExplainClock, e: CaseExplanation, kind: 'resolut
   return out;
 }
 
-/** A clock's stretches as aligned lines. */
+/** A clock's stretches as aligned lines (columns as wide as their widest cell). */
 export function stretchLines(c: ExplainClock, tz: string): string[] {
-  return c.stretches.map((s) => {
+  const cells = c.stretches.map((s) => [zonedText(s.fromMs, tz), zonedText(s.toMs, tz), durationText(s.businessS)]);
+  const w = [0, 1, 2].map((i) => Math.max(i === 2 ? 8 : 0, ...cells.map((x) => x[i].length)));
+  return c.stretches.map((s, k) => {
     const status = s.status != null ? ` status ${s.status}` : '';
-    return `${s.state.padEnd(7)} ${zonedText(s.fromMs, tz)} -> ${zonedText(s.toMs, tz)}  ${durationText(s.businessS).padStart(8)}${status}`;
+    const [from, to, dur] = cells[k];
+    return `${s.state.padEnd(7)} ${from.padEnd(w[0])} -> ${to.padEnd(w[1])}  ${dur.padStart(w[2])}${status}`;
   });
 }
 
