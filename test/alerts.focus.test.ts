@@ -182,7 +182,7 @@ describe('routing and owners', () => {
       .toThrow(/KPI_ALERT_ROUTES: route 1: min_stage "later"/);
     expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: '/nonexistent/routes.yml' })).toThrow(/KPI_ALERT_ROUTES: file "\/nonexistent\/routes.yml" not found/);
     expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_OWNERS: '{"teams":{"Billing":"<!channel>"}}' }))
-      .toThrow(/KPI_ALERT_OWNERS: teams."Billing": "<!channel>" is not a Slack user id/);
+      .toThrow(/KPI_ALERT_OWNERS: teams."Billing": "<!channel>" is not a Slack user ID/);
   });
 
   test('routes from a YAML file', () => {

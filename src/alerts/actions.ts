@@ -9,6 +9,7 @@ import { alertTx } from './db';
 import type { ChannelPacer } from '../slack-api/pacer';
 import { SNOOZE_MS, type CaseRow } from '../render/slack/alerts';
 import { isoSeconds } from '../support/time';
+import { isAlertLevel } from '../contract/alertLevels';
 
 export interface AlertActionDeps {
   dbPath: string;
@@ -35,7 +36,7 @@ export function parseButtonValue(v: string | undefined): { c: string; l: string 
   if (!v) return null;
   try {
     const o = JSON.parse(v) as { c?: unknown; l?: unknown };
-    if (typeof o.c === 'string' && (o.l === 'at_risk' || o.l === 'breached')) return { c: o.c, l: o.l };
+    if (typeof o.c === 'string' && isAlertLevel(o.l)) return { c: o.c, l: o.l };
   } catch { /* not ours */ }
   return null;
 }

@@ -3,7 +3,8 @@
 -- - alert_thread: one row per Slack thread the alerts start: a sweep's case alert
 --   ("cases:..."), a backlog spike ("spike:<scope>:<date>"), a pipeline health incident
 --   ("health:<check>:<n>").
--- - alert_case: one row per (case, level) ever alerted: the "once per step" memory. A row is
+-- - alert_case: one row per (case, level) ever alerted: the "once per step" memory. Levels:
+--   at_risk, stage_<N> (a higher risk stage), breached (contract/alertLevels.ts). A row is
 --   inserted in the same transaction that decides to alert, so the decision and the claim
 --   are one step; restarts, overlapping sweeps and a second process see it. (case_id,
 --   level) is unique by construction: only the sweep's transaction inserts, and
@@ -62,6 +63,11 @@ CREATE TABLE IF NOT EXISTS alert_case (
   version INTEGER NOT NULL DEFAULT 1,
   shown_version INTEGER NOT NULL DEFAULT 0
 );
+-- SLA policies (contract 6): the case's policy, clock state and risk stage when alerted,
+-- shown in its reply. Added to files made before them; NULL for alerts without policies.
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS policy VARCHAR;
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS clock_state VARCHAR;
+ALTER TABLE alert_case ADD COLUMN IF NOT EXISTS risk_stage DOUBLE;
 CREATE TABLE IF NOT EXISTS alert_outbox (
   msg_id VARCHAR PRIMARY KEY,
   kind VARCHAR NOT NULL,

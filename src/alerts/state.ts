@@ -8,6 +8,7 @@
  */
 import { DuckDBDataChunk, DOUBLE, INTEGER, VARCHAR, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { AtRiskCase, KpiReport, Priority } from '../contract/report';
+import { alertLevelOf, levelStageSql, type AlertLevel } from '../contract/alertLevels';
 import type { Tx } from './db';
 import { reminderText, sparkline, spikeClearedText, stepNoticeText, type AnomalyPayload, type SpikePayload } from '../render/slack/alerts';
 import { DEFAULT_BREACH_HORIZON_HOURS, attentionRank, isOldBreach } from '../render/attention';
@@ -115,19 +116,31 @@ export async function addThread(
 const SEP = '\x1e';
 
 /**
- * The report's at-risk list as TEMP TABLEs cur_a (at risk) and cur_b (breached), each
- * (i = position in the report, case_id). Ids travel as one joined string per level, split
- * inside DuckDB, which is much faster than the appender for large lists. An id containing the separator falls back to the appender.
+ * The report's at-risk list as TEMP TABLEs cur_a (at risk), cur_b (breached) and cur_s<k>
+ * (one per higher risk stage, see contract/alertLevels.ts), each (i = position in the
+ * report, case_id), and the view `cur` (i, case_id, level) over them. Ids travel as one
+ * joined string per level, split inside DuckDB, which is much faster than the appender for
+ * large lists. An id containing the separator falls back to the appender. Returns whether
+ * any case is at a higher stage.
  */
-async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
-  const groups: Record<'a' | 'b', { idx: number[]; ids: string[] }> = { a: { idx: [], ids: [] }, b: { idx: [], ids: [] } };
+async function loadCurrent(tx: Tx, cases: AtRiskCase[], levels: AlertLevel[]): Promise<boolean> {
+  const groups = new Map<string, { level: AlertLevel; idx: number[]; ids: string[] }>([
+    ['a', { level: 'at_risk', idx: [], ids: [] }], ['b', { level: 'breached', idx: [], ids: [] }],
+  ]);
+  const stageKeys = new Map<string, string>();
   for (let i = 0; i < cases.length; i++) {
-    const g = groups[cases[i].risk_level === 'breached' ? 'b' : 'a'];
+    const level = levels[i];
+    let key = level === 'breached' ? 'b' : level === 'at_risk' ? 'a' : stageKeys.get(level);
+    if (!key) {
+      key = `s${stageKeys.size}`;
+      stageKeys.set(level, key);
+      groups.set(key, { level, idx: [], ids: [] });
+    }
+    const g = groups.get(key)!;
     g.idx.push(i);
     g.ids.push(cases[i].case_id);
   }
-  for (const k of ['a', 'b'] as const) {
-    const { idx, ids } = groups[k];
+  for (const [k, { idx, ids }] of groups) {
     const table = `cur_${k}`;
     if (ids.length > 0) {
       // Two unnests in one SELECT are zipped: position i and id side by side.
@@ -142,7 +155,35 @@ async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
     await tx.x(`CREATE OR REPLACE TEMP TABLE ${table} (i INTEGER, case_id VARCHAR)`);
     if (ids.length > 0) await appendRows(tx, table, [INTEGER, VARCHAR], [idx, ids]);
   }
-  await tx.x(`CREATE OR REPLACE TEMP VIEW cur AS SELECT i, case_id, 'at_risk' AS level FROM cur_a UNION ALL SELECT i, case_id, 'breached' AS level FROM cur_b`);
+  // Levels come from the fixed vocabulary (at_risk, breached, stage_<number>): safe as literals.
+  const parts = [...groups].map(([k, g]) => `SELECT i, case_id, '${g.level}' AS level FROM cur_${k}`);
+  await tx.x(`CREATE OR REPLACE TEMP VIEW cur AS ${parts.join(' UNION ALL ')}`);
+  return stageKeys.size > 0;
+}
+
+/**
+ * The positions of the listed cases to alert, breaches first. Without higher stages: new
+ * at risk = no alert of any level, new breached = no breach alert. With stages: a case is
+ * new at its level when no alert of that level or a higher one exists.
+ */
+async function freshPositions(tx: Tx, withStages: boolean): Promise<number[]> {
+  const sql = withStages
+    // Candidates first: cases without an alert at their current level (one hash anti join,
+    // few rows on a quiet sweep); only their stored levels are then compared.
+    ? `WITH cand AS (SELECT c.i, c.case_id, c.level FROM cur c ANTI JOIN alert_case s ON s.case_id = c.case_id AND s.level = c.level),
+       top AS (
+         SELECT case_id, max(${levelStageSql('level')}) AS top FROM alert_case WHERE case_id IN (SELECT case_id FROM cand) GROUP BY case_id
+       )
+       SELECT cand.i FROM cand LEFT JOIN top ON top.case_id = cand.case_id
+       WHERE cand.level = 'breached' OR top.top IS NULL OR top.top < ${levelStageSql('cand.level')}
+       ORDER BY CASE WHEN cand.level = 'breached' THEN 0 ELSE 1 END, cand.i`
+    : `SELECT i FROM (
+         SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
+         UNION ALL
+         SELECT a.i, 1 AS o FROM cur_a a ANTI JOIN alert_case s ON s.case_id = a.case_id
+       ) ORDER BY o, i`;
+  const reader = await tx.conn.runAndReadAll(sql);
+  return (reader.getColumnsJS()[0] ?? []) as number[];
 }
 
 /**
@@ -160,16 +201,9 @@ async function loadCurrent(tx: Tx, cases: AtRiskCase[]): Promise<void> {
  */
 export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, opts: { skipResolution?: boolean } = {}): Promise<CaseDiff> {
   const cases = report.atRiskCases;
-  await loadCurrent(tx, cases);
-  // New at risk: no alert of any level. New breached: no breach alert.
-  const freshReader = await tx.conn.runAndReadAll(
-    `SELECT i FROM (
-       SELECT b.i, 0 AS o FROM cur_b b ANTI JOIN (SELECT case_id FROM alert_case WHERE level = 'breached') s ON s.case_id = b.case_id
-       UNION ALL
-       SELECT a.i, 1 AS o FROM cur_a a ANTI JOIN alert_case s ON s.case_id = a.case_id
-     ) ORDER BY o, i`,
-  );
-  const fresh = (freshReader.getColumnsJS()[0] ?? []) as number[];
+  const levels = cases.map((c) => alertLevelOf(c, report.meta.riskThresholdPct));
+  const withStages = await loadCurrent(tx, cases, levels);
+  const fresh = await freshPositions(tx, withStages);
 
   let reopened = 0;
   let resolved = 0;
@@ -216,13 +250,16 @@ export async function diffCases(tx: Tx, report: KpiReport, ctx: SweepContext, op
     groups.set(ch, g);
   }
   for (const [channel, idx] of groups) {
-    await claimChannel(tx, { ...ctx, channel, defaultChannel: ctx.channel }, idx, cases, out, horizon);
+    await claimChannel(tx, { ...ctx, channel, defaultChannel: ctx.channel }, idx, cases, levels, out, horizon);
   }
   return finishProgress(tx, ctx, out);
 }
 
 /** The claims of one channel: its quiet first sweep, continued cases, a new thread. */
-async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: AtRiskCase[], out: CaseDiff, horizon: number): Promise<void> {
+async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: AtRiskCase[], levels: AlertLevel[], out: CaseDiff, horizon: number): Promise<void> {
+  // The step each case is at (at_risk, a higher risk stage, breached): what its alert row records.
+  const stepOf = new Map(fresh.map((i) => [cases[i].case_id, levels[i]]));
+  const levelOf = (c: AtRiskCase): string => stepOf.get(c.case_id) ?? c.risk_level;
   // A quiet first sweep: what is already open and at risk on a channel that never had case
   // alerts (or after the state was reset) is recorded as known, with one summary and a CSV.
   const first = ctx.quietStart !== false && (await tx.q(
@@ -231,7 +268,7 @@ async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: A
     const threadId = `baseline:${ctx.channel}:${ctx.sweepId}`;
     const picked = fresh.map((i) => cases[i]);
     const counts = countLevels(picked);
-    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: 0, horizon });
+    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: 0, horizon, levelOf });
     await addThread(tx, ctx, {
       threadId, kind: 'cases', channel: ctx.channel, nAtRisk: counts.atRisk, nBreached: counts.breached, total: picked.length, replies: 0,
       payload: { byPriority: counts.byPriority, baseline: true },
@@ -254,30 +291,30 @@ async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: A
   if (fresh.length > 0) {
     const rows = await tx.q<{ case_id: string; thread_id: string }>(
       `SELECT a.case_id, arg_max(a.thread_id, a.alerted_at) AS thread_id FROM alert_case a
-       SEMI JOIN cur_b b ON b.case_id = a.case_id
-       WHERE a.has_reply AND a.level <> 'breached' GROUP BY a.case_id`,
+       JOIN cur c ON c.case_id = a.case_id AND a.level <> c.level
+       WHERE a.has_reply GROUP BY a.case_id`,
     );
     for (const r of rows) continued.set(r.case_id, r.thread_id);
   }
   const later: number[] = [];
   for (const i of fresh) {
     const c = cases[i];
-    const thread = c.risk_level === 'breached' ? continued.get(c.case_id) : undefined;
+    const thread = continued.get(c.case_id);
     if (!thread) {
       later.push(i);
       continue;
     }
     out.continued += 1;
-    await insertCases(tx, [c], { threadId: thread, now: ctx.now, replyUpTo: 0, horizon });
+    await insertCases(tx, [c], { threadId: thread, now: ctx.now, replyUpTo: 0, horizon, levelOf });
     await tx.x(
       `UPDATE alert_case SET now_level = $2, now_hours_to_breach = $3, now_at = $4::TIMESTAMP, version = version + 1
        WHERE case_id = $1 AND has_reply AND level <> $2`,
-      [c.case_id, c.risk_level, c.hours_to_breach, ctx.now],
+      [c.case_id, levelOf(c), c.hours_to_breach, ctx.now],
     );
     const [th] = await tx.q<{ channel: string }>(`SELECT channel FROM alert_thread WHERE thread_id = $1`, [thread]);
     await addOutbox(tx, ctx, {
-      msgId: `step:${thread}:${c.case_id}:${c.risk_level}`, kind: 'notice', threadId: thread, seq: await nextSeq(tx),
-      channel: th?.channel ?? ctx.channel, text: stepNoticeText(c, ctx.now, ctx.mention?.(c) ?? null),
+      msgId: `step:${thread}:${c.case_id}:${levelOf(c)}`, kind: 'notice', threadId: thread, seq: await nextSeq(tx),
+      channel: th?.channel ?? ctx.channel, text: stepNoticeText(c, ctx.now, ctx.mention?.(c) ?? null, levelOf(c)),
     });
   }
 
@@ -295,7 +332,7 @@ async function claimChannel(tx: Tx, ctx: SweepContext, fresh: number[], cases: A
     const replies = Math.min(listed, ctx.maxReplies);
     out.oldBreached += oldBreached;
     out.replies += replies;
-    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: replies, horizon, mention: ctx.mention });
+    await insertCases(tx, picked, { threadId, now: ctx.now, replyUpTo: replies, horizon, mention: ctx.mention, levelOf });
     await addThread(tx, ctx, {
       threadId, kind: 'cases', channel: ctx.channel, nAtRisk: counts.atRisk, nBreached: counts.breached, total: picked.length,
       replies, payload: { byPriority: counts.byPriority, oldBreached, horizonHours: horizon },
@@ -336,28 +373,31 @@ function countLevels(picked: AtRiskCase[]): { atRisk: number; breached: number; 
  */
 async function insertCases(
   tx: Tx, picked: AtRiskCase[],
-  o: { threadId: string; now: string; replyUpTo: number; horizon: number; mention?: (c: AtRiskCase) => string | null },
+  o: { threadId: string; now: string; replyUpTo: number; horizon: number; mention?: (c: AtRiskCase) => string | null; levelOf: (c: AtRiskCase) => string },
 ): Promise<void> {
   if (picked.length === 0) return;
   const col = <K extends keyof AtRiskCase>(k: K) => picked.map((c) => (c[k] ?? null) as DuckDBValue);
   await tx.x(`CREATE OR REPLACE TEMP TABLE newc (rank INTEGER, case_id VARCHAR, level VARCHAR, priority VARCHAR, region VARCHAR,
     team VARCHAR, assignee VARCHAR, status VARCHAR, created_at VARCHAR, due_at VARCHAR, sla_target_hours DOUBLE,
-    elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE, mention VARCHAR)`);
+    elapsed_hours DOUBLE, sla_elapsed_pct DOUBLE, hours_to_breach DOUBLE, mention VARCHAR,
+    policy VARCHAR, clock_state VARCHAR, risk_stage DOUBLE)`);
   // Owners are resolved for the replies only (the rest are in the CSV).
   const mention = picked.map((c, i) => (i < o.replyUpTo && o.mention ? o.mention(c) : null));
   await appendRows(
     tx, 'newc',
-    [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR],
-    [picked.map((_, i) => i), col('case_id'), col('risk_level'), col('priority'), col('region'), col('team'), col('assignee'),
+    [INTEGER, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, DOUBLE, DOUBLE, DOUBLE, VARCHAR,
+      VARCHAR, VARCHAR, DOUBLE],
+    [picked.map((_, i) => i), col('case_id'), picked.map(o.levelOf), col('priority'), col('region'), col('team'), col('assignee'),
       col('status'), col('created_at'), col('due_at'), col('sla_target_hours'), col('elapsed_hours'), col('sla_elapsed_pct'),
-      col('hours_to_breach'), mention],
+      col('hours_to_breach'), mention, col('policy'), col('clock_state'), col('risk_stage')],
   );
   await tx.x(
     `INSERT INTO alert_case (case_id, level, thread_id, rank, has_reply, priority, region, team, assignee, status, created_at,
-       due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version, mention)
+       due_at, sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, alerted_at, version, shown_version, mention,
+       policy, clock_state, risk_stage)
      SELECT case_id, level, $1, rank, rank < $2, priority, region, team, assignee, status, created_at, due_at,
        sla_target_hours, elapsed_hours, sla_elapsed_pct, hours_to_breach, $3::TIMESTAMP, 1,
-       CASE WHEN rank < $2 THEN 0 ELSE 1 END, mention FROM newc`,
+       CASE WHEN rank < $2 THEN 0 ELSE 1 END, mention, policy, clock_state, risk_stage FROM newc`,
     [o.threadId, o.replyUpTo, o.now],
   );
   // Acknowledgements carry over to later steps of the same case (nothing to do while nobody acknowledged).
@@ -492,18 +532,19 @@ async function clearSpike(tx: Tx, ctx: SweepContext, threadId: string, text: str
 /**
  * Escalation reminder: one reply per case thread listing its cases still unacknowledged,
  * unresolved and not snoozed `afterMinutes` after the alert (and after the last reminder).
- * A case that breached is reminded through its breach alert only.
+ * A case that breached (or reached a higher stage) is reminded through that alert only.
  */
 export async function claimReminders(tx: Tx, ctx: SweepContext, afterMinutes: number): Promise<number> {
   if (!(afterMinutes > 0)) return 0;
   const cutoff = new Date(Date.parse(ctx.now) - afterMinutes * 60_000).toISOString();
+  // A case is reminded through its highest alerted level only.
   const due = await tx.q<{ thread_id: string; case_id: string; level: string; priority: string | null }>(
     `SELECT c.thread_id, c.case_id, coalesce(c.now_level, c.level) AS level, c.priority FROM alert_case c
      JOIN alert_outbox p ON p.msg_id = 'parent:' || c.thread_id AND p.state = 'sent'
      WHERE c.resolved_at IS NULL AND c.acked_by IS NULL AND c.has_reply
        AND (c.snoozed_until IS NULL OR c.snoozed_until <= $1::TIMESTAMP)
        AND c.alerted_at <= $2::TIMESTAMP AND (c.reminded_at IS NULL OR c.reminded_at <= $2::TIMESTAMP)
-       AND NOT (c.level = 'at_risk' AND EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND b.level = 'breached' AND b.has_reply))
+       AND NOT EXISTS (SELECT 1 FROM alert_case b WHERE b.case_id = c.case_id AND b.has_reply AND ${levelStageSql('b.level')} > ${levelStageSql('c.level')})
      ORDER BY c.thread_id, c.rank`,
     [ctx.now, cutoff],
   );

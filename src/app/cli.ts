@@ -16,6 +16,9 @@ import { errorText, printable } from '../support/errors';
 import { formatCount as n } from '../support/numbers';
 import { DEMO_NOTICE } from '../render/demo';
 import { failureText, failureJson } from './failure';
+import { CaseNotFoundError, explainFromSource } from '../pipeline/explain';
+import { SettingError } from '../config/slaPolicyFile';
+import { renderExplainText } from '../render/text/explain';
 
 const positiveInt = (name: string) => (v: string) => {
   const n = Number(v);
@@ -121,6 +124,47 @@ export function buildCli(): Command {
         }
       } catch (e) {
         if (o.json) process.stdout.write(`${JSON.stringify(failureJson(e))}\n`);
+        fail(e);
+      }
+    });
+
+  program.command('explain')
+    .description('Explain one case\'s SLA clocks: the policy and why, the calendar, every running and paused stretch, targets, due, outcome and stage')
+    .argument('[case_id]', 'the case to explain')
+    .addOption(new Option('--source <kind>', 'where cases come from').choices([...SOURCES]))
+    .option('--csv <file>', 'CSV export to read (with --source csv)')
+    .option('--db <file>', 'DuckDB file (demo and duckdb sources)')
+    .option('--as-of <iso>', 'the instant to explain at, e.g. 2026-11-23T09:00:00Z (default: now)')
+    .option('--window-days <n>', 'days in the window', positiveInt('--window-days'))
+    .option('--policy-file <file>', 'SLA policy file (default: KPI_SLA_POLICY_FILE; none: the built-in default policy)')
+    .option('--history <file>', 'status history CSV: case_id, status, changed_at (default: KPI_HISTORY_CSV)')
+    .option('--json', 'print the explanation as JSON')
+    .action(async (caseId: string | undefined, o: { source?: SourceKind; csv?: string; db?: string; asOf?: string; windowDays?: number; policyFile?: string; history?: string; json?: boolean }) => {
+      try {
+        if (!caseId?.trim()) throw new ConfigError('kpi explain needs a case id, e.g. kpi explain C-1001');
+        const env = defaultEnv();
+        const settings = settingsWith({
+          KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
+          KPI_CSV_PATH: o.csv,
+          KPI_DB_PATH: o.db,
+          KPI_WINDOW_DAYS: o.windowDays?.toString(),
+        });
+        const asOf = o.asOf ? parseAsOf(o.asOf) : undefined;
+        const e = await explainFromSource({
+          settings, caseId, asOf,
+          policyFile: o.policyFile ?? (env.KPI_SLA_POLICY_FILE || null),
+          historyCsv: o.history ?? (env.KPI_HISTORY_CSV || null),
+        });
+        process.stdout.write(o.json ? `${JSON.stringify(e)}\n` : renderExplainText(e));
+      } catch (e) {
+        if (e instanceof CaseNotFoundError) {
+          process.stderr.write(`kpi: ${e.message}\n`);
+          process.exit(1);
+        }
+        if (e instanceof SettingError) {
+          process.stderr.write(`kpi: ${e.message}\n`);
+          process.exit(2);
+        }
         fail(e);
       }
     });

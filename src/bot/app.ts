@@ -21,6 +21,7 @@ import { ReportService, type RunPipelineFn } from '../pipeline/runCache';
 import { shortError } from '../support/errors';
 import { type ServiceStatus } from '../contract/status';
 import { installOutgoingEscaping } from '../slack-api/outgoing';
+import type { CaseExplanation } from '../kpi/explain';
 
 export const EVENTS_PATH = '/slack/events';
 export const HEALTH_PATH = '/healthz';
@@ -37,6 +38,8 @@ export interface AppDeps {
   respondOptions?: PostResponseOptions;
   /** Answers delivered at once after their acks (default 6); the rest queue. */
   deliveryConcurrency?: number;
+  /** `/kpi explain`; default: the case read from the configured source (pipeline/explain.ts). */
+  explain?: (caseId: string) => Promise<CaseExplanation>;
   /** Socket Mode client tuning (tests: no reconnect). */
   socket?: { autoReconnectEnabled?: boolean; clientPingTimeout?: number; serverPingTimeout?: number };
 }
@@ -166,7 +169,7 @@ export function createApp(settings: Settings, deps: AppDeps = {}): KpiApp {
   const inflight = new Set<Promise<unknown>>();
   commands.register(app, {
     settings, reports, log, policy: accessPolicy(settings), respondOptions: deps.respondOptions, inflight,
-    limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(),
+    limiter: createLimiter(deps.deliveryConcurrency ?? 6), dmCache: new Map(), explain: deps.explain,
   });
 
   // App Home: published when a viewer opens it, and again for every viewer seen after each new run.

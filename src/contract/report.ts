@@ -40,6 +40,8 @@ export interface CaseFilter {
   priority?: Priority;
   region?: string;
   team?: string;
+  /** SLA policy name (contract 6), case-insensitive; `NO_POLICY` for cases no policy covers. */
+  policy?: string;
 }
 
 export interface SlaSummaryRow {

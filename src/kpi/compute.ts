@@ -96,13 +96,22 @@ export function dataQualityScore(asOf: Date, c: DataQualityCounts): DataQualityS
   };
 }
 
-/** The slice's conditions on case_rows; values are bound parameters. */
-function filterClause(filter: CaseFilter | undefined): { where: string; params: Record<string, string> } {
+/**
+ * The slice's conditions on case_rows; values are bound parameters. `policyColumn`: whether
+ * case_rows names each case's policy (a run with an SLA policy file); without one every case
+ * is under the built-in `default` policy.
+ */
+function filterClause(filter: CaseFilter | undefined, policyColumn = false): { where: string; params: Record<string, string> } {
   const parts: string[] = [];
   const params: Record<string, string> = {};
   if (filter?.priority) { parts.push(`CAST(priority AS VARCHAR) = $f_priority`); params.f_priority = filter.priority; }
   if (filter?.region) { parts.push(`lower(region) = lower($f_region)`); params.f_region = filter.region; }
   if (filter?.team) { parts.push(`lower(team) = lower($f_team)`); params.f_team = filter.team; }
+  // case_rows.policy: the applying policy's name, NULL when none covers the case (NO_POLICY).
+  if (filter?.policy) {
+    parts.push(policyColumn ? `lower(coalesce(policy, 'NO_POLICY')) = lower($f_policy)` : `lower($f_policy) = 'default'`);
+    params.f_policy = filter.policy;
+  }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
 
@@ -162,6 +171,16 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
 
 let slices = 0;
 
+async function hasPolicyColumn(instance: DuckDBInstance): Promise<boolean> {
+  const conn = await instance.connect();
+  try {
+    const [r] = await query<{ n: number }>(conn, `SELECT count(*) AS n FROM duckdb_columns() WHERE table_name = 'case_rows' AND column_name = 'policy'`);
+    return r.n > 0;
+  } finally {
+    conn.closeSync();
+  }
+}
+
 async function dropTable(instance: DuckDBInstance, table: string): Promise<void> {
   const conn = await instance.connect();
   try {
@@ -199,7 +218,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   };
   const windowStart = windowStartOf(params);
   const asOfDate = localDate(params.asOf, params.reportTz);
-  const f = filterClause(filter);
+  const f = filterClause(filter, filter?.policy ? await hasPolicyColumn(instance) : false);
   // The cases the reports count: survivors that can be placed in time, open at some time
   // in the window. A slice (slash-command filter) is copied once into its own table, so
   // the reports scan only its rows and the filter runs once, not in every report.

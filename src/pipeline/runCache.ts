@@ -5,7 +5,7 @@
  *   run starts (runPipeline with keepData, trigger 'slack').
  * - Concurrent requests share one in-flight run: fifty people typing /kpi at 09:00 start
  *   one run, not fifty.
- * - Filters (priority, region, team) and a shorter window (days=7) are recomputed from the
+ * - Filters (priority, region, team, policy) and a shorter window (days=7) are recomputed from the
  *   run's kept cases (CaseSet.compute); identical slices of one run are computed once.
  *   A window longer than the run's needs more rows than the run kept: it gets its own run
  *   for the same as_of (not cached beyond that run's lifetime).
@@ -368,10 +368,11 @@ export class ReportService {
     if (filter.priority) clean.priority = filter.priority;
     if (filter.region) clean.region = filter.region;
     if (filter.team) clean.team = filter.team;
+    if (filter.policy) clean.policy = filter.policy;
     const runWindow = entry.report.meta.windowDays;
     const days = windowDays === runWindow ? undefined : windowDays;
     if (Object.keys(clean).length === 0 && days === undefined) return Promise.resolve(entry.report);
-    const key = JSON.stringify([clean.priority ?? null, clean.region ?? null, clean.team ?? null, days ?? null]);
+    const key = JSON.stringify([clean.priority ?? null, clean.region ?? null, clean.team ?? null, days ?? null, clean.policy?.toLowerCase() ?? null]);
     const memo = entry.slices.get(key);
     if (memo) return memo;
     let p: Promise<KpiReport>;

@@ -8,6 +8,7 @@ import type { AtRiskCase, KpiReport, Priority, VolumeAnomalyRow } from '../../co
 import { anomalySentence, anomalyTitle } from '../anomalyText';
 import { renderCsv } from '../files/csv';
 import { esc, formatDuration, formatTime, slackTime } from './format';
+import { levelStage, type AlertLevel } from '../../contract/alertLevels';
 
 export const ACK_ACTION = 'kpi_alert_ack';
 export const SNOOZE_ACTION = 'kpi_alert_snooze';
@@ -15,7 +16,8 @@ export const SNOOZE_MS = 60 * 60 * 1000;
 
 export interface CaseRow {
   case_id: string;
-  level: 'at_risk' | 'breached';
+  /** contract/alertLevels.ts: at_risk, stage_<N>, breached. */
+  level: AlertLevel;
   thread_id: string;
   rank: number;
   has_reply: boolean;
@@ -43,6 +45,25 @@ export interface CaseRow {
   now_at?: string | null;
   /** Owner mention resolved at alert time (`<@U…>` or `<!subteam^S…>`), or null. */
   mention?: string | null;
+  /** SLA policies (contract 6); null (or absent in older rows) without them. */
+  policy?: string | null;
+  clock_state?: string | null;
+  risk_stage?: number | null;
+}
+
+/** `breached`, `at 75% of target`, `at risk`: what a level says about the case. */
+export function levelText(level: string): string {
+  if (level === 'breached') return 'breached';
+  const stage = levelStage(level);
+  return stage ? `at ${stage}% of target` : 'at risk';
+}
+
+/** `Policy: office · Clock: paused · Stage: 75%`; empty for an alert without SLA policies. */
+export function policyLine(c: Pick<CaseRow, 'policy' | 'clock_state' | 'risk_stage'>): string {
+  if (c.policy == null && c.clock_state == null && c.risk_stage == null) return '';
+  const parts = [`Policy: ${c.policy ?? 'none'}`, `Clock: ${c.clock_state ?? 'unknown'}`];
+  if (c.risk_stage != null) parts.push(`Stage: ${c.risk_stage}%`);
+  return parts.join(' · ');
 }
 
 export interface ThreadRow {
@@ -140,17 +161,23 @@ export function safeMention(m: string | null | undefined): string | null {
   return /^<@[UW][A-Z0-9]{2,}>$/.test(m) || /^<!subteam\^S[A-Z0-9]{2,}>$/.test(m) ? m : null;
 }
 
-const stepName = (level: string | null | undefined) => (level === 'breached' ? 'breached' : 'at risk');
+/** What a level says about the case: `breached`, `at 75% of target` (a risk stage), `at risk`. */
+const stepName = (level: string | null | undefined) => levelText(level ?? 'at_risk');
 
 function timeToBreach(h: number): string {
   return h < 0 ? `breached ${formatDuration(h)} ago` : `${formatDuration(h)} to breach`;
 }
 
-/** A thread reply when a case alerted earlier moves on to a later step (its reply is edited too). */
-export function stepNoticeText(c: Pick<AtRiskCase, 'case_id' | 'priority' | 'risk_level' | 'hours_to_breach'>, _now: string, mention: string | null): string {
+/**
+ * A thread reply when a case alerted earlier moves on to a later step (a higher risk stage,
+ * or breached): its reply is edited too. `level` is the step it is at now.
+ */
+export function stepNoticeText(c: Pick<AtRiskCase, 'case_id' | 'priority' | 'risk_level' | 'hours_to_breach' | 'policy' | 'clock_state' | 'risk_stage'>, _now: string, mention: string | null, level: string = c.risk_level): string {
   const who = safeMention(mention);
-  const icon = c.risk_level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
-  return `${icon} \`${esc(c.case_id)}\` (${c.priority}) has now ${c.risk_level === 'breached' ? 'breached' : 'reached the next risk step'}: ${c.hours_to_breach === null ? 'clock paused' : timeToBreach(c.hours_to_breach)}.${who ? ` ${who}` : ''} Its reply above shows the current step.`;
+  const icon = level === 'breached' ? ':red_circle:' : ':large_orange_circle:';
+  const step = level === 'breached' ? 'has now breached' : `is now ${levelText(level)}`;
+  const policy = policyLine(c);
+  return `${icon} \`${esc(c.case_id)}\` (${c.priority}) ${step}: ${c.hours_to_breach === null ? 'clock paused' : timeToBreach(c.hours_to_breach)}.${who ? ` ${who}` : ''} Its reply above shows the current step.${policy ? `\n${esc(policy)}` : ''}`;
 }
 
 export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
@@ -175,12 +202,16 @@ export function renderCaseReply(c: CaseRow, tz: string): RenderedMessage {
     first,
     `${status} · Assignee: ${esc(c.assignee ?? 'unassigned')}${who ? ` (${who})` : ''} · Team: ${esc(c.team ?? 'none')} · Region: ${esc(c.region ?? 'none')}`,
   ];
+  const policy = policyLine(c);
+  if (policy) details.push(esc(policy));
+  // A paused clock has no due time: say so instead of "due unknown".
+  if (c.clock_state === 'paused' && !c.due_at) details[0] = `Clock paused: no due time while it waits (at ${formatTime(c.alerted_at, tz)})`;
   const notes: string[] = [];
   if (c.resolved_at) notes.push(`:white_check_mark: Resolved: no longer open and at risk (seen ${formatTime(c.resolved_at, tz)})`);
   if (c.acked_by) notes.push(`:eyes: Acknowledged by <@${esc(c.acked_by)}>${c.acked_at ? ` at ${formatTime(c.acked_at, tz)}` : ''}`);
   if (c.snoozed_until && !c.acked_by && !c.resolved_at) notes.push(`:zzz: Reminders snoozed until ${formatTime(c.snoozed_until, tz)}${c.snoozed_by ? ` by <@${esc(c.snoozed_by)}>` : ''}`);
   const plainHead = `${c.priority ?? '?'} ${c.case_id} ${headStep}`;
-  const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...notes]
+  const text = [c.resolved_at ? `Resolved: ${plainHead}` : plainHead, details[0].replace(due, c.due_at ? formatTime(c.due_at, tz) : 'unknown'), details[1], ...(policy ? [policy] : []), ...notes]
     .join('\n');
   const blocks: KnownBlock[] = [
     { type: 'section', text: { type: 'mrkdwn', text: `${head}\n${details.join('\n')}` } },
@@ -283,16 +314,16 @@ export function renderCasesCsv(rows: CaseRow[]): string {
     case_id: r.case_id, priority: (r.priority ?? 'P4') as Priority, region: r.region, team: r.team, assignee: r.assignee,
     status: r.status, created_at: r.created_at ?? '', due_at: r.due_at ?? '', sla_target_hours: r.sla_target_hours ?? 0,
     elapsed_hours: r.elapsed_hours ?? 0, sla_elapsed_pct: r.sla_elapsed_pct ?? 0, hours_to_breach: r.hours_to_breach ?? 0,
-    risk_level: r.level,
-    // The thread's stored rows predate the policy columns: those cells stay empty.
-    policy: null, calendar: null, clock_state: null, risk_stage: null,
+    risk_level: r.level === 'breached' ? 'breached' : 'at_risk',
+    // The alert state keeps the policy, clock state and stage of each alerted case, not its calendar.
+    policy: r.policy ?? null, calendar: null, clock_state: r.clock_state ?? null, risk_stage: r.risk_stage ?? null,
   })) as unknown as AtRiskCase[];
   return renderCsv({ atRiskCases } as unknown as KpiReport, 'sla_at_risk_cases');
 }
 
 /** One reminder per thread for cases nobody acknowledged. */
 export function reminderText(rows: { case_id: string; priority: string | null; level: string }[], total: number, afterMinutes: number): string {
-  const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${r.level === 'breached' ? 'breached' : 'at risk'})`).join(', ');
+  const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${levelText(r.level)})`).join(', ');
   const more = total > rows.length ? ` and ${total - rows.length} more` : '';
   return `:bell: Still unacknowledged after ${formatDuration(afterMinutes / 60)}: ${list}${more}. Acknowledge or snooze on each case.`;
 }

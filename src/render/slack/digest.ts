@@ -175,6 +175,24 @@ export function renderDigest(report: KpiReport, previous: RunHistoryRow | null, 
     });
   }
 
+  // 4b. SLA compliance by policy, only when the report has more than one policy row
+  const policyRows = report.slaPolicySummary ?? [];
+  if (policyRows.length > 1) {
+    required.push({
+      type: 'section',
+      text: { type: 'mrkdwn', text: '*SLA compliance by policy* (resolution · first response)' },
+      fields: policyRows.slice(0, LIMITS.fields).map((r) => ({
+        type: 'mrkdwn' as const,
+        text: truncate(
+          `*${dataText(r.policy, 40)}*${r.calendar ? ` _${dataText(r.calendar, 30)}_` : ''} ${pct(r.sla_compliance_pct)} · FR ${pct(r.first_response_compliance_pct)}
+` +
+          `${int(r.met)} met · ${int(r.breached)} breached · ${int(r.pending)} pending`,
+          LIMITS.fieldText,
+        ),
+      })),
+    });
+  }
+
   // 5. Backlog and spike status
   const byPrio = report.backlogSummary.filter((r) => r.priority !== 'ALL').map((r) => `${r.priority === 'UNKNOWN' ? 'unknown' : r.priority} ${int(r.open_cases)}`);
   const all = report.backlogSpike.find((s) => s.scope === 'ALL');

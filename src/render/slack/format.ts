@@ -57,6 +57,7 @@ export function scopeText(filter: CaseFilter, windowDays: number, plain = false)
   if (filter.priority) parts.push(filter.priority);
   if (filter.region) parts.push(`region ${e(filter.region)}`);
   if (filter.team) parts.push(`team ${e(filter.team)}`);
+  if (filter.policy) parts.push(`policy ${e(filter.policy)}`);
   if (parts.length === 0) parts.push('all cases');
   parts.push(`last ${windowDays} day${windowDays === 1 ? '' : 's'}`);
   return parts.join(' · ');

@@ -9,6 +9,7 @@ export const HELP_LINES: [string, string][] = [
   ['risk', 'open cases at risk of breaching or breached, most urgent first'],
   ['trend', 'cases created and resolved per day, backlog at day end'],
   ['quality', 'data quality score and its parts'],
+  ['explain C-1001', 'why a case\'s SLA clocks read what they read: policy, calendar, running and paused stretches, due, stage'],
   ['status', 'last run, next scheduled runs, data source, health'],
   ['run', 'start a fresh run now (KPI admins only)'],
   ['help', 'this message'],
@@ -22,7 +23,7 @@ export function renderHelp(command = '/kpi'): Reply {
       header('Support KPIs'),
       section(list),
       section(
-        '*Filters* (for summary, sla, backlog, risk, trend, quality): `priority=P1` (P1–P4, or urgent/high/normal/low), `region=EMEA`, `team=billing` (quote values with spaces: `team="Tier 2"`), `days=7` (1–365).\n' +
+        '*Filters* (for summary, sla, backlog, risk, trend, quality): `priority=P1` (P1–P4, or urgent/high/normal/low), `region=EMEA`, `team=billing` (quote values with spaces: `team="Tier 2"`), `policy=enterprise` (an SLA policy by name, or `NO_POLICY`), `days=7` (1–365).\n' +
           '*`public`*: answer in the channel and post the CSV there instead of sending it to you privately.',
       ),
       context(`Example: \`${command} sla priority=P1 region=EMEA days=7\``),
@@ -35,7 +36,7 @@ export function renderUsageError(error: string, command = '/kpi'): Reply {
     text: `${error} Try ${command} help.`,
     blocks: [
       section(`:thinking_face: ${esc(error)}`),
-      context(`Usage: \`${command} <summary|sla|backlog|risk|trend|quality|status|run|help> [priority=P1] [region=EMEA] [team=…] [days=7] [public]\` · \`${command} help\` for details`),
+      context(`Usage: \`${command} <summary|sla|backlog|risk|trend|quality|status|run|help> [priority=P1] [region=EMEA] [team=…] [policy=…] [days=7] [public]\` · \`${command} explain CASE_ID\` · \`${command} help\` for details`),
     ],
   };
 }

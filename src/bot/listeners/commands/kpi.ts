@@ -25,11 +25,14 @@ import { getHealth } from '../../../alerts/health';
 import { parseKpiCommand, type Subcommand } from './parse';
 import { postResponse, type PostResponseOptions } from '../../../slack-api/respond';
 import type { Limiter } from '../../../support/limit';
+import type { CaseExplanation } from '../../../kpi/explain';
+import { CaseNotFoundError, explainFromSource } from '../../../pipeline/explain';
+import { renderExplainBlocks, renderExplainNotFound } from '../../../render/slack/explain';
 
 export const KPI_COMMAND = '/kpi';
 
 /** The CSV each report subcommand sends. */
-export const CSV_FOR: Record<Exclude<Subcommand, 'help' | 'status'>, ReportFile> = {
+export const CSV_FOR: Record<Exclude<Subcommand, 'help' | 'status' | 'explain'>, ReportFile> = {
   sla: 'sla_summary',
   quality: 'data_quality_score',
   backlog: 'backlog_summary',
@@ -52,6 +55,8 @@ export interface KpiCommandDeps {
   limiter?: Limiter;
   /** Remembers each person's DM channel (conversations.open once per person). */
   dmCache?: Map<string, string>;
+  /** `/kpi explain`: explains one case; default: read from the configured source (pipeline/explain.ts). */
+  explain?: (caseId: string) => Promise<CaseExplanation>;
 }
 
 /** The fields of a slash command payload this handler reads (HTTP form or Socket Mode JSON). */
@@ -67,6 +72,7 @@ export interface KpiCommandInput {
 
 export type KpiOutcome =
   | { kind: 'help' | 'status' | 'usage' | 'refused' | 'admin-only' }
+  | { kind: 'explain'; found: boolean }
   | { kind: 'report'; sub: Subcommand; delivery: Delivery; csv: string; fileName: string }
   | { kind: 'error'; ref: string };
 
@@ -122,8 +128,23 @@ export function csvFileName(file: ReportFile, report: KpiReport, filter: CaseFil
   if (filter.priority) parts.push(filter.priority);
   if (filter.region) parts.push(safeName(filter.region));
   if (filter.team) parts.push(`team-${safeName(filter.team)}`);
+  if (filter.policy) parts.push(`policy-${safeName(filter.policy)}`);
   parts.push(`${report.meta.windowDays}d`);
   return `${parts.filter(Boolean).join('_')}.csv`;
+}
+
+/**
+ * A policy= value that names no policy of the run (sla_policy_summary: the policies with
+ * cases in the window, and NO_POLICY): the usage message, so a typo does not read as "no
+ * cases". Null when the name is known or the run lists no policies.
+ */
+export function unknownPolicy(report: KpiReport, policy: string): string | null {
+  const names = (report.slaPolicySummary ?? []).map((r) => r.policy);
+  if (names.length === 0) return null;
+  const want = policy.trim().toLowerCase();
+  if (want === 'no_policy' || names.some((n) => n.toLowerCase() === want)) return null;
+  const list = names.includes('NO_POLICY') ? names : [...names, 'NO_POLICY'];
+  return `No cases under a policy named "${policy.replace(/[`*_~<>]/g, '').slice(0, 40)}" in this run. Policies with cases: ${list.join(', ')}.`;
 }
 
 function slackErrorCode(e: unknown): string | undefined {
@@ -168,6 +189,21 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       await reply(renderStatus(reports.status(), alerts), parsed.public);
       return { kind: 'status' };
     }
+    if (sub === 'explain') {
+      const caseId = parsed.caseId!;
+      await reply(renderWorking(what));
+      const explain = deps.explain ?? ((id: string) => explainFromSource({ settings, caseId: id, log: deps.log }));
+      try {
+        const e = await explain(caseId);
+        await reply(renderExplainBlocks(e), parsed.public);
+        log.info({ sub, ms: Date.now() - started }, 'slash command answered');
+        return { kind: 'explain', found: true };
+      } catch (e) {
+        if (!(e instanceof CaseNotFoundError)) throw e;
+        await reply(renderExplainNotFound(e.message));
+        return { kind: 'explain', found: false };
+      }
+    }
     let answer;
     if (sub === 'run') {
       if (!isAdmin(policy, cmd.user_id)) {
@@ -179,6 +215,13 @@ export async function handleKpiCommand(cmd: KpiCommandInput, client: WebClient, 
       answer = await reports.refresh();
     } else {
       if (!reports.isFresh()) await reply(renderWorking(what));
+      if (parsed.filter.policy) {
+        const unknown = unknownPolicy((await reports.get()).report, parsed.filter.policy);
+        if (unknown) {
+          await reply(renderUsageError(unknown, name));
+          return { kind: 'usage' };
+        }
+      }
       answer = await reports.get({ filter: parsed.filter, windowDays: parsed.windowDays });
     }
     const report = answer.report;

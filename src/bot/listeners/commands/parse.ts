@@ -1,11 +1,12 @@
 /**
- * Parses the text after `/kpi`: `<sub> [priority=P1] [region=EMEA] [team="Tier 2"] [days=7] [public]`.
+ * Parses the text after `/kpi`: `<sub> [priority=P1] [region=EMEA] [team="Tier 2"] [days=7] [public]`,
+ * or `explain CASE_ID [public]`.
  * Pure and synchronous: validation errors become a usage message, never an exception.
  */
 import { type CaseFilter, type Priority } from '../../../contract/report';
 import { priorityOf } from '../../../contract/columns';
 
-export const SUBCOMMANDS = ['help', 'sla', 'quality', 'backlog', 'risk', 'trend', 'summary', 'status', 'run'] as const;
+export const SUBCOMMANDS = ['help', 'sla', 'quality', 'backlog', 'risk', 'trend', 'summary', 'status', 'run', 'explain'] as const;
 export type Subcommand = (typeof SUBCOMMANDS)[number];
 
 /** Subcommands that answer from a report and so accept filters. */
@@ -30,6 +31,8 @@ export interface ParsedCommand {
   windowDays?: number;
   /** `public`: answer in the channel, CSV into the channel. */
   public: boolean;
+  /** `explain CASE_ID`: the case to explain. */
+  caseId?: string;
 }
 
 export interface ParseError {
@@ -62,6 +65,8 @@ export function parseKpiCommand(text: string | undefined): ParsedCommand | Parse
   const sub: Subcommand | undefined = (SUBCOMMANDS as readonly string[]).includes(head) ? (head as Subcommand) : SUB_ALIASES[head];
   if (!sub) return { ok: false, error: `"${clip(head)}" is not a /kpi subcommand.` };
 
+  if (sub === 'explain') return parseExplain(tokens);
+
   const filter: CaseFilter = {};
   let windowDays: number | undefined;
   let isPublic = false;
@@ -72,7 +77,7 @@ export function parseKpiCommand(text: string | undefined): ParsedCommand | Parse
       continue;
     }
     const m = /^([A-Za-z_-]+)\s*[=:]\s*(.*)$/.exec(tok);
-    if (!m) return { ok: false, sub, error: `I don't understand "${clip(tok)}". Filters look like priority=P1, region=EMEA, team=billing, days=7.` };
+    if (!m) return { ok: false, sub, error: `I don't understand "${clip(tok)}". Filters look like priority=P1, region=EMEA, team=billing, policy=enterprise, days=7.` };
     const key = m[1].toLowerCase();
     const value = m[2].trim();
     if (!value) return { ok: false, sub, error: `${key}= needs a value.` };
@@ -93,6 +98,10 @@ export function parseKpiCommand(text: string | undefined): ParsedCommand | Parse
       case 'queue':
         filter.team = value;
         break;
+      case 'policy':
+      case 'sla-policy':
+        filter.policy = value;
+        break;
       case 'days':
       case 'window': {
         const n = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -103,7 +112,7 @@ export function parseKpiCommand(text: string | undefined): ParsedCommand | Parse
         break;
       }
       default:
-        return { ok: false, sub, error: `Unknown filter "${clip(key)}". Filters are priority, region, team and days.` };
+        return { ok: false, sub, error: `Unknown filter "${clip(key)}". Filters are priority, region, team, policy and days.` };
     }
   }
   const hasFilters = Object.keys(filter).length > 0 || windowDays !== undefined;
@@ -111,6 +120,19 @@ export function parseKpiCommand(text: string | undefined): ParsedCommand | Parse
     return { ok: false, sub, error: `/kpi ${sub} takes no filters.` };
   }
   return { ok: true, sub, filter, windowDays, public: isPublic };
+}
+
+/** `explain CASE_ID [public]`: one case id (quoted when it has spaces). */
+function parseExplain(tokens: string[]): ParsedCommand | ParseError {
+  const sub: Subcommand = 'explain';
+  const isPublic = tokens.some((t) => ['public', '--public'].includes(t.toLowerCase()));
+  const rest = tokens.filter((t) => !['public', '--public'].includes(t.toLowerCase()));
+  if (rest.length === 0) return { ok: false, sub, error: 'explain needs a case id, e.g. /kpi explain C-1001.' };
+  if (rest.length > 1) return { ok: false, sub, error: `explain takes one case id; got "${clip(rest.join(' '))}".` };
+  const caseId = rest[0].trim();
+  if (!caseId) return { ok: false, sub, error: 'explain needs a case id, e.g. /kpi explain C-1001.' };
+  if (caseId.length > MAX_VALUE_LENGTH) return { ok: false, sub, error: `The case id is too long (at most ${MAX_VALUE_LENGTH} characters).` };
+  return { ok: true, sub, filter: {}, public: isPublic, caseId };
 }
 
 function clip(s: string): string {
