@@ -5,7 +5,10 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { writeReportFiles } from '../src/render/files/csv';
+import { REPORT_FILES, writeReportFiles } from '../src/render/files/csv';
+
+/** The files of a report set: the contract CSVs and the TXT; with the manifest, the steps' files. */
+const FILES = Object.keys(REPORT_FILES).length + 1;
 import { MANIFEST, readReportSet, recoverReportSet } from '../src/render/files/reportSet';
 import { makeReport } from './fixtures/report';
 import { tmpDir } from './helpers/kpi';
@@ -29,7 +32,7 @@ describe('the report set swap', () => {
   const all = steps();
 
   test('the steps: every file staged, the backup, the journal, every rename, the commit', () => {
-    expect(all).toHaveLength(9 + 1 + 1 + 9 + 1);
+    expect(all).toHaveLength((FILES + 1) + 1 + 1 + (FILES + 1) + 1);
     expect(all[all.length - 2]).toBe(`renamed:${MANIFEST}`);
   });
 
@@ -38,7 +41,7 @@ describe('the report set swap', () => {
     writeReportFiles(older(), dir);
     const set = readReportSet(dir)!;
     expect(set.manifest).toMatchObject({ runId: 'run-old', asOf: '2026-11-23T09:00:00Z' });
-    expect(Object.keys(set.manifest.files)).toHaveLength(8);
+    expect(Object.keys(set.manifest.files)).toHaveLength(FILES);
     writeFileSync(join(dir, 'sla_summary.csv'), 'tampered');
     expect(readReportSet(dir, 2)).toBeNull();
   });

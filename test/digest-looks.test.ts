@@ -86,7 +86,7 @@ describe('the preview is what the digest job posts', () => {
     const fake = await startFakeSlack({ token: 'xoxb-looks' });
     try {
       const db = join(dir, 'kpi.duckdb');
-      const settings = loadSettings({ SLACK_BOT_TOKEN: 'xoxb-looks', SLACK_API_URL: fake.url, KPI_DIGEST_CHANNEL: 'C0DIGEST01', KPI_DB_PATH: db, KPI_SLA_GOAL_PCT: '97' });
+      const settings = loadSettings({ SLACK_BOT_TOKEN: 'xoxb-looks', SLACK_API_URL: fake.url, KPI_DIGEST_CHANNEL: 'C0DIGEST01', KPI_DB_PATH: db, KPI_STATE_PATH: db, KPI_SLA_GOAL_PCT: '97' });
       // Yesterday's scheduled run and a later unscheduled one: the digest compares with the scheduled one.
       const prev = makeReport();
       prev.meta = { ...prev.meta, runId: 'yesterday', asOf: '2026-11-22T08:00:00Z', asOfDate: '2026-11-22' };

@@ -114,7 +114,7 @@ describe('bin/kpi.js with the bundle', () => {
       expect(r.stderr).toMatch(new RegExp(`-run\\.v8cache: ${round}`));
       expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, warnings: [] });
       const files = readdirSync(join(fromSource, 'output')).filter((f) => !f.startsWith('.'));
-      expect(files).toHaveLength(9);
+      expect(files).toHaveLength(10); // the contract CSVs and the TXT
       for (const f of files) {
         expect(readFileSync(join(cwd, 'output', f), 'utf8')).toBe(readFileSync(join(fromSource, 'output', f), 'utf8'));
       }

@@ -60,7 +60,7 @@ describe('kpi digest / kpi alerts', () => {
     const real = await runCliAsync(['digest'], cwd, env);
     expect(real.stderr).toBe('');
     expect(real.code).toBe(0);
-    expect(real.stdout).toMatch(/^Digest for \d{4}-\d\d-\d\d posted to C0DIGEST01 \(ts [\d.]+\); 9 files in its thread\.$/m);
+    expect(real.stdout).toMatch(/^Digest for \d{4}-\d\d-\d\d posted to C0DIGEST01 \(ts [\d.]+\); 11 files in its thread\.$/m);
     const posted = fake.messagesIn(DIGEST).filter((m) => !m.thread_ts);
     expect(posted).toHaveLength(1);
     // what the dry run printed is what was posted (same run inputs, same comparison run)
@@ -75,14 +75,14 @@ describe('kpi digest / kpi alerts', () => {
   test('the bot\'s digest job and kpi digest at the same time, on one state file: one digest', async () => {
     const dir = tmpDir('kpi-one-shot-race-');
     await seedDemo({ dbPath: join(dir, 'data/kpi.duckdb'), cases: 600, seed: 7 });
-    const settings = loadSettings({ ...env, KPI_DB_PATH: join(dir, 'data/kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'output'), KPI_LOG_DIR: join(dir, 'logs') });
+    const settings = loadSettings({ ...env, KPI_DB_PATH: join(dir, 'data/kpi.duckdb'), KPI_STATE_PATH: join(dir, 'data/kpi.duckdb'), KPI_OUTPUT_DIR: join(dir, 'output'), KPI_LOG_DIR: join(dir, 'logs') });
     const log = silentLogger();
     const bot = createDigestJob({ settings, log, run: runPipeline, slack: createSlackClient(settings, log), maxRetries: 0 });
     const [botOut, cli] = await Promise.all([bot.runOnce('schedule'), runCliAsync(['digest'], dir, env)]);
     expect(cli.code).toBe(0);
     const parents = fake.messagesIn(DIGEST).filter((m) => !m.thread_ts);
     expect(parents).toHaveLength(1);
-    const rows = await readDigestLog(settings.KPI_DB_PATH);
+    const rows = await readDigestLog(settings.KPI_STATE_PATH);
     expect(rows).toHaveLength(1);
     expect(rows[0].ts).toBe(parents[0].ts);
     // exactly one of them says it posted
@@ -140,7 +140,7 @@ describe('kpi doctor', () => {
 
   const settingsFor = (dir: string, over: Record<string, string> = {}) => ({
     SLACK_BOT_TOKEN: TOKEN, SLACK_SIGNING_SECRET: 'sig', SLACK_API_URL: fake.url, KPI_SOURCE: 'csv', KPI_CSV_PATH: join(FIXTURES, 'cases_small.csv'),
-    KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_DIGEST_CHANNEL: DIGEST, KPI_ALERT_CHANNEL: ALERTS, ...over,
+    KPI_DB_PATH: join(dir, 'kpi.duckdb'), KPI_STATE_PATH: join(dir, 'kpi.duckdb'), KPI_DIGEST_CHANNEL: DIGEST, KPI_ALERT_CHANNEL: ALERTS, ...over,
   });
 
   test('all checks pass: exit 0, one line per check', async () => {

@@ -97,7 +97,7 @@ test('digest: a post whose answer was lost is looked up and not posted again; it
   expect(okCalls(fake, 'conversations.history')).toHaveLength(1);
   expect(posted(fake)).toHaveLength(1);
   expect(out.ts).toBe(posted(fake)[0].ts);
-  expect(fake.uploadsIn(ALERT_CHANNEL, out.ts).length).toBe(8);
+  expect(fake.uploadsIn(ALERT_CHANNEL, out.ts).length).toBe(10); // the trend chart and the nine contract CSVs
   expect(transport.stats.reconciled).toBe(1);
 });
 

@@ -89,10 +89,11 @@ export function buildCli(): Command {
           KPI_FULL_REFRESH: o.fullRefresh ? 'true' : undefined,
         };
         const settings = settingsWith(overrides);
+        // Settings and arguments are checked first: a usage error is one line on stderr.
+        const asOf = o.asOf ? parseAsOf(o.asOf) : undefined;
         if (!sourceChosen(overrides)) {
           process.stderr.write('kpi: no source is configured (KPI_SOURCE, --source or --csv): using generated demo data, not your support cases. See .env.example.\n');
         }
-        const asOf = o.asOf ? parseAsOf(o.asOf) : undefined;
         const log = createLogger({ dir: settings.KPI_LOG_DIR, level: settings.KPI_LOG_LEVEL });
         const tty = !o.json && process.stderr.isTTY;
         let i = 0;
