@@ -1,4 +1,7 @@
 /**
+ * One file on purpose: every step of a sweep's claim runs in one transaction and shares its
+ * temp tables (cur, newc, ...) and counters; split, one transaction would be spread over files.
+ *
  * The sweep's decisions, made inside one short transaction on the alert tables (see
  * schema.ts): what is new since the stored state, what resolved, what reopened; and the
  * claims (alert_case rows + pending outbox rows) that make every decision happen once.

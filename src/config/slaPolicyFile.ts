@@ -1,4 +1,7 @@
 /**
+ * One file on purpose: the policy file's schema and its line-numbered checks read top to bottom
+ * like the format they check (calendars, hours, holidays, policies, targets).
+ *
  * The SLA policy file (contract 6.1, `KPI_SLA_POLICY_FILE`): YAML read into an
  * SlaPolicySet, checked whole before a run starts. Every mistake is a SettingError whose
  * message names the file, the line and the problem (`policies.yml:12: unknown calendar

@@ -17,26 +17,16 @@
  * time between those wall-clock times, so a repeated hour counts twice and a skipped one
  * not at all. Holidays are whole local days.
  */
+import { localParts } from '../support/cronTime';
 import { WEEKDAYS, type BusinessCalendar, type SlaPolicy, type SlaPolicySet, type ConditionKey, CONDITION_KEYS } from '../contract/slaPolicy';
 
 const DAY_MS = 86_400_000;
 
 // --- time zones ------------------------------------------------------------------------
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** The zone's UTC offset at instant t (local wall clock minus UTC), in ms. */
 export function zoneOffsetMs(timezone: string, t: number): number {
-  let f = formatters.get(timezone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-      hour: 'numeric', minute: 'numeric', second: 'numeric',
-    });
-    formatters.set(timezone, f);
-  }
-  const p: Record<string, number> = {};
-  for (const part of f.formatToParts(t)) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const p = localParts(t, timezone);
   const wall = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
   return wall - Math.floor(t / 1000) * 1000;
 }

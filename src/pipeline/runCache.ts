@@ -1,4 +1,7 @@
 /**
+ * One class on purpose: the cache's state (the latest run, the run in flight, its slices and
+ * users) is shared by every method; split, the locking between them would be spread over files.
+ *
  * The latest-run cache behind the slash commands and /healthz.
  *
  * - Answers come from the latest run while it is fresh (KPI_CACHE_MINUTES); otherwise a new
