@@ -10,6 +10,7 @@
  * the baseline median (left out when the median is 0). Rendering only.
  */
 import type { VolumeAnomalyRow } from '../contract/report';
+import { formatCount } from '../support/numbers';
 
 /** The anomalous rows, ALL first (the file's order). */
 export function anomalies(rows: readonly VolumeAnomalyRow[] | undefined): VolumeAnomalyRow[] {
@@ -28,7 +29,7 @@ export function changeVsMedian(r: VolumeAnomalyRow): string {
 
 /** "263-390" (whole cases). */
 export function expectedBand(r: VolumeAnomalyRow): string {
-  const whole = (v: number | null) => Math.round(v ?? 0); // band ends are never negative
+  const whole = (v: number | null) => formatCount(v ?? 0); // band ends are never negative
   return `${whole(r.baseline_low)}-${whole(r.baseline_high)}`;
 }
 
@@ -39,8 +40,8 @@ export function anomalySentence(r: VolumeAnomalyRow): string {
   const tail = `expected ${expectedBand(r)} from the last ${r.baseline_days} ${r.weekday}${plural(r.baseline_days, '', 's')}${change ? ` (${change})` : ''}`;
   const cases = plural(r.created, 'case', 'cases');
   return r.direction === 'low'
-    ? `${r.weekday}: ${prio}intake dropped: ${r.created} ${cases} created, ${tail}`
-    : `${r.weekday}: ${r.created} ${prio}${cases} created, ${tail}`;
+    ? `${r.weekday}: ${prio}intake dropped: ${formatCount(r.created)} ${cases} created, ${tail}`
+    : `${r.weekday}: ${formatCount(r.created)} ${prio}${cases} created, ${tail}`;
 }
 
 /** A short title: "Volume anomaly (high) in P2 on Sunday 2026-11-22". */

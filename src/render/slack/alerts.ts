@@ -102,7 +102,7 @@ export function sparkline(values: number[]): string {
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
+  return `${num(n)} ${n === 1 ? one : many}`;
 }
 
 /** `4 cases newly at risk, 1 newly breached: P1 2, P2 3` */
@@ -110,7 +110,7 @@ export function casesHeadline(nAtRisk: number, nBreached: number, byPriority: Re
   const parts: string[] = [];
   const total = nAtRisk + nBreached;
   if (nAtRisk > 0) parts.push(`${plural(nAtRisk, 'case')} newly at risk`);
-  if (nBreached > 0) parts.push(nAtRisk > 0 ? `${nBreached} newly breached` : `${plural(nBreached, 'case')} newly breached`);
+  if (nBreached > 0) parts.push(nAtRisk > 0 ? `${num(nBreached)} newly breached` : `${plural(nBreached, 'case')} newly breached`);
   const prio = Object.entries(byPriority).sort(([a], [b]) => a.localeCompare(b)).map(([p, n]) => `${p} ${n}`).join(', ');
   return `${parts.join(', ') || plural(total, 'case')}${prio ? `: ${prio}` : ''}`;
 }
@@ -256,7 +256,7 @@ export function renderSpikeParent(t: ThreadRow): RenderedMessage {
   const p = JSON.parse(t.payload ?? '{}') as SpikePayload;
   const cleared = Boolean(t.resolved_at);
   const title = `${cleared ? ':white_check_mark: Cleared: b' : ':chart_with_upwards_trend: B'}acklog spike (${spikeScope(p.scope)}) on ${p.as_of_date}`;
-  const body = `${p.backlog_today} open today vs ${p.baseline_days}-day baseline ${p.baseline_avg.toFixed(1)} (${signedPct(p.growth_pct)}, threshold +${p.threshold_pct}%)`;
+  const body = `${num(p.backlog_today)} open today vs ${p.baseline_days}-day baseline ${p.baseline_avg.toFixed(1)} (${signedPct(p.growth_pct)}, threshold +${p.threshold_pct}%)`;
   const spark = p.spark ? `Backlog, last ${p.spark.length} days: ${p.spark}` : '';
   const text = [title, body, spark].filter(Boolean).join('\n');
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title}*\n${body}${spark ? `\n${spark}` : ''}` } }] };
@@ -324,6 +324,6 @@ export function renderCasesCsv(rows: CaseRow[]): string {
 /** One reminder per thread for cases nobody acknowledged. */
 export function reminderText(rows: { case_id: string; priority: string | null; level: string }[], total: number, afterMinutes: number): string {
   const list = rows.map((r) => `\`${esc(r.case_id)}\` (${r.priority ?? '?'}, ${levelText(r.level)})`).join(', ');
-  const more = total > rows.length ? ` and ${total - rows.length} more` : '';
+  const more = total > rows.length ? ` and ${num(total - rows.length)} more` : '';
   return `:bell: Still unacknowledged after ${formatDuration(afterMinutes / 60)}: ${list}${more}. Acknowledge or snooze on each case.`;
 }
