@@ -56,9 +56,16 @@ FROM at_end c LEFT JOIN clock_buckets s
   ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
 CREATE OR REPLACE TEMP TABLE clock_pauses AS
-WITH pausing_ids AS (
+WITH history_statuses AS (
+  SELECT DISTINCT status FROM status_history WHERE status IS NOT NULL
+), pausing_statuses AS (
+  -- The statuses some policy pauses in: the patterns are tested once per distinct status,
+  -- the changes are matched to them by equality.
+  SELECT status FROM history_statuses WHERE {{any_pause}}
+), pausing_ids AS (
   -- Cases with a change to a status some policy pauses in: only their changes matter.
-  SELECT DISTINCT case_id FROM status_history WHERE changed_at IS NOT NULL AND ({{any_pause}})
+  SELECT DISTINCT h.case_id FROM status_history h JOIN pausing_statuses s ON s.status = h.status
+  WHERE h.changed_at IS NOT NULL
 ), pause_cases AS (
   SELECT row_key, case_id, policy, calendar, bucket_us, created_at, end_at FROM clock_cases
   WHERE may_pause AND end_at >= created_at AND case_id IN (SELECT case_id FROM pausing_ids)

@@ -45,16 +45,24 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions, ti
     await exec(conn, `SET TimeZone = 'UTC'`);
   }
   lap('read');
-  // Ids not among the run's cases; those that the cases input has after all are known.
-  await exec(conn, `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
-    SELECT h.case_id, count(h.changed_at) AS dated_rows FROM status_history h
-    WHERE h.case_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM case_rows c WHERE c.case_id = h.case_id)
-    GROUP BY h.case_id`);
+  // Ids not among the run's cases, each with its dated rows: grouped first, so that the anti
+  // join looks at each id once.
+  await exec(conn, `CREATE OR REPLACE TEMP TABLE history_outside_run AS
+    WITH history_ids AS (
+      SELECT case_id, count(changed_at) AS dated_rows FROM status_history WHERE case_id IS NOT NULL GROUP BY case_id
+    )
+    SELECT h.case_id, h.dated_rows FROM history_ids h
+    WHERE NOT EXISTS (SELECT 1 FROM case_rows c WHERE c.case_id = h.case_id)`);
   lap('unknown_ids');
-  const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM history_unknown_ids');
-  if (Number(n) > 0) {
-    await exec(conn, `DELETE FROM history_unknown_ids WHERE case_id IN (SELECT ${cleanId('case_id')} FROM ${o.casesRelation})`);
-  }
-  await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_unknown_ids`);
+  // Those that the cases input has after all are known: kept are the ids it lacks (an anti
+  // join into a new table rather than a delete of the many that it has).
+  const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM history_outside_run');
+  await exec(conn, Number(n) > 0
+    ? `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
+      WITH source_ids AS (SELECT ${cleanId('case_id')} AS case_id FROM ${o.casesRelation})
+      SELECT u.case_id, u.dated_rows FROM history_outside_run u
+      WHERE NOT EXISTS (SELECT 1 FROM source_ids s WHERE s.case_id = u.case_id)`
+    : 'CREATE OR REPLACE TEMP TABLE history_unknown_ids AS SELECT * FROM history_outside_run');
+  await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_unknown_ids; DROP TABLE history_outside_run`);
   lap('counts');
 }
