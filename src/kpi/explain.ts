@@ -105,15 +105,8 @@ export interface ExplainClock {
 export interface CaseExplanation {
   caseId: string;
   asOfMs: number;
-  attributes: {
-    priority: Priority | null;
-    priorityRaw: string | null;
-    status: string | null;
-    region: string | null;
-    channel: string | null;
-    team: string | null;
-    customerTier: string | null;
-  };
+  /** The attributes the policies' `when` conditions test, as the case has them. */
+  attributes: Pick<ExplainCaseInput, 'priority' | 'priorityRaw' | 'status' | 'region' | 'channel' | 'team' | 'customerTier'>;
   createdAtMs: number;
   /** Resolved at or before as_of; null while open. */
   resolvedAtMs: number | null;
