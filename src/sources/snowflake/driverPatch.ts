@@ -19,7 +19,7 @@
  *   failed"; the chunk's number is attached to the error so the message can name it.
  * - Streamed result chunks (rawResultOf, fetchChunkStream): the driver downloads a chunk
  *   as one string, parses it whole and makes an object per row, so memory grows with the
- *   chunk size (up to 160 MB of JSON per chunk, and the next one prefetched). The result the
+ *   chunk size (Snowflake's largest chunks, and the next one prefetched). The result the
  *   driver builds for a statement is recorded (Result#getQueryId is called right after it
  *   is built), so the source can read its chunk list, and the driver's own HTTP client
  *   (proxy, TLS checks, the capped retries above) can answer a chunk as a byte stream.
