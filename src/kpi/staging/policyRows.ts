@@ -165,6 +165,17 @@ async function appendBuckets(conn: DuckDBConnection, rows: BucketRow[]): Promise
 }
 
 /**
+ * B(t) in microseconds for the instant `row.col` (case_clocks.sql): t itself on the 24x7
+ * calendar, else the business time before t's bucket (the joined clock_buckets row `s`)
+ * plus the parts of its two business pieces that lie before t.
+ */
+export function businessTimeSql(row: string, col: string): string {
+  const t = `epoch_us(${row}.${col})`;
+  const piece = (a: string, b: string) => `least(greatest(${t} - s.start_us - s.${a}, 0), s.${b} - s.${a})`;
+  return `CASE WHEN ${row}.calendar = '24x7' THEN ${t} ELSE coalesce(s.cum_us + ${piece('a1', 'b1')} + ${piece('a2', 'b2')}, 0) END`;
+}
+
+/**
  * Applies the business-hours and paused clocks to case_rows (case_clocks.sql). Needs
  * `status_history` (history.ts; empty without a history input).
  */
@@ -190,6 +201,11 @@ export async function applyPolicyClocks(
       pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
       any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))]),
       risk_threshold_pct: o.riskThresholdPct,
+      b_created_at: businessTimeSql('c', 'created_at'),
+      b_end_at: businessTimeSql('c', 'end_at'),
+      b_response_at: businessTimeSql('c', 'response_at'),
+      b_pause_from: businessTimeSql('p', 'pause_from'),
+      b_pause_to: businessTimeSql('p', 'pause_to'),
     });
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
     for (const stmt of sql.split(/;\n\n/)) {
