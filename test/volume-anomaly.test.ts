@@ -172,6 +172,25 @@ describe('volume anomalies (contract 7)', () => {
     expect(r.dataQuality.total_rows).toBe(r.dailyOps.cases_in_window);
   });
 
+  test('the first day with data long before the baseline: weeks without cases count 0', async () => {
+    // Cases in August (outside the window and every judged day), then nothing until 11-01:
+    // the source's first day is in August, so all six Sundays have data: 0, 0, 0, 0, 4, 4.
+    const lines: string[] = [];
+    for (const day of ['2026-08-03', '2026-08-04', '2026-08-05']) lines.push(...createdOn(day, 5));
+    for (const day of ['2026-11-08', '2026-11-15']) lines.push(...createdOn(day, 4));
+    lines.push(...createdOn('2026-11-10', 2), ...createdOn(D, 3));
+    const r = await runCsv(lines, AS_OF);
+    expect(anomaly(r)).toMatchObject({ created: 3, baseline_median: 0, baseline_days: 6 });
+  });
+
+  test('the first day with data settled by an old open case in the window (no second read needed)', async () => {
+    // One case created in July and still open: it is in case_rows, so the first day is July's.
+    const lines = [row({ id: 'OLD-1', created: '2026-07-01T10:00:00Z', status: 'open', priority: 'P3', updated: '2026-07-01T10:00:00Z' })];
+    for (const day of ['2026-11-08', '2026-11-15']) lines.push(...createdOn(day, 4));
+    const r = await runCsv(lines, AS_OF);
+    expect(anomaly(r)).toMatchObject({ created: 0, baseline_median: 0, baseline_days: 6 });
+  });
+
   test('settings are validated', async () => {
     await expect(runCsv([], AS_OF, { KPI_ANOMALY_WEEKS: '0' })).rejects.toThrow(/KPI_ANOMALY_WEEKS/);
     await expect(runCsv([], AS_OF, { KPI_ANOMALY_Z: 'abc' })).rejects.toThrow(/KPI_ANOMALY_Z/);

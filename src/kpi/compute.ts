@@ -13,6 +13,7 @@ import { CALENDAR_24X7 } from '../contract/slaPolicy';
 import { exec, lit, query, queryJson, tsLit } from '../db/engine';
 import { riskStageSql } from './policyClocks';
 import { calendarOfPolicySql, riskStagesOf } from './staging/policyRows';
+import { CREATED_IN_SOURCE } from './staging/caseRows';
 import { isoSeconds } from '../support/time';
 import { sqlFile } from '../db/sqlFiles';
 import { localDate } from '../support/cronTime';
@@ -114,13 +115,6 @@ function filterClause(filter: CaseFilter | undefined, policyColumn = false): { w
   }
   return { where: parts.map((p) => `AND ${p}`).join(' '), params };
 }
-
-/**
- * The rows volume anomalies read (contract 7.1), in case_rows: the counted cases (a case_id
- * and a parseable created_at at or before as_of, the survivor across every row, in the run's
- * window or not), and the rows kept only for the first day with data (`created_only`).
- */
-const CREATED_IN_SOURCE = '(case_id IS NOT NULL AND created_at IS NOT NULL AND NOT source_duplicate) OR created_only';
 
 /**
  * The reports' queries on three connections ("lanes") reading `counted_cases` over `source`;
@@ -225,7 +219,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
   const counted = `in_window AND NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
     AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)})`;
   let source = `case_rows WHERE ${counted}`;
-  let createdCases = `(SELECT created_day, priority_label, created_only FROM case_rows WHERE ${CREATED_IN_SOURCE})`;
+  let createdCases = `(SELECT created_day, priority_label FROM case_rows WHERE ${CREATED_IN_SOURCE})`;
   let sliceTable: string | undefined;
   let createdSliceTable: string | undefined;
   let results;
@@ -236,7 +230,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
       const conn = await instance.connect();
       try {
         await t('cases', () => exec(conn, `CREATE TABLE ${sliceTable} AS SELECT * FROM case_rows WHERE ${counted} ${f.where}`, f.params));
-        await t('cases', () => exec(conn, `CREATE TABLE ${createdSliceTable} AS SELECT created_day, priority_label, created_only FROM case_rows WHERE created_only OR (${CREATED_IN_SOURCE} ${f.where})`, f.params));
+        await t('cases', () => exec(conn, `CREATE TABLE ${createdSliceTable} AS SELECT created_day, priority_label FROM case_rows WHERE ${CREATED_IN_SOURCE} ${f.where}`, f.params));
       } finally {
         conn.closeSync();
       }

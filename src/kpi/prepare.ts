@@ -8,11 +8,11 @@ import { PRIORITIES, type RunParams } from '../contract/report';
 import { exec, lit, query, tsLit } from '../db/engine';
 import { sqlFile } from '../db/sqlFiles';
 import { localDate, zonedTime } from '../support/cronTime';
-import { cleanedRowsSql } from './staging/clean';
+import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
 import { stageHistory } from './staging/history';
 import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
-  AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
+  AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, CREATED_IN_SOURCE, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
   TIED_DUPLICATES_SQL, type ZoneSegment,
 } from './staging/caseRows';
 
@@ -42,9 +42,9 @@ export function dayStartUtc(day: string, tz: string): Date {
 }
 
 /**
- * Rows created from this instant on are kept for the first day with data (contract 7): the
- * UTC start of the day before the oldest judged day, earlier than that day's start in any
- * zone.
+ * The UTC start of the day before the oldest judged day (contract 7), earlier than that
+ * day's start in any zone: a source that filters before it sends rows (Snowflake) also sends
+ * the rows created since then, a superset of the judged days' rows.
  */
 export function baselineStartOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): Date {
   return new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`);
@@ -83,6 +83,33 @@ export function runParamsSql(params: RunParams): string {
     anomaly_z: Number(params.anomalyZ),
     anomaly_min_cases: Number(params.anomalyMinCases),
   });
+}
+
+/**
+ * The first day with data of volume anomalies (contract 7.1: the report_tz day of the
+ * earliest counted case of the whole source) into the one-row table first_created_day.
+ * Only whether it lies after the oldest judged day changes a report, so case_rows answers
+ * it in the common case: a counted row created on or before that day (an old case still open
+ * or resolved in the window, or one created on it) settles it without reading the source
+ * again. Otherwise (the source's data begins within the anomaly weeks) the source is read once
+ * more for its earliest created_at.
+ */
+async function stageFirstCreatedDay(conn: DuckDBConnection, o: PrepareOptions, n: NormaliseOptions, timings: Record<string, number>): Promise<void> {
+  const t = performance.now();
+  await exec(conn, `CREATE OR REPLACE TABLE first_created_day AS SELECT min(created_day) AS day FROM case_rows WHERE ${CREATED_IN_SOURCE}`);
+  const oldestJudged = addDays(anomalyDayOf(o.params), -7 * o.params.anomalyWeeks);
+  const [{ day }] = await query<{ day: string | null }>(conn, `SELECT strftime(day, '%Y-%m-%d') AS day FROM first_created_day`);
+  if (day === null || day > oldestJudged) {
+    await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
+    let earliest: string | null;
+    try {
+      [{ earliest }] = await query<{ earliest: string | null }>(conn, await earliestCreatedSql(conn, n));
+    } finally {
+      await exec(conn, `SET TimeZone = 'UTC'`);
+    }
+    if (earliest) await exec(conn, `UPDATE first_created_day SET day = DATE '${localDate(new Date(earliest), o.params.reportTz)}'`);
+  }
+  timings.first_created_day = performance.now() - t;
 }
 
 export interface PrepareOptions {
@@ -125,7 +152,6 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   const normaliseOptions = {
     relation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf, windowStart: windowStartOf(params),
     judgedDays: judgedDaysOf(params),
-    baselineStart: baselineStartOf(params),
     ...(policies ? { extraText: conditionColumns(policies) } : {}),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
@@ -173,6 +199,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     }
   }
   await step('duplicates', MARK_DUPLICATES_SQL);
+  await stageFirstCreatedDay(conn, o, normaliseOptions, timings);
   let t = performance.now();
   await stageHistory(conn, {
     relation: o.historyRelation, casesRelation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf,

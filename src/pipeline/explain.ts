@@ -107,7 +107,7 @@ async function survivorRow(conn: DuckDBConnection, relation: string, caseId: str
   for (const { k } of raw) {
     await exec(conn, `CREATE OR REPLACE TEMP VIEW explain_row AS SELECT * FROM explain_raw WHERE rowid = ${k}`);
     // Only the run's scope: no volume-anomaly baseline rows (no judged days, the baseline from the window start).
-    const cleaned = await cleanedRowsSql(conn, { relation: 'explain_row', sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, asOf, windowStart, judgedDays: [], baselineStart: windowStart });
+    const cleaned = await cleanedRowsSql(conn, { relation: 'explain_row', sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, asOf, windowStart, judgedDays: [] });
     // Naive values are read in the source time zone while the cleaning runs (as in prepare.ts).
     await exec(conn, `SET TimeZone = ${lit(settings.KPI_SOURCE_TZ)}`);
     let rows: CleanedCaseRow[];

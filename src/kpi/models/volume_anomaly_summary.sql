@@ -5,11 +5,10 @@
 --
 -- {{created_cases}}: the counted cases in case_rows (contract 7.1: a case_id and a parseable
 -- created_at at or before as_of, one row per case_id by the survivor rule over every row of
--- case_rows, in the window or not), with created_day and priority_label, and the rows kept
--- only for their created day (`created_only`). case_rows holds every source row created on
--- the judged days and every row created since the day before the oldest one
--- (cleaned_rows.sql), so the counts and the first day with data are the whole source's. A
--- baseline week has data when its day is on or after that first day; such a day without
+-- case_rows, in the window or not), with created_day and priority_label. case_rows holds
+-- every source row created on the judged days (cleaned_rows.sql), so their counts are the
+-- whole source's. A baseline week has data when its day is on or after the first day with
+-- data of the whole source (first_created_day, staged by prepare.ts); such a day without
 -- cases counts 0. Median and MAD are quantile_cont(0.5): the mean of the two middle values of
 -- an even count. scale = max(1.4826 * MAD, sqrt(max(median, 1))), never below 1. Fewer than 3
 -- weeks with data: no judgement (z_score empty, is_anomaly false); none: no band either.
@@ -22,12 +21,10 @@ judged_days AS (
   SELECT w AS weeks_back, CAST(run_params.anomaly_day - CAST(7 * w AS INTEGER) AS DATE) AS day
   FROM run_params, range(run_params.anomaly_weeks + 1) t(w)
 ),
-created_per_day AS MATERIALIZED (
-  SELECT created_day AS day, priority_label, created_only, count(*) AS n FROM {{created_cases}} GROUP BY ALL
-),
-first_day_with_data AS (SELECT min(day) AS d0 FROM created_per_day),
+first_day_with_data AS (SELECT day AS d0 FROM first_created_day),
 created_on_judged_days AS (
-  SELECT day, priority_label, n FROM created_per_day WHERE NOT created_only AND day IN (SELECT day FROM judged_days)
+  SELECT created_day AS day, priority_label, count(*) AS n FROM {{created_cases}}
+  WHERE created_day IN (SELECT day FROM judged_days) GROUP BY ALL
 ),
 created_per_scope_and_day AS (
   SELECT s.scope, s.scope_order, j.weeks_back, j.day, coalesce(sum(c.n), 0) AS n

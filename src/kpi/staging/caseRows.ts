@@ -56,6 +56,13 @@ export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunL
   });
 }
 
+/**
+ * The rows volume anomalies read (contract 7.1), in case_rows: the counted cases (a case_id
+ * and a parseable created_at at or before as_of, the survivor across every row, in the run's
+ * window or not).
+ */
+export const CREATED_IN_SOURCE = 'case_id IS NOT NULL AND created_at IS NOT NULL AND NOT source_duplicate';
+
 /** The survivor rule's steps, in the order prepare.ts runs them (see duplicate_ids.sql). */
 export const DUPLICATE_IDS_SQL = sqlFile('kpi/staging/duplicate_ids.sql');
 export const TIED_DUPLICATES_SQL = sqlFile('kpi/staging/tied_duplicates.sql');

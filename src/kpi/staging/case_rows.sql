@@ -9,9 +9,8 @@
 -- applies), risk_listed (listed in sla_at_risk_cases: open, past the risk threshold,
 -- breached or not), created_day / resolved_day (calendar days in report_tz), dq_missing,
 -- dq_invalid, duplicate (set by the survivor rule afterwards), in_window (false: a row kept
--- only for the volume-anomaly baseline, see cleaned_rows.sql), created_only (such a row
--- kept only for its created day, without a case id), source_duplicate (the survivor
--- rule across every row, for the anomaly counts), and the text columns status,
+-- only for the volume-anomaly baseline, see cleaned_rows.sql), source_duplicate (the
+-- survivor rule across every row, for the anomaly counts), and the text columns status,
 -- region, team, assignee. Strings are the costly part of the table, so text is copied only
 -- where a report shows it (the at-risk list), unless slash-command filters need region and
 -- team on every row; what follows from the stored columns is derived in counted_cases.
@@ -69,7 +68,7 @@ SELECT
   risk_listed,
   {{created_day}} AS created_day,
   {{resolved_day}} AS resolved_day,
-  dq_missing, dq_invalid, false AS duplicate, in_window, created_only, false AS source_duplicate,
+  dq_missing, dq_invalid, false AS duplicate, in_window, false AS source_duplicate,
   CASE WHEN {{text_kept}} THEN nullif(trim(status_raw), '') END AS status,
   {{region}} AS region,
   {{team}} AS team,

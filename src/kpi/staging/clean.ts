@@ -27,11 +27,9 @@ export interface NormaliseOptions {
   windowStart: Date;
   /**
    * Volume anomalies (contract 7): rows created in the judgedDays spans ([start, end)) are
-   * kept whole even outside the window; other rows created from baselineStart on are kept
-   * only for their created day (`created_only`, no case id: the first day with data).
+   * kept even outside the window.
    */
   judgedDays: { start: Date; end: Date }[];
-  baselineStart: Date;
   /**
    * Only rows whose case_id passes this test (an SQL condition on `case_id`, the cleaned
    * id), applied to the source's rows before anything is parsed.
@@ -141,30 +139,28 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     const from = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
     if (!SCOPE_COLUMNS.has(c)) source.push(`${colRef(c)} AS ${c}_src`);
     const e = timestampExpr(from, types.get(c)!, o);
-    // The timestamps the scope does not need are parsed only for full rows (see cleaned_rows.sql).
-    level.push(SCOPE_COLUMNS.has(c) ? `${e.value} AS ${c}` : `CASE WHEN full_row THEN ${e.value} END AS ${c}`);
+    level.push(`${e.value} AS ${c}`);
     if (e.raw) {
       parsesText = true;
       // Unparseable = non-blank text that gave no time; the text is looked at only then.
-      level.push(SCOPE_COLUMNS.has(c) ? `${e.raw} AS ${c}_raw` : `CASE WHEN full_row THEN ${e.raw} END AS ${c}_raw`);
+      level.push(`${e.raw} AS ${c}_raw`);
       flags.push(`CASE WHEN ${c} IS NULL AND ${c}_raw IS NOT NULL THEN ${trimBlanks(`${c}_raw`)} <> '' ELSE false END AS ${c}_bad`);
       bad.push(`${c}_bad`);
     }
   }
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
-  inScope.push(`CASE WHEN full_row THEN ${cleanCaseId('case_id_raw')} END AS case_id`);
-  // Rows kept only for their created day (not `full_row`) need no vocabulary.
-  inScope.push(`CASE WHEN full_row THEN ${lookupPos('priority_raw', PRIORITY_ENTRIES)} END AS priority_pos`);
-  inScope.push(`CASE WHEN full_row THEN ${lookupPos('status_raw', STATUS_ENTRIES)} END AS status_pos`);
+  inScope.push(`${cleanCaseId('case_id_raw')} AS case_id`);
+  inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
+  inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
   const sql = sqlFile('kpi/staging/cleaned_rows.sql', {
     priority: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority'),
     priority_label: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label'),
     created_at_unparseable: bad.includes('created_at_bad') ? 'created_at_bad' : 'false',
     unparseable_timestamps: bad.map((b) => `\n    OR ${b}`).join(''),
     timestamp_flags: flags.map((f) => `\n    ${f},`).join(''),
-    status_blank: `NOT full_row OR ${blankExpr('status_raw', 'status_pos')}`,
-    priority_blank: `NOT full_row OR ${blankExpr('priority_raw', 'priority_pos')}`,
+    status_blank: blankExpr('status_raw', 'status_pos'),
+    priority_blank: blankExpr('priority_raw', 'priority_pos'),
     status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family'),
     open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(${trimBlanks('status_raw')}), ${lit(p)})`).join(' OR '),
     parsed_and_looked_up: inScope.join(',\n      '),
@@ -175,9 +171,24 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     as_of: tsLit(o.asOf),
     window_start: tsLit(o.windowStart),
     on_judged_day: onJudgedDay('created_at', o.judgedDays),
-    baseline_start: tsLit(o.baselineStart),
   });
   return { sql, textTimestamps: parsesText };
+}
+
+/**
+ * The earliest created_at (naive UTC, as text) among the source's rows with a case id, at or
+ * before as_of: the first day with data when case_rows cannot tell (prepare.ts). Needs the
+ * session TimeZone set to the source time zone, like cleaned_rows.sql.
+ */
+export async function earliestCreatedSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<string> {
+  const types = await describeRelation(conn, o.relation);
+  const col = (c: ContractColumn) => ident([...types.keys()].find((k) => k === c)!);
+  if (!types.has('created_at') || !types.has('case_id')) return 'SELECT CAST(NULL AS VARCHAR) AS earliest';
+  const idText = types.get('case_id') === 'VARCHAR' ? col('case_id') : `CAST(${col('case_id')} AS VARCHAR)`;
+  const created = timestampExpr(col('created_at'), types.get('created_at')!, o).value;
+  return `SELECT strftime(min(created_at), '%Y-%m-%dT%H:%M:%SZ') AS earliest FROM (
+    SELECT ${cleanCaseId(idText)} AS case_id, ${created} AS created_at FROM ${o.relation}
+  ) AS source_rows WHERE case_id IS NOT NULL AND created_at <= ${tsLit(o.asOf)}`;
 }
 
 /**

@@ -7,8 +7,7 @@
 -- created_at, first_response_at, resolved_at, updated_at (naive UTC), priority (kpi_priority,
 -- NULL when missing or unknown), priority_label (the priority or UNKNOWN), status_family,
 -- dq_missing and dq_invalid (the row's data-quality defects, contract 5), in_window (the
--- row is in the run's scope, not only in the anomaly baseline's), created_only (kept only
--- for the first day with data, see below).
+-- row is in the run's scope, not only in the anomaly baseline's).
 --
 -- Nested levels, each expression computed once: `source_rows` reads the source (the two
 -- timestamps the scope needs parsed, text as it is) and is filtered to the run's scope;
@@ -21,15 +20,14 @@
 -- window; rows that cannot be placed in time stay, so that data quality sees them.
 --
 -- Volume anomalies (contract 7.1) count every case created on the judged days (D and the
--- same weekday of the weeks before, in report_tz), in the window or not, and need the first
--- day with data. So rows outside the window (`in_window` false) created from baseline_start
--- (before the oldest judged day) on enter too: whole (`full_row`) when created on a judged
--- day, otherwise only for their created day (`created_only`: no case id, the other
--- timestamps not parsed). The reports, data quality and the survivor rule of the window's
--- rows ignore rows outside the window. The scope is written as
--- a CASE: DuckDB's filter pushdown replaces each column by its parse, and an OR form parsed
--- them up to six times. When timestamps are parsed from text the build runs with filter
--- pushdown off, so the filter reads the parses of `source_rows` instead of parsing again.
+-- same weekday of the weeks before, in report_tz), in the window or not: rows outside the
+-- window (`in_window` false) created on a judged day enter too. The reports, data quality
+-- and the survivor rule of the window's rows ignore them. (The first day with data, which
+-- the anomaly baseline also needs, is read from case_rows afterwards, see prepare.ts.)
+-- The scope is written as a CASE: DuckDB's filter pushdown replaces each column by its
+-- parse, and an OR form parsed them up to six times. When timestamps are parsed from text
+-- the build runs with filter pushdown off, so the filter reads the parses of `source_rows`
+-- instead of parsing again.
 SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,{{extra_columns}}
   created_at, first_response_at, resolved_at, updated_at,
   {{priority}} AS priority,
@@ -40,26 +38,23 @@ SELECT case_id, status_raw, region_raw, team_raw, assignee_raw,{{extra_columns}}
     OR resolved_at < created_at
     OR first_response_at < created_at
     OR (status_family = 'closed' AND resolved_at IS NULL){{unparseable_timestamps}}, false) AS dq_invalid,
-  in_window, NOT full_row AND coalesce(trim(case_id_raw) <> '', false) AS created_only
+  in_window
 FROM (
   SELECT *,{{timestamp_flags}}
     {{status_blank}} AS status_blank,
     {{priority_blank}} AS priority_blank,
-    CASE WHEN status_raw IS NULL OR NOT full_row THEN NULL
+    CASE WHEN status_raw IS NULL THEN NULL
       WHEN status_pos IS NOT NULL THEN {{status_family}}
       WHEN {{open_status_prefix}} THEN 'open'::kpi_status_family
       ELSE 'other'::kpi_status_family END AS status_family
   FROM (
     SELECT *, {{parsed_and_looked_up}}
     FROM (
-      SELECT *, in_window OR {{on_judged_day}} AS full_row
-      FROM (
-        SELECT *, created_at IS NULL OR coalesce(resolved_at >= {{window_start}}, true) AS in_window
-        FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
-        WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
-          WHEN coalesce(resolved_at >= {{window_start}}, true) THEN true
-          ELSE created_at >= {{baseline_start}} END
-      ) AS scoped
-    ) AS in_scope_rows
+      SELECT *, created_at IS NULL OR coalesce(resolved_at >= {{window_start}}, true) AS in_window
+      FROM (SELECT {{source_columns}} FROM {{relation}}{{case_id_filter}}) AS source_rows
+      WHERE CASE WHEN created_at IS NULL THEN true WHEN created_at > {{as_of}} THEN false
+        WHEN coalesce(resolved_at >= {{window_start}}, true) THEN true
+        ELSE {{on_judged_day}} END
+    ) AS scoped
   ) AS in_scope
 ) AS classified
