@@ -201,7 +201,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   await step('duplicates', MARK_DUPLICATES_SQL);
   await stageFirstCreatedDay(conn, o, normaliseOptions, timings);
   let t = performance.now();
-  await stageHistory(conn, {
+  const history = await stageHistory(conn, {
     relation: o.historyRelation, casesRelation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf,
   }, timings);
   timings.history_rows = performance.now() - t;
@@ -211,6 +211,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     await applyPolicyClocks(conn, policies, {
       asOf: params.asOf, asOfSql: tsLit(params.asOf), oldestCreatedMs: oldest ? Date.parse(oldest) : params.asOf.getTime(),
       riskThresholdPct: literals.riskThresholdPct,
+      history,
     }, timings);
     timings.clocks = performance.now() - t;
   }

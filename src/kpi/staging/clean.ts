@@ -51,7 +51,7 @@ function trimBlanks(x: string): string {
 }
 
 /** The case id as the reports see it: trimmed only when it needs it, empty is NULL. */
-function cleanCaseId(raw: string): string {
+export function cleanCaseId(raw: string): string {
   const edge = [' ', '\t', '\u00a0'].map((c) => `starts_with(${raw}, ${lit(c)}) OR ends_with(${raw}, ${lit(c)})`).join(' OR ');
   return `nullif(CASE WHEN ${edge} THEN ${trimBlanks(raw)} ELSE ${raw} END, '')`;
 }

@@ -10,9 +10,10 @@ import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } f
 import { exec, lit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
 import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
-import { patternsSql, pauseMatchSql, policyChoiceSql } from '../policyClocks';
+import { pauseMatchSql, policyChoiceSql } from '../policyClocks';
 import type { ContractColumn } from '../../contract/columns';
 import type { PolicyFragments } from './caseRows';
+import { inSourceZone, type HistoryRead } from './history';
 
 /** The lowest risk stage: it replaces risk_threshold_pct everywhere (contract 6.5). */
 export function lowestStage(set: SlaPolicySet | null | undefined, riskThresholdPct: number): number {
@@ -175,12 +176,31 @@ export function businessTimeSql(row: string, col: string): string {
   return `CASE WHEN ${row}.calendar = '24x7' THEN ${t} ELSE coalesce(s.cum_us + ${piece('a1', 'b1')} + ${piece('a2', 'b2')}, 0) END`;
 }
 
+/** Bits of the set of pausing cases' id hashes that clock_history's filter tests (case_clocks.sql). */
+const PAUSE_BITS = 1 << 23;
+
 /**
- * Applies the business-hours and paused clocks to case_rows (case_clocks.sql). Needs
- * `status_history` (history.ts; empty without a history input).
+ * case_clocks.sql's clock_history step: the history rows of the cases that may pause, in read
+ * order. The filter reads the raw rows (the case id only); changed_at is parsed for the rows
+ * it lets through.
+ */
+function clockHistorySql(read: HistoryRead | undefined): string {
+  if (!read) return 'CREATE OR REPLACE TEMP TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP)';
+  return `SET VARIABLE kpi_pause_bits = (
+  SELECT bitstring_agg((hash(case_id) % ${PAUSE_BITS})::BIGINT, 0, ${PAUSE_BITS - 1}) FROM clock_cases WHERE may_pause AND end_at >= created_at);
+CREATE OR REPLACE TEMP TABLE clock_history AS
+SELECT case_id, status, ${read.changedAt} AS changed_at
+FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedRaw} AS changed_at FROM ${read.relation}) AS history_rows
+WHERE case_id IS NOT NULL AND get_bit(getvariable('kpi_pause_bits'), (hash(case_id) % ${PAUSE_BITS})::INTEGER) = 1`;
+}
+
+/**
+ * Applies the business-hours and paused clocks to case_rows (case_clocks.sql). Reads the
+ * status history (history.ts) in the source time zone when `history` is given.
  */
 export async function applyPolicyClocks(
-  conn: DuckDBConnection, set: SlaPolicySet, o: { asOf: Date; asOfSql: string; oldestCreatedMs: number; riskThresholdPct: number },
+  conn: DuckDBConnection, set: SlaPolicySet,
+  o: { asOf: Date; asOfSql: string; oldestCreatedMs: number; riskThresholdPct: number; history?: HistoryRead },
   timings: Record<string, number> = {},
 ): Promise<void> {
   const names = clockPolicies(set);
@@ -197,9 +217,10 @@ export async function applyPolicyClocks(
       bucket_us: bucketArms.length ? `CASE (${calendarOfPolicySql(set)}) ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
       may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
       as_of: o.asOfSql,
+      clock_history: clockHistorySql(o.history),
+      pausing_policies: pausing.length ? `SELECT unnest([${pausing.join(', ')}]) AS policy` : 'SELECT CAST(NULL AS VARCHAR) AS policy WHERE false',
       clock_policies: names.map(lit).join(', '),
-      pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
-      any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))]),
+      pause_match: pauseMatchSql(set.policies, 'p.policy', 's.status'),
       risk_threshold_pct: o.riskThresholdPct,
       b_created_at: businessTimeSql('c', 'created_at'),
       b_end_at: businessTimeSql('c', 'end_at'),
@@ -210,12 +231,13 @@ export async function applyPolicyClocks(
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
     for (const stmt of sql.split(/;\n\n/)) {
       const t = performance.now();
-      await exec(conn, stmt);
+      if (o.history && stmt.includes('TABLE clock_history AS')) await inSourceZone(conn, o.history.sourceTz, () => exec(conn, stmt));
+      else await exec(conn, stmt);
       const name = /TEMP TABLE (\w+)|^(UPDATE|DROP)/m.exec(stmt.replace(/^--.*$/gm, ''));
       const key = `clocks.${(name?.[1] ?? name?.[2] ?? 'other').toLowerCase()}`;
       timings[key] = (timings[key] ?? 0) + performance.now() - t;
     }
   } finally {
-    await exec(conn, 'DROP TABLE IF EXISTS clock_buckets');
+    await exec(conn, 'DROP TABLE IF EXISTS clock_buckets; DROP TABLE IF EXISTS clock_history; RESET VARIABLE kpi_pause_bits');
   }
 }
