@@ -15,21 +15,13 @@
  * clock_state, risk_stage and due_at, and sla_policy_summary's counts.
  */
 import { caseClock, createBusinessClock, type BusinessClock, type CaseClock } from '../src/kpi/businessCalendar';
-import { caseLine, clockInput, historyLines, loadFixturePolicies, ms, runPipelineClocks, type ClockCase } from './sla-policy.helpers';
+import {
+  caseLine, clockInput, clockMismatch, interleavedHistory, isListed, loadFixturePolicies, ms, mulberry32, runPipelineClocks, type ClockCase,
+} from './sla-policy.helpers';
 
 const set = loadFixturePolicies();
 const AS_OF = '2026-11-10T12:00:00Z';
 const N = 4000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0; a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const iso = (t: number) => new Date(t).toISOString();
 const clocks = new Map<string, BusinessClock>(Object.values(set.calendars).map((c) => [c.name, createBusinessClock(c, ms('2026-09-01T00:00:00Z'), ms('2027-06-01T00:00:00Z'))]));
@@ -73,17 +65,6 @@ function generate(rnd: () => number): ClockCase[] {
   return out;
 }
 
-/** The history lines of all cases, interleaved at random; each case's lines stay in their order. */
-function interleavedHistory(cases: ClockCase[], rnd: () => number): string[] {
-  const lines = new Map(cases.map((c) => [c.id, historyLines(c)]));
-  const slots = cases.flatMap((c) => (c.history ?? []).map(() => c.id));
-  for (let i = slots.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
-    [slots[i], slots[j]] = [slots[j], slots[i]];
-  }
-  return slots.map((id) => lines.get(id)!.shift()!);
-}
-
 /** due_at as sla_at_risk_cases.csv writes it (whole seconds, UTC). */
 const dueText = (t: number | null) => (t == null ? null : new Date(Math.floor(t / 1000) * 1000).toISOString().replace('.000Z', 'Z'));
 
@@ -99,21 +80,9 @@ test(`the pipeline and the reference agree on ${N} generated cases`, async () =>
   for (const c of cases) {
     const ref = reference(c);
     const res = ref.resolution;
-    const open = c.resolved === undefined || ms(c.resolved) > ms(AS_OF);
-    const withClock = open && res.targetS != null;
-    const listed = withClock && res.riskStage != null;
-    const want = {
-      id: c.id, policy: c.policy, open, outcome: res.outcome, frOutcome: ref.firstResponse.outcome,
-      clockMs: withClock ? Math.round(res.clockS! * 1000) : null, clockState: withClock ? res.clockState : null, listed,
-      dueMs: listed ? res.dueAtMs : null,
-    };
-    const r = rows.get(c.id);
-    const got = r && {
-      id: r.case_id, policy: r.policy, open: r.is_open, outcome: r.outcome, frOutcome: r.fr_outcome,
-      clockMs: withClock && r.clock_us != null ? r.clock_us / 1000 : null, clockState: withClock ? r.clock_state : null, listed: r.risk_listed,
-      dueMs: listed && r.due_at_us != null ? r.due_at_us / 1000 : null,
-    };
-    if (JSON.stringify(got) !== JSON.stringify(want)) mismatches.push({ case: c, want, got });
+    const listed = isListed(ref, c);
+    const diff = clockMismatch(c, ref, rows.get(c.id));
+    if (diff) mismatches.push(diff);
     if (listed) atRisk.push([c.id, c.policy, res.clockState, res.riskStage, dueText(res.dueAtMs)]);
     const s = summary.get(c.policy) ?? { total: 0, met: 0, breached: 0, pending: 0, frMet: 0, frBreached: 0 };
     s.total++;

@@ -14,7 +14,7 @@ import { query } from '../src/db/engine';
 import { createSource } from '../src/sources';
 import type { CaseSource } from '../src/sources/types';
 import { runPipeline } from '../src/pipeline/run';
-import type { ClockCaseInput, Outcome } from '../src/kpi/businessCalendar';
+import type { CaseClock, ClockCaseInput, Outcome } from '../src/kpi/businessCalendar';
 import { HEADER, row, tmpDir } from './helpers/kpi';
 
 export const FIXTURE_DIR = join(__dirname, 'fixtures/sla-policy');
@@ -211,6 +211,17 @@ export async function openDb(): Promise<{ conn: DuckDBConnection; close(): void 
   return { conn, close: () => { conn.closeSync(); instance.closeSync(); } };
 }
 
+/** A seeded random number generator (uniform in [0, 1)): generated cases are the same every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a |= 0; a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 // --- cases through the pipeline ------------------------------------------------------------
 
 /** Attributes that make the fixture's policies choose the case's policy (night-ny: P1 or P2 only). */
@@ -233,6 +244,17 @@ export function caseLine(c: ClockCase): string {
 /** The case's status changes as lines of the history CSV, in file order. */
 export function historyLines(c: ClockCase): string[] {
   return (c.history ?? []).map(([status, at]) => `${c.id},${status},${at}`);
+}
+
+/** The history lines of all cases, interleaved at random; each case's own lines keep their order. */
+export function interleavedHistory(cases: ClockCase[], rnd: () => number): string[] {
+  const lines = new Map(cases.map((c) => [c.id, historyLines(c)]));
+  const slots = cases.flatMap((c) => (c.history ?? []).map(() => c.id));
+  for (let i = slots.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [slots[i], slots[j]] = [slots[j], slots[i]];
+  }
+  return slots.map((id) => lines.get(id)!.shift()!);
 }
 
 /** A case's row of case_rows after the clocks (instants in epoch microseconds). */
@@ -283,4 +305,32 @@ export async function runPipelineClocks(o: { cases: string[]; history: string[];
   } finally {
     data!.close();
   }
+}
+
+const isOpen = (c: ClockCase) => c.resolved === undefined || ms(c.resolved) > ms(c.asOf);
+/** An open case with a resolution target: its clock is what sla_at_risk_cases can show. */
+const hasShownClock = (ref: CaseClock, c: ClockCase) => isOpen(c) && ref.resolution.targetS != null;
+/** Listed in sla_at_risk_cases: open with a target, at or above the lowest stage (or breached). */
+export const isListed = (ref: CaseClock, c: ClockCase) => hasShownClock(ref, c) && ref.resolution.riskStage != null;
+
+/**
+ * A case's row of case_rows against the reference clock: the policy, open or not, outcome,
+ * first-response outcome; for open cases with a target the clock (whole ms), clock_state and
+ * the at-risk listing; for listed cases due_at. Null when they agree, else both readings.
+ */
+export function clockMismatch(c: ClockCase, ref: CaseClock, r: CaseRowClock | undefined): { case: ClockCase; want: unknown; got: unknown } | null {
+  const res = ref.resolution;
+  const shown = hasShownClock(ref, c);
+  const listed = isListed(ref, c);
+  const want = {
+    id: c.id, policy: c.policy, open: isOpen(c), outcome: res.outcome, frOutcome: ref.firstResponse.outcome,
+    clockMs: shown ? Math.round(res.clockS! * 1000) : null, clockState: shown ? res.clockState : null, listed,
+    dueMs: listed ? res.dueAtMs : null,
+  };
+  const got = r && {
+    id: r.case_id, policy: r.policy, open: r.is_open, outcome: r.outcome, frOutcome: r.fr_outcome,
+    clockMs: shown && r.clock_us != null ? r.clock_us / 1000 : null, clockState: shown ? r.clock_state : null, listed: r.risk_listed,
+    dueMs: listed && r.due_at_us != null ? r.due_at_us / 1000 : null,
+  };
+  return JSON.stringify(got) === JSON.stringify(want) ? null : { case: c, want, got };
 }
