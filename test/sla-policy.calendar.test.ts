@@ -3,7 +3,8 @@
  * the choice of a policy (TypeScript and SQL).
  */
 import { businessSegments, clockSpan, createBusinessClock, selectPolicy } from '../src/kpi/businessCalendar';
-import { businessSegmentRows, policyChoiceSql } from '../src/kpi/policyClocks';
+import { policyChoiceSql } from '../src/kpi/policySql';
+import { clockBucketRows } from '../src/kpi/staging/policyRows';
 import type { BusinessCalendar } from '../src/contract/slaPolicy';
 import { loadFixturePolicies, ms, openDb } from './sla-policy.helpers';
 
@@ -72,8 +73,8 @@ test('the span: from the day before the oldest case to as_of plus the business t
   // A calendar with no business time at all stops at the bound.
   const closed: BusinessCalendar = { ...office, holidays: [], weekly: { mon: [], tue: [], wed: [], thu: [], fri: [], sat: [], sun: [] } };
   expect(clockSpan(closed, ms('2026-11-10T00:00:00Z'), ms('2026-11-10T00:00:00Z'), 3600, 60).toMs).toBe(ms('2027-01-10T00:00:00Z'));
-  // Only calendars that policies name get rows, 24x7 none.
-  const rows = businessSegmentRows(set, ms('2026-11-01T00:00:00Z'), ms('2026-11-10T00:00:00Z'));
+  // Only calendars that policies name get business-time buckets, 24x7 none.
+  const { rows } = clockBucketRows(set, ms('2026-11-01T00:00:00Z'), ms('2026-11-10T00:00:00Z'));
   expect([...new Set(rows.map((r) => r.calendar))].sort()).toEqual(['berlin-night', 'emea-office', 'ny-night', 'ny-office']);
 });
 

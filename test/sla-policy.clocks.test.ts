@@ -1,10 +1,12 @@
 /**
- * The per-case clocks against hand-computed expectations (test/sla-policy.helpers.ts):
- * the reference implementation in TypeScript and the SQL on a real DuckDB must both give
- * them.
+ * The per-case clocks against hand-computed expectations (test/sla-policy.helpers.ts): the
+ * reference implementation in TypeScript gives every one of them, and the pipeline's
+ * case_rows (runPipeline with the fixture policy file and a history CSV) gives what it holds
+ * of them: the policy, outcomes, and for open cases with a target the clock, its state,
+ * the at-risk listing and due_at.
  */
 import { caseClock, createBusinessClock } from '../src/kpi/businessCalendar';
-import { HAND_CASES, clockInput, loadFixturePolicies, ms, openDb, runSqlClocks, type Expected } from './sla-policy.helpers';
+import { HAND_CASES, caseLine, clockInput, historyLines, loadFixturePolicies, ms, runPipelineClocks, type Expected } from './sla-policy.helpers';
 
 const set = loadFixturePolicies();
 const iso = (t: number | null) => (t == null ? null : new Date(t).toISOString().replace('.000Z', 'Z'));
@@ -36,21 +38,28 @@ describe('reference clocks (TypeScript)', () => {
   });
 });
 
-describe('SQL clocks (DuckDB)', () => {
-  test('every hand-computed case', async () => {
-    const db = await openDb();
-    try {
-      const rows = await runSqlClocks(db.conn, set, HAND_CASES.map((h) => h.c));
-      for (const { c, e } of HAND_CASES) {
-        const r = rows.get(c.id)!;
-        const got: Expected = {
-          clockS: r.resolution_clock_s, pausedS: r.paused_s, dueAt: iso(r.due_at_ms), outcome: r.outcome,
-          clockState: r.clock_state, riskStage: r.risk_stage, responseClockS: r.response_clock_s, responseOutcome: r.response_outcome,
-        };
-        expect({ id: c.id, ...got }).toEqual({ id: c.id, ...e });
-      }
-    } finally {
-      db.close();
+describe('the pipeline (case_rows after the clocks, CSV source)', () => {
+  // One run per as_of: the cases of a run are independent of each other.
+  const runs = [...new Set(HAND_CASES.map((h) => h.c.asOf))].map((asOf) => [HAND_CASES.filter((h) => h.c.asOf === asOf).map((h) => h.c.id).join(', '), asOf]);
+  test.each(runs)('%s (as_of %s)', async (_ids, asOf) => {
+    const hand = HAND_CASES.filter((h) => h.c.asOf === asOf);
+    const { rows } = await runPipelineClocks({ cases: hand.map((h) => caseLine(h.c)), history: hand.flatMap((h) => historyLines(h.c)), asOf });
+    for (const { c, e } of hand) {
+      const r = rows.get(c.id)!;
+      // The clock of an open case with a target (what sla_at_risk_cases can show); due_at
+      // where the case is listed (at or above the lowest stage).
+      const withClock = e.clockState !== null && e.outcome !== null;
+      const listed = withClock && e.riskStage !== null;
+      const want = {
+        id: c.id, policy: c.policy, outcome: e.outcome, frOutcome: e.responseOutcome,
+        clockS: withClock ? e.clockS : null, clockState: withClock ? e.clockState : null, listed, dueAt: listed ? e.dueAt : null,
+      };
+      const got = {
+        id: r.case_id, policy: r.policy, outcome: r.outcome, frOutcome: r.fr_outcome,
+        clockS: withClock && r.clock_us != null ? r.clock_us / 1e6 : null, clockState: withClock ? r.clock_state : null, listed: r.risk_listed,
+        dueAt: listed ? iso(r.due_at_us == null ? null : r.due_at_us / 1000) : null,
+      };
+      expect(got).toEqual(want);
     }
   });
 });

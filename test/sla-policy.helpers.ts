@@ -1,15 +1,21 @@
 /**
  * Shared by the sla-policy tests: the fixture policy file, hand-computed cases with their
- * expected clocks, and a tiny runner of the clock SQL (reads the .sql files, fills the
- * {{placeholders}}, runs them on a real in-memory DuckDB).
+ * expected clocks, the reference clock's input for a case, and a run of the real pipeline
+ * (CSV source, policy file, status history) that returns each case's row of case_rows.
  */
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { SlaPolicySet } from '../src/contract/slaPolicy';
+import type { KpiReport } from '../src/contract/report';
 import { loadSlaPolicyFile } from '../src/config/slaPolicyFile';
-import { appendBusinessSegments, businessSegmentRows, caseClockFragments } from '../src/kpi/policyClocks';
-import type { ClockCaseInput, Outcome } from '../src/kpi/businessCalendar';
+import { loadSettings } from '../src/config/settings';
+import { query } from '../src/db/engine';
+import { createSource } from '../src/sources';
+import type { CaseSource } from '../src/sources/types';
+import { runPipeline } from '../src/pipeline/run';
+import type { CaseClock, ClockCaseInput, Outcome } from '../src/kpi/businessCalendar';
+import { HEADER, row, tmpDir } from './helpers/kpi';
 
 export const FIXTURE_DIR = join(__dirname, 'fixtures/sla-policy');
 export const POLICY_FILE = join(FIXTURE_DIR, 'policies.yml');
@@ -198,15 +204,6 @@ export function clockInput(set: SlaPolicySet, c: ClockCase): ClockCaseInput {
   };
 }
 
-/** The clock SQL file `name` with its {{placeholders}} filled (every one must be given). */
-export function clockSql(name: string, fragments: Record<string, string> = {}): string {
-  const text = readFileSync(join(__dirname, '../src/kpi/sql/clocks', `${name}.sql`), 'utf8');
-  return text.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
-    if (!(k in fragments)) throw new Error(`${name}.sql: no value for {{${k}}}`);
-    return fragments[k];
-  });
-}
-
 export async function openDb(): Promise<{ conn: DuckDBConnection; close(): void }> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
@@ -214,55 +211,126 @@ export async function openDb(): Promise<{ conn: DuckDBConnection; close(): void 
   return { conn, close: () => { conn.closeSync(); instance.closeSync(); } };
 }
 
-export const CLOCK_INPUT_DDL = `
-CREATE OR REPLACE TEMP TABLE clock_cases (case_id VARCHAR, policy VARCHAR, calendar VARCHAR, created_at TIMESTAMP, end_at TIMESTAMP,
-  is_open BOOLEAN, first_response_at TIMESTAMP, resolution_target_s DOUBLE, response_target_s DOUBLE);
-CREATE OR REPLACE TEMP TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP, seq BIGINT);`;
-
-const ts = (msValue: number) => new DuckDBTimestampValue(BigInt(msValue) * 1000n);
-
-export interface SqlClock {
-  case_id: string;
-  resolution_clock_s: number | null;
-  paused_s: number | null;
-  sla_elapsed_pct: number | null;
-  due_at_ms: number | null;
-  outcome: Outcome | null;
-  clock_state: 'running' | 'paused' | null;
-  risk_stage: number | null;
-  response_clock_s: number | null;
-  response_outcome: Outcome | null;
+/** A seeded random number generator (uniform in [0, 1)): generated cases are the same every run. */
+export function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a |= 0; a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
-/** Runs the clock SQL over cases (each with its own as_of) and returns its rows by case id. */
-export async function runSqlClocks(conn: DuckDBConnection, set: SlaPolicySet, cases: ClockCase[]): Promise<Map<string, SqlClock>> {
-  await conn.run(CLOCK_INPUT_DDL);
-  await conn.run(clockSql('business_segments'));
-  const oldest = Math.min(...cases.map((c) => ms(c.created)));
-  const asOf = Math.max(...cases.map((c) => ms(c.asOf)));
-  await appendBusinessSegments(conn, businessSegmentRows(set, oldest, asOf));
-  const ca = await conn.createAppender('clock_cases');
-  const ha = await conn.createAppender('status_history');
-  let seq = 0;
-  for (const c of cases) {
-    const p = set.policies.find((x) => x.name === c.policy)!;
-    const t = p.targets[c.priority];
-    const asOfMs = ms(c.asOf);
-    const resolved = c.resolved && ms(c.resolved) <= asOfMs ? ms(c.resolved) : null;
-    const fr = c.firstResponse && ms(c.firstResponse) <= asOfMs ? ms(c.firstResponse) : null;
-    ca.appendVarchar(c.id); ca.appendVarchar(p.name); ca.appendVarchar(p.calendar);
-    ca.appendTimestamp(ts(ms(c.created))); ca.appendTimestamp(ts(resolved ?? asOfMs)); ca.appendBoolean(resolved == null);
-    if (fr == null) ca.appendNull(); else ca.appendTimestamp(ts(fr));
-    if (t) { ca.appendDouble(t.resolutionS); ca.appendDouble(t.firstResponseS); } else { ca.appendNull(); ca.appendNull(); }
-    ca.endRow();
-    for (const [status, at] of c.history ?? []) {
-      ha.appendVarchar(c.id); ha.appendVarchar(status); ha.appendTimestamp(ts(ms(at))); ha.appendBigInt(BigInt(seq++)); ha.endRow();
-    }
+// --- cases through the pipeline ------------------------------------------------------------
+
+/** Attributes that make the fixture's policies choose the case's policy (night-ny: P1 or P2 only). */
+export function attributes(c: Pick<ClockCase, 'policy' | 'priority'>): { region: string; team: string; tier: string; priority: string } {
+  switch (c.policy) {
+    case 'enterprise': return { region: 'AMER', team: 'core', tier: 'enterprise', priority: c.priority };
+    case 'night-berlin': return { region: 'EMEA', team: 'night-berlin', tier: 'pro', priority: c.priority };
+    case 'night-ny': return { region: 'AMER', team: 'night-ny', tier: 'pro', priority: c.priority === 'P1' ? 'urgent' : c.priority };
+    case 'office': return { region: 'eu-west', team: 'core', tier: 'pro', priority: c.priority };
+    default: return { region: 'AMER', team: 'core', tier: 'pro', priority: c.priority };
   }
-  ca.flushSync(); ca.closeSync(); ha.flushSync(); ha.closeSync();
-  await conn.run(clockSql('case_clocks', caseClockFragments(set)));
-  const reader = await conn.runAndReadAll(`SELECT * EXCLUDE (due_at), CAST(epoch_ms(due_at) AS DOUBLE) AS due_at_ms FROM case_clocks`);
-  const out = new Map<string, SqlClock>();
-  for (const r of reader.getRowObjectsJS() as unknown as SqlClock[]) out.set(r.case_id, r);
-  return out;
+}
+
+/** The case as a line of the cases CSV (HEADER). */
+export function caseLine(c: ClockCase): string {
+  const a = attributes(c);
+  return row({ id: c.id, created: c.created, fr: c.firstResponse, resolved: c.resolved, status: 'open', priority: a.priority, region: a.region, team: a.team, tier: a.tier });
+}
+
+/** The case's status changes as lines of the history CSV, in file order. */
+export function historyLines(c: ClockCase): string[] {
+  return (c.history ?? []).map(([status, at]) => `${c.id},${status},${at}`);
+}
+
+/** The history lines of all cases, interleaved at random; each case's own lines keep their order. */
+export function interleavedHistory(cases: ClockCase[], rnd: () => number): string[] {
+  const lines = new Map(cases.map((c) => [c.id, historyLines(c)]));
+  const slots = cases.flatMap((c) => (c.history ?? []).map(() => c.id));
+  for (let i = slots.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [slots[i], slots[j]] = [slots[j], slots[i]];
+  }
+  return slots.map((id) => lines.get(id)!.shift()!);
+}
+
+/** A case's row of case_rows after the clocks (instants in epoch microseconds). */
+export interface CaseRowClock {
+  case_id: string;
+  policy: string | null;
+  is_open: boolean;
+  outcome: Outcome | null;
+  fr_outcome: Outcome | null;
+  clock_us: number | null;
+  clock_state: 'running' | 'paused' | null;
+  risk_listed: boolean;
+  due_at_us: number | null;
+}
+
+export interface PipelineClocks {
+  report: KpiReport;
+  rows: Map<string, CaseRowClock>;
+  /** The run's engine's DuckDB threads. */
+  threads: number;
+}
+
+/**
+ * Runs the real pipeline (runPipeline, CSV source) on cases and history lines with a policy
+ * file at as_of, and reads every case's row of the run's case_rows. The run keeps its data
+ * (keepData, as the Slack app's runs do); the source is the real CSV source, wrapped only to
+ * learn the run's connection.
+ */
+export async function runPipelineClocks(o: { cases: string[]; history: string[]; asOf: string; policyFile?: string }): Promise<PipelineClocks> {
+  const dir = tmpDir('kpi-clocks-');
+  writeFileSync(join(dir, 'cases.csv'), [HEADER, ...o.cases].join('\n') + '\n');
+  writeFileSync(join(dir, 'history.csv'), ['case_id,status,changed_at', ...o.history].join('\n') + '\n');
+  const settings = loadSettings({
+    KPI_SOURCE: 'csv', KPI_CSV_PATH: join(dir, 'cases.csv'), KPI_HISTORY_CSV: join(dir, 'history.csv'),
+    KPI_SLA_POLICY_FILE: o.policyFile ?? POLICY_FILE, KPI_DB_PATH: join(dir, 'state.duckdb'),
+  });
+  const csv = createSource(settings);
+  let conn: DuckDBConnection | undefined;
+  const source: CaseSource = { kind: csv.kind, describe: () => csv.describe(), load: (ctx) => { conn = ctx.conn; return csv.load(ctx); } };
+  const { report, data } = await runPipeline({ settings, source, asOf: new Date(o.asOf), outDir: null, recordHistory: false, keepData: true, trigger: 'test' });
+  try {
+    const found = await query<CaseRowClock>(conn!, `SELECT case_id, policy, eff_resolved_at IS NULL AND NOT ghost AS is_open,
+        CAST(outcome AS VARCHAR) AS outcome, CAST(fr_outcome AS VARCHAR) AS fr_outcome, clock_us, clock_state, risk_listed,
+        epoch_us(due_at) AS due_at_us
+      FROM case_rows WHERE NOT duplicate`);
+    const [{ threads }] = await query<{ threads: number }>(conn!, `SELECT CAST(current_setting('threads') AS BIGINT) AS threads`);
+    return { report, rows: new Map(found.map((r) => [r.case_id, r])), threads: Number(threads) };
+  } finally {
+    data!.close();
+  }
+}
+
+const isOpen = (c: ClockCase) => c.resolved === undefined || ms(c.resolved) > ms(c.asOf);
+/** An open case with a resolution target: its clock is what sla_at_risk_cases can show. */
+const hasShownClock = (ref: CaseClock, c: ClockCase) => isOpen(c) && ref.resolution.targetS != null;
+/** Listed in sla_at_risk_cases: open with a target, at or above the lowest stage (or breached). */
+export const isListed = (ref: CaseClock, c: ClockCase) => hasShownClock(ref, c) && ref.resolution.riskStage != null;
+
+/**
+ * A case's row of case_rows against the reference clock: the policy, open or not, outcome,
+ * first-response outcome; for open cases with a target the clock (whole ms), clock_state and
+ * the at-risk listing; for listed cases due_at. Null when they agree, else both readings.
+ */
+export function clockMismatch(c: ClockCase, ref: CaseClock, r: CaseRowClock | undefined): { case: ClockCase; want: unknown; got: unknown } | null {
+  const res = ref.resolution;
+  const shown = hasShownClock(ref, c);
+  const listed = isListed(ref, c);
+  const want = {
+    id: c.id, policy: c.policy, open: isOpen(c), outcome: res.outcome, frOutcome: ref.firstResponse.outcome,
+    clockMs: shown ? Math.round(res.clockS! * 1000) : null, clockState: shown ? res.clockState : null, listed,
+    dueMs: listed ? res.dueAtMs : null,
+  };
+  const got = r && {
+    id: r.case_id, policy: r.policy, open: r.is_open, outcome: r.outcome, frOutcome: r.fr_outcome,
+    clockMs: shown && r.clock_us != null ? r.clock_us / 1000 : null, clockState: shown ? r.clock_state : null, listed: r.risk_listed,
+    dueMs: listed && r.due_at_us != null ? r.due_at_us / 1000 : null,
+  };
+  return JSON.stringify(got) === JSON.stringify(want) ? null : { case: c, want, got };
 }

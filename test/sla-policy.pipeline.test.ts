@@ -13,31 +13,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { loadSettings } from '../src/config/settings';
 import { runPipeline } from '../src/pipeline/run';
 import type { KpiReport } from '../src/contract/report';
-import { HAND_CASES, POLICY_FILE, loadFixturePolicies, ms, type ClockCase } from './sla-policy.helpers';
+import { HAND_CASES, POLICY_FILE, attributes, caseLine, historyLines, loadFixturePolicies, ms, type ClockCase } from './sla-policy.helpers';
 import { HEADER, row, tmpDir } from './helpers/kpi';
 import { startFakeSnowflake, type FakeSnowflake, type FakeTable } from './fakes/snowflakeServer';
 
 const set = loadFixturePolicies();
-
-/** Attributes that make the fixture's policies choose the case's policy. */
-function attributes(c: ClockCase): { region: string; team: string; tier: string; priority: string } {
-  switch (c.policy) {
-    case 'enterprise': return { region: 'AMER', team: 'core', tier: 'enterprise', priority: c.priority };
-    case 'night-berlin': return { region: 'EMEA', team: 'night-berlin', tier: 'pro', priority: c.priority };
-    case 'night-ny': return { region: 'AMER', team: 'night-ny', tier: 'pro', priority: c.priority === 'P1' ? 'urgent' : c.priority };
-    case 'office': return { region: 'eu-west', team: 'core', tier: 'pro', priority: c.priority };
-    default: return { region: 'AMER', team: 'core', tier: 'pro', priority: c.priority };
-  }
-}
-
-function caseLine(c: ClockCase): string {
-  const a = attributes(c);
-  return row({ id: c.id, created: c.created, fr: c.firstResponse, resolved: c.resolved, status: 'open', priority: a.priority, region: a.region, team: a.team, tier: a.tier });
-}
-
-function historyLines(c: ClockCase): string[] {
-  return (c.history ?? []).map(([status, at]) => `${c.id},${status},${at}`);
-}
 
 type Source = 'csv' | 'duckdb' | 'snowflake';
 

@@ -1,7 +1,7 @@
 /**
  * SLA policies, business calendars and their policy set (contract section 6): the shapes
  * the policy file is read into (config/slaPolicyFile.ts) and that the clocks are computed
- * from (kpi/businessCalendar.ts, kpi/sql/clocks/). Types only.
+ * from (kpi/businessCalendar.ts, kpi/staging/policyRows.ts and case_clocks.sql). Types only.
  */
 
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;

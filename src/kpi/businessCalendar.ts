@@ -2,14 +2,14 @@
  * Business time (contract 6.2, 6.3, 6.5), in plain TypeScript with no I/O:
  *
  * - businessSegments: a calendar's business intervals as real UTC instants over a span,
- *   with the business time before each one. This is what the SQL clocks join against
- *   (kpi/sql/clocks/, table business_segments): B(t), the business time from the span's
- *   start to t, is the cumulative time at t's segment plus the part of that segment
- *   before t.
+ *   with the business time before each one: B(t), the business time from the span's start
+ *   to t, is the cumulative time at t's segment plus the part of that segment before t.
+ *   The SQL clocks read B(t) from buckets cut from these segments (staging/policyRows.ts,
+ *   case_clocks.sql).
  * - createBusinessClock / caseClock: the reference implementation of the per-case clocks
  *   (resolution with pauses, first response, outcomes, due_at, clock_state, risk_stage,
- *   and the running / paused stretches), which the tests hold the SQL to and which
- *   `kpi explain` prints.
+ *   and the running / paused stretches), which the tests hold the pipeline's clocks to and
+ *   which `kpi explain` prints.
  * - clockSpan: the span a run's segments must cover.
  *
  * Times are UTC epoch milliseconds. A business interval holds every instant whose local

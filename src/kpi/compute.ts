@@ -11,7 +11,7 @@ import {
 } from '../contract/report';
 import { CALENDAR_24X7 } from '../contract/slaPolicy';
 import { exec, lit, query, queryJson, tsLit } from '../db/engine';
-import { riskStageSql } from './policyClocks';
+import { riskStageSql } from './policySql';
 import { calendarOfPolicySql, riskStagesOf } from './staging/policyRows';
 import { CREATED_IN_SOURCE } from './staging/caseRows';
 import { isoSeconds } from '../support/time';

@@ -10,7 +10,7 @@ import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } f
 import { exec, lit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
 import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
-import { pauseMatchSql, policyChoiceSql } from '../policyClocks';
+import { pauseMatchSql, policyChoiceSql } from '../policySql';
 import type { ContractColumn } from '../../contract/columns';
 import type { PolicyFragments } from './caseRows';
 import { inSourceZone, type HistoryRead } from './history';
