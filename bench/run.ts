@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --cases N[,M...]] [--runs R]`: the pipeline benchmark.
+ * `npm run bench [-- --cases N[,M...]] [--runs R] [--source csv|duckdb]`: the pipeline benchmark.
  * Generates N demo cases as a CSV export and as a DuckDB file, builds dist/, then times
  * `kpi run` (bin/kpi.js, the installed command) end to end (wall clock measured from
- * outside, stage times and peak RSS reported by the run itself) for --source csv and
- * --source duckdb. Prints a table; the median of R runs (default 3), after one untimed run
- * that warms the page cache and the command's code cache.
+ * outside, stage times and peak RSS reported by the run itself: `peakRssMb`, the process's
+ * high-water mark, DuckDB's native memory included) for --source csv and --source duckdb, or
+ * only the one --source names (and only its input is generated). Prints a table; the median
+ * of R runs (default 3), after one untimed run that warms the page cache and the command's
+ * code cache.
  *
  * Other benchmarks: `npm run bench -- snowflake|slack|alerts [args]` runs bench/<name>.ts.
  */
@@ -45,6 +47,9 @@ async function main(): Promise<void> {
   console.log(`CPU check: a 100M-iteration loop takes ${calibrate()} ms now (this VM's CPU speed varies by a third over minutes; compare runs with it)`);
   const sizes = arg('cases', '1000000').split(',').map((s) => Number(s.replace(/_/g, '')));
   const runs = Number(arg('runs', '3'));
+  const only = arg('source', '');
+  if (only && only !== 'csv' && only !== 'duckdb') throw new Error(`--source must be csv or duckdb, got ${only}`);
+  const labels = (['csv', 'duckdb'] as const).filter((l) => !only || l === only);
   mkdirSync(OUT, { recursive: true });
   console.log('Building dist/ ...');
   const b = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
@@ -54,9 +59,10 @@ async function main(): Promise<void> {
   for (const n of sizes) {
     const csv = join(OUT, `cases_${n}.csv`);
     const db = join(OUT, `cases_${n}.duckdb`);
-    if (!existsSync(csv)) { process.stdout.write(`Generating ${n} cases as CSV ... `); const t = Date.now(); await writeDemoCsv({ path: csv, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
-    if (!existsSync(db)) { process.stdout.write(`Generating ${n} cases into DuckDB ... `); const t = Date.now(); await seedDemo({ dbPath: db, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
-    for (const [label, args] of [['csv', ['--source', 'csv', '--csv', csv]], ['duckdb', ['--source', 'duckdb', '--db', db]]] as const) {
+    if (labels.includes('csv') && !existsSync(csv)) { process.stdout.write(`Generating ${n} cases as CSV ... `); const t = Date.now(); await writeDemoCsv({ path: csv, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
+    if (labels.includes('duckdb') && !existsSync(db)) { process.stdout.write(`Generating ${n} cases into DuckDB ... `); const t = Date.now(); await seedDemo({ dbPath: db, cases: n, seed: 1, now: new Date(AS_OF) }); console.log(`${Date.now() - t} ms`); }
+    for (const label of labels) {
+      const args = label === 'csv' ? ['--source', 'csv', '--csv', csv] : ['--source', 'duckdb', '--db', db];
       runOnce([...args]); // warm the page cache and the code cache
       const samples = Array.from({ length: runs }, () => runOnce([...args]));
       const s = samples.find((x) => x.wallMs === median(samples.map((y) => y.wallMs)))!;
@@ -71,7 +77,7 @@ async function main(): Promise<void> {
   const line = (r: string[]) => `| ${r.map((c, i) => c.padStart(w[i])).join(' | ')} |`;
   console.log(`\n${line(head)}\n|${w.map((x) => '-'.repeat(x + 2)).join('|')}|\n${rows.map(line).join('\n')}`);
   if (sizes.length > 1) {
-    for (const src of ['csv', 'duckdb']) {
+    for (const src of labels) {
       const a = walls[`${src}:${sizes[0]}`];
       const z = walls[`${src}:${sizes[sizes.length - 1]}`];
       console.log(`${src}: ${sizes[sizes.length - 1] / sizes[0]}x the rows took ${(z / a).toFixed(2)}x the time`);
