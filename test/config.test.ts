@@ -18,6 +18,7 @@ describe('settings', () => {
     expect(() => loadSettings({ KPI_SPIKE_BASELINE_DAYS: '30' })).toThrow(/KPI_SPIKE_BASELINE_DAYS \(30\) must be smaller than KPI_WINDOW_DAYS/);
     expect(() => loadSettings({ KPI_COLUMN_MAP: 'opened_at:opened' })).toThrow(/"opened" is not a contract column/);
     expect(() => loadSettings({ KPI_DIGEST_CRON: 'daily' })).toThrow(/KPI_DIGEST_CRON/);
+    expect(() => loadSettings({ KPI_MEMORY_LIMIT: '50%' })).toThrow(/KPI_MEMORY_LIMIT \(got "50%"\): must be a size like 1GB/);
   });
 
   test('secrets are never echoed in errors', () => {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { loadSettings, type Settings } from '../src/config/settings';
+import { openMemoryEngine } from '../src/db/engine';
 import { silentLogger } from '../src/support/log';
 import { createSnowflakeSource, quoteSettingIdentifier } from '../src/sources/snowflake';
 import { splitQualifiedName } from '../src/sources/snowflake/identifiers';
@@ -346,6 +347,21 @@ describe('Snowflake source (real driver, fake server)', () => {
       const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
       expect(loaded.rowsRead).toBe(4);
       // The extract's memory cap (rows beyond it spill to the temp folder) is lifted afterwards.
+      expect(await memoryLimit(db.conn)).toBe(before);
+      await loaded.close();
+    } finally {
+      db.close();
+    }
+  });
+
+  test("an engine opened with a memory limit (KPI_MEMORY_LIMIT) gets that limit back after the extract", async () => {
+    const s = settings();
+    const db = await openMemoryEngine({ memoryLimit: '700MB' });
+    try {
+      const before = await memoryLimit(db.conn);
+      expect(before).toBe('667.5 MiB');
+      const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+      expect(loaded.rowsRead).toBe(4);
       expect(await memoryLimit(db.conn)).toBe(before);
       await loaded.close();
     } finally {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { withStore } from '../src/db/stateStore';
 import { openMemoryEngine, query } from '../src/db/engine';
+import { loadSettings } from '../src/config/settings';
 import { tmpDir } from './helpers/kpi';
 
 describe('the shared database file', () => {
@@ -38,6 +39,18 @@ describe('the in-memory engine of a run', () => {
       expect(r.tz).toBe('UTC');
       // A checkpoint makes nothing durable in memory and took 400-540 ms at 1M cases.
       expect(r.threshold).toBe('1.0 TiB');
+    } finally {
+      engine.close();
+    }
+  });
+
+  test('a run\'s engine is bounded by KPI_MEMORY_LIMIT (default 1GB), the rest spilled to its temp folder', async () => {
+    expect(loadSettings({}).KPI_MEMORY_LIMIT).toBe('1GB');
+    const engine = await openMemoryEngine({ memoryLimit: loadSettings({}).KPI_MEMORY_LIMIT });
+    try {
+      const [r] = await query<{ limit: string; temp: string }>(engine.conn, `SELECT current_setting('memory_limit') AS "limit", current_setting('temp_directory') AS temp`);
+      expect(r.limit).toBe('953.6 MiB');
+      expect(r.temp).toMatch(/automate-kpi-calc-\d+-\d+$/);
     } finally {
       engine.close();
     }

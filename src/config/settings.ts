@@ -134,6 +134,8 @@ const envSchema = z.object({
   KPI_OUTPUT_DIR: z.string().default('output'),
   KPI_LOG_DIR: z.string().default('logs'),
   KPI_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  // DuckDB's memory for a run's in-memory database; what does not fit goes to the temp folder.
+  KPI_MEMORY_LIMIT: z.string().regex(/^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$/i, 'must be a size like 1GB, 1500MB or 2GiB').default('1GB'),
   KPI_DEMO_CASES: int(0, 50_000_000).default(20000),
   KPI_DEMO_SEED: int(0, 2 ** 31 - 1).default(42),
   // Slack app

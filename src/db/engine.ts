@@ -13,6 +13,8 @@ export type Params = Record<string, DuckDBValue> | DuckDBValue[];
 
 let prestarted: Promise<DuckDBInstance> | undefined;
 let engines = 0;
+/** The memory limit each engine was opened with (by its connection), to restore after a temporary one. */
+const memoryLimits = new WeakMap<DuckDBConnection, string>();
 
 /**
  * Starts creating an in-memory database now, on a worker thread, for a
@@ -24,8 +26,12 @@ export function prestartMemoryEngine(): void {
   prestarted.catch(() => undefined);
 }
 
-/** A fresh in-memory engine for one run, all computations in UTC. */
-export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection; close(): void }> {
+/**
+ * A fresh in-memory engine for one run, all computations in UTC. `memoryLimit` (a DuckDB
+ * size, KPI_MEMORY_LIMIT) bounds DuckDB's memory; without it DuckDB's default applies (80%
+ * of the machine's RAM).
+ */
+export async function openMemoryEngine(o: { memoryLimit?: string } = {}): Promise<{ instance: DuckDBInstance; conn: DuckDBConnection; close(): void }> {
   const early = prestarted;
   prestarted = undefined;
   const instance = await (early ?? DuckDBInstance.create(':memory:'));
@@ -36,7 +42,11 @@ export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; co
   // commit once the changes since the last pass checkpoint_threshold; a case_rows built
   // without the read order counts in full, so without this the first slash-command slice
   // of a large cached run would pay for a whole checkpoint of case_rows.
-  await conn.run(`SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TiB'; SET temp_directory = ${lit(join(tmpdir(), `automate-kpi-calc-${process.pid}-${++engines}`))}`);
+  // With a memory limit, what does not fit in it (tables included: the database is in
+  // memory) is moved to that folder too.
+  await conn.run(`SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TiB'; SET temp_directory = ${lit(join(tmpdir(), `automate-kpi-calc-${process.pid}-${++engines}`))}${
+    o.memoryLimit ? `; SET memory_limit = ${lit(o.memoryLimit.trim())}` : ''}`);
+  if (o.memoryLimit) memoryLimits.set(conn, o.memoryLimit.trim());
   return {
     instance,
     conn,
@@ -45,6 +55,12 @@ export async function openMemoryEngine(): Promise<{ instance: DuckDBInstance; co
       try { instance.closeSync(); } catch { /* already closed */ }
     },
   };
+}
+
+/** The statement that gives an engine (by its openMemoryEngine connection) back the memory limit it was opened with. */
+export function restoreMemoryLimitSql(conn: DuckDBConnection): string {
+  const limit = memoryLimits.get(conn);
+  return limit ? `SET memory_limit = ${lit(limit)}` : 'RESET memory_limit';
 }
 
 /** Runs a query and returns plain JS rows (see normaliseValue). Built column-wise: about 3x faster than getRowObjectsJS. */

@@ -167,7 +167,7 @@ export async function explainFromSource(req: ExplainRequest): Promise<CaseExplan
   const source = req.source ?? createSource(settings);
   const log = req.log ?? silentLogger();
   const params = runParams(settings, asOf);
-  const engine = await openMemoryEngine();
+  const engine = await openMemoryEngine({ memoryLimit: settings.KPI_MEMORY_LIMIT });
   try {
     const loaded = await source.load({ conn: engine.conn, settings, scope: { asOf, windowStart: windowStartOf(params) }, log });
     let found;

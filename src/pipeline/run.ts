@@ -101,7 +101,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     const s = performance.now();
     try { return await f(); } finally { timings[name] = performance.now() - s; }
   };
-  const engine = await openMemoryEngine();
+  const engine = await openMemoryEngine({ memoryLimit: settings.KPI_MEMORY_LIMIT });
   let settle!: { resolve: (r: KpiReport) => void; reject: (e: unknown) => void };
   const finalReport = new Promise<KpiReport>((resolve, reject) => { settle = { resolve, reject }; });
   finalReport.catch(() => undefined);

@@ -85,6 +85,12 @@ export interface FakeSnowflakeOptions {
   gzipWithoutHeader?: boolean;
   /** Serve chunks up to `chunkCapMb` even when the session asked for less (as before Snowflake's 2026_04 bundle). */
   ignoreSessionChunkSize?: boolean;
+  /**
+   * Keep each chunk's response body once made, and serve it again for the same rows and
+   * columns (benchmarks: a second load then measures the client, not the fake's making of
+   * chunks).
+   */
+  keepChunks?: boolean;
 }
 
 /** An injected failure: requests of `path` (for chunks: chunk `chunk`, 0-based) answer `status`. */
@@ -165,6 +171,8 @@ export class FakeSnowflake {
   private sessions = new Map<string, Session>();
   /** Open results: chunk n holds rows starts[n] .. starts[n+1]-1. */
   private results = new Map<string, { table: FakeTable; columns: Projection[]; starts: number[]; served: Set<number> }>();
+  /** Response bodies kept with `keepChunks`, by table and then by columns and rows. */
+  private kept = new WeakMap<FakeTable, Map<string, { body: Buffer; bytes: number }>>();
   private port = 0;
 
   constructor(private readonly opts: FakeSnowflakeOptions) {
@@ -434,20 +442,29 @@ export class FakeSnowflake {
     }
     const start = result.starts[k];
     const end = result.starts[k + 1];
-    const parts: string[] = [];
-    for (let r = start; r < end; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
-    const body = Buffer.from(parts.join(','), 'utf8');
-    parts.length = 0;
-    this.chunkBytes.push(body.length);
+    const gzip = this.opts.gzipChunks ?? this.opts.chunkRows === undefined;
+    const keyOf = `${result.columns.map((c) => `${c.index}:${c.convert?.to ?? ''}`).join(',')}/${start}-${end}`;
+    let kept = this.opts.keepChunks ? this.kept.get(result.table)?.get(keyOf) : undefined;
+    if (!kept) {
+      const parts: string[] = [];
+      for (let r = start; r < end; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
+      const body = Buffer.from(parts.join(','), 'utf8');
+      parts.length = 0;
+      kept = { body: gzip ? gzipSync(body, { level: 1 }) : body, bytes: body.length };
+      if (this.opts.keepChunks) {
+        if (!this.kept.has(result.table)) this.kept.set(result.table, new Map());
+        this.kept.get(result.table)!.set(keyOf, kept);
+      }
+    }
+    this.chunkBytes.push(kept.bytes);
     result.served.add(k);
     if (result.served.size >= result.starts.length - 1) this.results.delete(queryId);
-    if (this.opts.gzipChunks ?? this.opts.chunkRows === undefined) {
+    if (gzip) {
       res.writeHead(200, { 'content-type': 'binary/octet-stream', ...(this.opts.gzipWithoutHeader ? {} : { 'content-encoding': 'gzip' }) });
-      res.end(gzipSync(body, { level: 1 }));
     } else {
       res.writeHead(200, { 'content-type': 'binary/octet-stream' });
-      res.end(body);
     }
+    res.end(kept.body);
   }
 
   private wireRow(table: FakeTable, columns: Projection[], r: number): (string | null)[] {

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Connection, RowStatement } from 'snowflake-sdk';
 import { DOUBLE, DuckDBDataChunk, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
-import { exec, lit } from '../../db/engine';
+import { exec, lit, restoreMemoryLimitSql } from '../../db/engine';
 import { SourceError, type SourceContext } from '../types';
 import { chunkAttemptsAllowed, rawResultOf, type ChunkFailure, type RawChunk, type RawResult } from './driverPatch';
 import { ChunkFormatError, ChunkRowParser, type RowSink } from './rowParser';
@@ -34,14 +34,14 @@ export interface Activity {
 export async function streamInto(connection: Connection, sql: string, binds: string[], plan: Plan[], ctx: SourceContext, rawTable: string, activity: Activity): Promise<number> {
   const statement = await run(connection, sql, binds, true);
   // While rows stream in, DuckDB keeps at most STAGE_MEMORY_LIMIT of them in memory and
-  // moves the rest to its temp folder; then the run's engine gets its default limit back
-  // (nothing else sets one).
+  // moves the rest to its temp folder; then the run's engine gets its own limit back
+  // (KPI_MEMORY_LIMIT, or DuckDB's default).
   await exec(ctx.conn, `SET memory_limit = ${lit(STAGE_MEMORY_LIMIT)}`);
   try {
     const raw = rawResultOf(statement);
     return raw ? await appendChunks(raw, plan, ctx, rawTable, activity) : await append(statement, plan, ctx, rawTable, activity);
   } finally {
-    await exec(ctx.conn, 'RESET memory_limit');
+    await exec(ctx.conn, restoreMemoryLimitSql(ctx.conn));
   }
 }
 
