@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PRIORITIES, type RunParams } from '../contract/report';
 import { exec, lit, query, tsLit } from '../db/engine';
 import { sqlFile } from '../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql } from './staging/clean';
 import { stageHistory } from './staging/history';
@@ -67,13 +68,13 @@ export function judgedDaysOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anom
 }
 
 /** The run's parameters as the one-row temp table `run_params` that the models read. */
-export function runParamsSql(params: RunParams): string {
+export function runParamsSql(params: RunParams, d: Dialect = DUCKDB): string {
   return sqlFile('kpi/staging/run_params.sql', {
     as_of: tsLit(params.asOf),
     window_start: tsLit(windowStartOf(params)),
     as_of_date: localDate(params.asOf, params.reportTz),
     window_days: params.windowDays,
-    report_tz: lit(params.reportTz),
+    report_tz: d.lit(params.reportTz),
     risk_threshold_pct: Number(params.riskThresholdPct),
     spike_threshold_pct: Number(params.spikeThresholdPct),
     spike_baseline_days: params.spikeBaselineDays,
@@ -82,7 +83,7 @@ export function runParamsSql(params: RunParams): string {
     anomaly_weeks: params.anomalyWeeks,
     anomaly_z: Number(params.anomalyZ),
     anomaly_min_cases: Number(params.anomalyMinCases),
-  });
+  }, d);
 }
 
 export interface PrepareOptions {
