@@ -47,8 +47,8 @@ export interface Dialect {
   sessionTimeZone(tz: string): string;
   /** A TIMESTAMPTZ (DuckDB) / TIMESTAMP_TZ or _LTZ (Snowflake) as naive UTC. */
   utcOf(instant: string): string;
-  /** A naive timestamp read in the session time zone, as naive UTC. */
-  utcOfSessionWall(wall: string): string;
+  /** A naive timestamp (a wall clock in `tz`, the session's time zone) as naive UTC. */
+  utcOfWall(wall: string, tz: string): string;
   /** Text as an instant (an offset wins, naive text in the session zone); NULL when it does not parse. */
   tryInstant(text: string): string;
   starts(s: string, prefix: string): string;
@@ -59,6 +59,8 @@ export interface Dialect {
   valueAt(values: string[], pos: string, type: string): string;
   /** The TEXT cast spelling. */
   readonly text: string;
+  /** A key unique to each row of a table being created (no order implied). */
+  rowKey(): string;
 }
 
 /** Splits `a, (b, c), 'd,e'` at its top-level commas. */
@@ -147,11 +149,12 @@ type MarkRenderer = (args: string[]) => string;
 function renderMarks(sql: string, marks: Record<string, MarkRenderer>, bare: Record<string, string>): string {
   let out = sql;
   for (const [name, f] of Object.entries(marks)) out = replaceCalls(out, `@${name}`, f);
-  out = out.replace(/@(\w+)\b/g, (all, name: string) => {
+  const inCode = codeSpans(out);
+  return out.replace(/@(\w+)\b/g, (all, name: string, at: number) => {
+    if (!inCode(at)) return all;
     if (name in bare) return bare[name];
     throw new Error(`unknown dialect mark ${all} in: ${sql.slice(0, 80)}`);
   });
-  return out;
 }
 
 /** strftime format -> Snowflake TO_CHAR format. */
@@ -193,8 +196,9 @@ export const DUCKDB: Dialect = {
   timestampUs: (us) => `make_timestamp(${us})`,
   addUs: (t, us) => `${t} + to_microseconds(${us})`,
   sessionTimeZone: (tz) => `SET TimeZone = ${duckLit(tz)}`,
+  rowKey: () => 'row_number() OVER ()',
   utcOf: (x) => `make_timestamp(epoch_us(${x}))`,
-  utcOfSessionWall: (x) => `make_timestamp(epoch_us(CAST(CAST(${x} AS TIMESTAMP) AS TIMESTAMPTZ)))`,
+  utcOfWall: (x) => `make_timestamp(epoch_us(CAST(CAST(${x} AS TIMESTAMP) AS TIMESTAMPTZ)))`,
   tryInstant: (x) => `try_cast(${x} AS TIMESTAMPTZ)`,
   starts: (s, p) => `starts_with(${s}, ${p})`,
   ends: (s, p) => `ends_with(${s}, ${p})`,
@@ -224,8 +228,9 @@ export const SNOWFLAKE: Dialect = {
   timestampUs: (us) => `TO_TIMESTAMP_NTZ(${us}, 6)`,
   addUs: (t, us) => `DATEADD(MICROSECOND, ${us}, ${t})`,
   sessionTimeZone: (tz) => `ALTER SESSION SET TIMEZONE = ${sfLit(tz)}`,
+  rowKey: () => 'SEQ8()',
   utcOf: (x) => `CONVERT_TIMEZONE('UTC', ${x})::TIMESTAMP_NTZ`,
-  utcOfSessionWall: (x) => `CONVERT_TIMEZONE('UTC', ${x}::TIMESTAMP_NTZ::TIMESTAMP_LTZ)::TIMESTAMP_NTZ`,
+  utcOfWall: (x, tz) => `CONVERT_TIMEZONE(${sfLit(tz)}, 'UTC', ${x}::TIMESTAMP_NTZ)`,
   tryInstant: (x) => `TRY_TO_TIMESTAMP_TZ(${x})`,
   starts: (s, p) => `STARTSWITH(${s}, ${p})`,
   ends: (s, p) => `ENDSWITH(${s}, ${p})`,
@@ -249,7 +254,6 @@ export function snowflakeToDuckdb(sql: string): string {
     return duckLit(inner.replace(/"([^"]*)"|YYYY|MM|DD|HH24|MI|SS/g, (m, quoted: string | undefined) => quoted ?? { YYYY: '%Y', MM: '%m', DD: '%d', HH24: '%H', MI: '%M', SS: '%S' }[m]!));
   };
   out = out.replace(/TABLE\(GENERATOR\(ROWCOUNT => (\d+)\)\)/g, 'range($1)').replace(/ORDER BY SEQ4\(\)/g, 'ORDER BY range');
-  out = out.replace(/::TIMESTAMP_NTZ::TIMESTAMP_LTZ/g, '::TIMESTAMP::TIMESTAMPTZ');
   out = out.replace(/\bTEMPORARY\b/g, 'TEMP');
   const calls: Record<string, MarkRenderer> = {
     DATE_PART: ([unit, t]) => { if (unit !== 'EPOCH_MICROSECOND') throw new Error(`shim: DATE_PART ${unit}`); return `epoch_us(${t})`; },

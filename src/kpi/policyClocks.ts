@@ -7,6 +7,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { DuckDBTimestampValue } from '@duckdb/node-api';
 import { CALENDAR_24X7, CONDITION_KEYS, type ConditionKey, type SlaPolicy, type SlaPolicySet } from '../contract/slaPolicy';
 import { businessSegments, clockSpan } from './businessCalendar';
+import { DUCKDB, type Dialect } from '../db/dialect';
 
 /** One row of business_segments (times in epoch microseconds). */
 export interface SegmentRow {
@@ -63,13 +64,14 @@ const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
  * A value against contract 6.1 patterns, as SQL: case-insensitive, exact, a trailing `*`
  * matching any suffix (LIKE with its wildcards escaped). `value` is an SQL expression.
  */
-export function patternsSql(value: string, patterns: string[]): string {
+export function patternsSql(value: string, patterns: string[], d: Dialect = DUCKDB): string {
+  const sqlText = d.lit;
   const v = `lower(trim(${value}))`;
   const exact = [...new Set(patterns.filter((p) => !p.trim().endsWith('*')).map((p) => p.trim().toLowerCase()))];
   const prefixes = [...new Set(patterns.filter((p) => p.trim().endsWith('*')).map((p) => p.trim().slice(0, -1).toLowerCase()))];
   const parts: string[] = [];
   if (exact.length) parts.push(`${v} IN (${exact.map(sqlText).join(', ')})`);
-  for (const p of prefixes) parts.push(`${v} LIKE ${sqlText(p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE '\\'`);
+  for (const p of prefixes) parts.push(`${v} LIKE ${sqlText(p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE ${sqlText('\\')}`);
   return parts.length ? `coalesce(${parts.join(' OR ')}, false)` : 'false';
 }
 
@@ -89,10 +91,10 @@ export function riskStageSql(stages: number[] | null, pctCol = 'elapsed_pct', br
  * The name of the policy that applies to a case (the first whose `when` matches), NULL
  * when none does. `cols`: the SQL expression of each `when` key (priority as its code).
  */
-export function policyChoiceSql(policies: SlaPolicy[], cols: Record<ConditionKey, string>): string {
+export function policyChoiceSql(policies: SlaPolicy[], cols: Record<ConditionKey, string>, d: Dialect = DUCKDB): string {
   const arms = policies.map((p) => {
-    const conds = CONDITION_KEYS.filter((k) => p.when[k]).map((k) => patternsSql(cols[k], p.when[k]!));
-    return `WHEN ${conds.length ? conds.join(' AND ') : 'true'} THEN ${sqlText(p.name)}`;
+    const conds = CONDITION_KEYS.filter((k) => p.when[k]).map((k) => patternsSql(cols[k], p.when[k]!, d));
+    return `WHEN ${conds.length ? conds.join(' AND ') : 'true'} THEN ${d.lit(p.name)}`;
   });
   return `CASE ${arms.join(' ')} END`;
 }

@@ -14,7 +14,7 @@ import { stageHistory } from './staging/history';
 import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
-  TIED_DUPLICATES_SQL, type ZoneSegment,
+  TIED_DUPLICATES_SQL, type RunLiterals, type ZoneSegment,
 } from './staging/caseRows';
 
 export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): Date {
@@ -98,8 +98,17 @@ export interface PrepareOptions {
   historyRelation?: string;
 }
 
+/** case_rows.sql's run literals: as_of, the lowest risk stage, the targets by priority in microseconds. */
+export function runLiterals(params: RunParams): RunLiterals {
+  const targets = Object.fromEntries(PRIORITIES.map((p) => {
+    const tg = params.targets[p];
+    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
+  })) as Record<string, [number, number]>;
+  return { asOf: tsLit(params.asOf), riskThresholdPct: lowestStage(params.slaPolicies ?? null, Number(params.riskThresholdPct)), targets };
+}
+
 /** report_tz's offset segments over the trend's span (report_tz_offsets.sql); null for UTC. */
-async function reportZoneSegments(conn: DuckDBConnection, params: RunParams): Promise<ZoneSegment[] | null> {
+export async function reportZoneSegments(conn: DuckDBConnection, params: RunParams): Promise<ZoneSegment[] | null> {
   if (params.reportTz === 'UTC') return null;
   await exec(conn, sqlFile('kpi/staging/report_tz_offsets.sql'));
   return (await query<{ start: string; offset_us: number }>(conn, sqlFile('kpi/staging/report_tz_segments.sql')))
@@ -130,11 +139,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     ...(policies ? { extraText: conditionColumns(policies) } : {}),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
-  const targets = Object.fromEntries(PRIORITIES.map((p) => {
-    const tg = params.targets[p];
-    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
-  })) as Record<string, [number, number]>;
-  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: lowestStage(policies, Number(params.riskThresholdPct)), targets };
+  const literals = runLiterals(params);
   // The session time zone is the source time zone while the source is read: casts of naive
   // values to TIMESTAMPTZ read them in that zone (see cleaned_rows.sql). Text timestamps are
   // parsed once each with filter pushdown off.

@@ -104,7 +104,7 @@ export function timestampExpr(col: string, type: string, o: Pick<NormaliseOption
   const utc = d.utcOf;
   if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return { value: utc(col), raw: null };
   if (t.startsWith('TIMESTAMP') || t === 'DATETIME' || t === 'DATE') {
-    return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : d.utcOfSessionWall(col), raw: null };
+    return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : d.utcOfWall(col, o.sourceTz), raw: null };
   }
   if (o.timestampFormat && d !== DUCKDB) throw new Error('KPI_TIMESTAMP_FORMAT is read by DuckDB\'s strptime: not available in warehouse compute');
   // Casts accept surrounding spaces, so the text is used as it is. The rare value the cast

@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } from '../../contract/slaPolicy';
 import { exec, lit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../../db/dialect';
 import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
 import { patternsSql, pauseMatchSql, policyChoiceSql } from '../policyClocks';
 import type { ContractColumn } from '../../contract/columns';
@@ -50,11 +51,11 @@ function targetSql(set: SlaPolicySet, which: 'resolutionS' | 'firstResponseS'): 
 }
 
 /** case_rows.sql's fragments for a policy file (see caseRows.ts). */
-export function policyFragments(set: SlaPolicySet): PolicyFragments {
+export function policyFragments(set: SlaPolicySet, d: Dialect = DUCKDB): PolicyFragments {
   const choice = policyChoiceSql(set.policies, {
     priority: 'CAST(priority AS VARCHAR)', region: 'region_raw', channel: 'channel_raw', team: 'team_raw',
     customer_tier: 'customer_tier_raw', status: 'status_raw',
-  });
+  }, d);
   const clocks = clockPolicies(set).length > 0;
   return {
     withPolicy: (cleaned) => `SELECT *, ${choice} AS policy FROM (${cleaned}\n) AS cleaned_rows`,

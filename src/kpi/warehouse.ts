@@ -1,0 +1,143 @@
+/**
+ * Warehouse compute (KPI_COMPUTE=warehouse): the same staging and report models as local
+ * compute (prepare.ts, compute.ts), rendered for the warehouse's dialect (db/dialect.ts) and
+ * run there, statement by statement, on one session. The staging tables are the session's
+ * temporary tables (case_rows, duplicate_rows, run_params, days, daily); only the report
+ * rows come back: the aggregates, the at-risk list and the data-quality counts.
+ *
+ * What differs from local compute, and why:
+ * - case_rows gets a `row_key` at its build (Snowflake has no rowid), and the survivor rule
+ *   runs as survivors.sql (plain SQL, both engines) instead of the rowid steps and the
+ *   re-read of ambiguous ids (DuckDB machinery: a hash bit set in a session variable).
+ * - report_tz's offset segments are computed on the local engine (they depend on the run's
+ *   parameters only, not on data) and go up as literals, as they do locally.
+ * - One statement after the other on one session, where local compute runs three lanes.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { KpiReport, RunParams, AtRiskCase, BacklogSpikeRow, BacklogSummaryRow, SlaComplianceDayRow, SlaPolicySummaryRow, SlaSummaryRow, VolumeAnomalyRow, VolumeTrendRow } from '../contract/report';
+import type { Dialect } from '../db/dialect';
+import { exec, type Row } from '../db/engine';
+import { sqlFile } from '../db/sqlFiles';
+import {
+  assembleReport, atRiskSql, backlogLists, countedCasesWhere, CREATED_IN_SOURCE, daysSql, model, policyColumnsSql, policySummarySql,
+  volumeAnomalySql, type ComputeContext, type DataQualityCounts, type ModelResults,
+} from './compute';
+import { baselineStartOf, judgedDaysOf, reportZoneSegments, runLiterals, runParamsSql, windowStartOf } from './prepare';
+import { cleanedRowsSql } from './staging/clean';
+import { caseRowsSql } from './staging/caseRows';
+import { clockPolicies, conditionColumns, policyFragments } from './staging/policyRows';
+
+/** A warehouse session: statements run in order; query() rows come back with lower-case names and plain JS values. */
+export interface WarehouseSession {
+  readonly dialect: Dialect;
+  exec(sql: string): Promise<void>;
+  query<T = Row>(sql: string): Promise<T[]>;
+}
+
+export interface WarehouseInput {
+  /** The cases as an SQL relation in the warehouse, with contract-named columns. */
+  relation: string;
+  /** Its columns' types (lower-case names, DuckDB type names: VARCHAR, TIMESTAMP, TIMESTAMP WITH TIME ZONE, DATE...). */
+  types: Map<string, string>;
+  sourceTz: string;
+  params: RunParams;
+}
+
+/** case_rows' stored columns, in the order that breaks ties among duplicates (survivors.sql). */
+const TIE_COLUMNS = [
+  'created_at', 'eff_resolved_at', 'priority_label', 'status', 'assignee', 'region', 'team', 'ghost', 'bad_order', 'due_at', 'outcome',
+  'fr_outcome', 'risk_listed', 'created_day', 'resolved_day', 'dq_missing', 'dq_invalid', 'in_window', 'created_only',
+];
+const POLICY_TIE_COLUMNS = ['policy', 'clock_state'];
+
+/**
+ * What warehouse compute cannot do yet, as a sentence for a setting error; undefined when
+ * the run can be computed in the warehouse.
+ */
+export function warehouseUnsupported(params: RunParams, o: { history: boolean; timestampFormat?: string }): string | undefined {
+  if (params.slaPolicies && clockPolicies(params.slaPolicies).length) {
+    return 'SLA policies with a business-hours calendar or pauses are computed locally only';
+  }
+  if (o.history) return 'the status history (SNOWFLAKE_HISTORY_TABLE) is read by local compute only';
+  if (o.timestampFormat) return 'KPI_TIMESTAMP_FORMAT is a DuckDB strptime format, read by local compute only';
+  return undefined;
+}
+
+/**
+ * Computes the report in the warehouse. `local`: the run's DuckDB connection, used only for
+ * report_tz's offset segments (no data). `timings` gets one entry per step (ms).
+ */
+export async function computeInWarehouse(
+  w: WarehouseSession, local: DuckDBConnection, input: WarehouseInput, ctx: Omit<ComputeContext, 'dq'>, timings: Record<string, number> = {},
+): Promise<KpiReport> {
+  const d = w.dialect;
+  const { params } = input;
+  const step = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try { return await f(); } finally { timings[name] = (timings[name] ?? 0) + performance.now() - t; }
+  };
+  const local0 = performance.now();
+  await exec(local, runParamsSql(params));
+  const zone = await reportZoneSegments(local, params);
+  const policies = params.slaPolicies ?? null;
+  const policy = policies ? policyFragments(policies, d) : undefined;
+  const cleaned = await cleanedRowsSql(null, {
+    relation: input.relation, types: input.types, dialect: d, sourceTz: input.sourceTz,
+    asOf: params.asOf, windowStart: windowStartOf(params), judgedDays: judgedDaysOf(params), baselineStart: baselineStartOf(params),
+    ...(policies ? { extraText: conditionColumns(policies) } : {}),
+  });
+  const caseRows = withRowKey(caseRowsSql(cleaned.sql, zone, runLiterals(params), false, 'case_rows', policy, d), d);
+  const tieOrder = [...TIE_COLUMNS, ...(policies ? POLICY_TIE_COLUMNS : [])].map((c) => `${c} DESC NULLS LAST`).join(', ');
+  timings.local = performance.now() - local0;
+
+  await step('warehouse.case_rows', async () => {
+    await w.exec(d.sessionTimeZone('UTC'));
+    await w.exec(runParamsSql(params, d));
+    // Naive source timestamps are read in the source time zone (cleaned_rows.sql).
+    await w.exec(d.sessionTimeZone(input.sourceTz));
+    await w.exec(caseRows);
+    await w.exec(d.sessionTimeZone('UTC'));
+  });
+  await step('warehouse.duplicates', async () => {
+    await w.exec(sqlFile('kpi/staging/survivors.sql', { tie_order: tieOrder }, d));
+    await w.exec(sqlFile('kpi/staging/mark_survivors.sql', {}, d));
+  });
+  const [dq] = await step('warehouse.data_quality', async () => {
+    // No status history in warehouse compute (warehouseUnsupported): its counts are zero.
+    await w.exec('CREATE OR REPLACE TEMPORARY TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows');
+    return w.query<DataQualityCounts>(model('data_quality_score', d));
+  });
+  const m = await step('warehouse.reports', async (): Promise<ModelResults> => {
+    await w.exec(sqlFile('kpi/staging/counted_cases.sql', { cases: `case_rows WHERE ${countedCasesWhere(params)}`, policy_columns: policyColumnsSql(params, d) }, d));
+    await w.exec(daysSql(params, d));
+    await w.exec(model('daily', d));
+    const volume = await w.query<VolumeTrendRow & { chain_adjustment: number }>(model('volume_trend', d));
+    const backlogSpike = await w.query<BacklogSpikeRow>(model('backlog_spike_summary', d));
+    const byPriority = backlogLists(await w.query<{ priority: string; backlog: number }>(model('backlog_by_priority', d)));
+    const createdCases = `(SELECT created_day, priority_label, created_only FROM case_rows WHERE ${CREATED_IN_SOURCE})`;
+    const volumeAnomaly = await w.query<VolumeAnomalyRow>(volumeAnomalySql(params, createdCases, d));
+    const complianceByDay = await w.query<SlaComplianceDayRow>(model('sla_compliance_by_day', d));
+    const slaSummary = await w.query<SlaSummaryRow>(model('sla_summary', d));
+    const backlogSummary = await w.query<BacklogSummaryRow>(model('backlog_summary', d));
+    const [facts] = await w.query<ModelResults['facts']>(model('daily_ops_summary', d));
+    const slaPolicySummary = await w.query<SlaPolicySummaryRow>(policySummarySql(params, d));
+    const atRiskCases = await w.query<AtRiskCase>(atRiskSql(params, d));
+    return { volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay, slaSummary, backlogSummary, facts, slaPolicySummary, atRiskCases };
+  });
+  const t = performance.now();
+  const report = assembleReport(params, { ...ctx, dq }, m, {});
+  timings.local += performance.now() - t;
+  report.timings = { ...timings };
+  return report;
+}
+
+/**
+ * case_rows.sql's `CREATE TABLE case_rows AS <query>` as a temporary table of the session,
+ * each row with a row_key (survivors.sql).
+ */
+export function withRowKey(createTable: string, d: Dialect): string {
+  const head = /^CREATE TABLE case_rows AS\n/m.exec(createTable);
+  if (!head) throw new Error('case_rows.sql: expected "CREATE TABLE case_rows AS" on a line of its own');
+  const query = createTable.slice(head.index + head[0].length);
+  return `CREATE OR REPLACE TEMPORARY TABLE case_rows AS\nSELECT ${d.rowKey()} AS row_key, built.* FROM (\n${query}\n) AS built`;
+}
