@@ -16,6 +16,8 @@
  *   @quantile_item(v, i)  ...and its i-th (1-based) as a DOUBLE
  *   @series(n)            a relation of one column i = 0..n-1 (n a literal)
  *   @materialized         a CTE hint (DuckDB: computed once)
+ *   @rowid                a row's key (DuckDB: rowid; Snowflake: the row_key column its build gave it)
+ *   @asof_left_join(t, eq, cond)  an ASOF join of t keeping unmatched rows (cond: the inequality)
  *
  * Types: the DuckDB ENUM vocabularies (kpi_priority, kpi_outcome...) are VARCHAR in
  * Snowflake; `::kpi_<name>` casts render as `::VARCHAR`.
@@ -144,6 +146,22 @@ function codeSpans(s: string): (pos: number) => boolean {
   return (pos) => inCode[pos] ?? false;
 }
 
+/** The statements of a script, split at the semicolons outside strings and comments. */
+export function splitStatements(sql: string): string[] {
+  const inCode = codeSpans(sql);
+  const out: string[] = [];
+  let start = 0;
+  for (let i = 0; i < sql.length; i++) {
+    if (sql[i] === ';' && inCode(i)) {
+      out.push(sql.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(sql.slice(start));
+  // A piece of only comments is no statement.
+  return out.map((s) => s.trim()).filter((s) => s.replace(/--.*$/gm, '').trim() !== '');
+}
+
 type MarkRenderer = (args: string[]) => string;
 
 function renderMarks(sql: string, marks: Record<string, MarkRenderer>, bare: Record<string, string>): string {
@@ -191,7 +209,8 @@ export const DUCKDB: Dialect = {
     quantiles: ([x, ...ps]) => `quantile_cont(${x}, [${ps.join(', ')}])`,
     quantile_item: ([v, i]) => `${v}[${i}]`,
     series: ([n]) => `range(${n}) r(i)`,
-  }, { materialized: 'MATERIALIZED' }),
+    asof_left_join: ([t, eq, cond]) => `ASOF LEFT JOIN ${t} ON ${eq} AND ${cond}`,
+  }, { materialized: 'MATERIALIZED', rowid: 'rowid' }),
   epochUs: (t) => `epoch_us(${t})`,
   timestampUs: (us) => `make_timestamp(${us})`,
   addUs: (t, us) => `${t} + to_microseconds(${us})`,
@@ -220,7 +239,8 @@ export const SNOWFLAKE: Dialect = {
     quantiles: ([x, ...ps]) => `ARRAY_CONSTRUCT(${ps.map((p) => `PERCENTILE_CONT(${p}) WITHIN GROUP (ORDER BY ${x})`).join(', ')})`,
     quantile_item: ([v, i]) => `GET(${v}, ${Number(i) - 1})::DOUBLE`,
     series: ([n]) => `(SELECT ROW_NUMBER() OVER (ORDER BY SEQ4()) - 1 AS i FROM TABLE(GENERATOR(ROWCOUNT => ${n}))) AS r`,
-  }, { materialized: '' }).replace(/::(kpi_\w+)\b/g, (all, t: string) => {
+    asof_left_join: ([t, eq, cond]) => `ASOF JOIN ${t} MATCH_CONDITION(${cond}) ON ${eq}`,
+  }, { materialized: '', rowid: 'row_key' }).replace(/\bCREATE OR REPLACE TEMP (TABLE|VIEW)\b/g, 'CREATE OR REPLACE TEMPORARY $1').replace(/::(kpi_\w+)\b/g, (all, t: string) => {
     if (!ENUM_TYPES.has(t)) throw new Error(`unknown type ${t}`);
     return '::VARCHAR';
   }),
@@ -255,6 +275,8 @@ export function snowflakeToDuckdb(sql: string): string {
   };
   out = out.replace(/TABLE\(GENERATOR\(ROWCOUNT => (\d+)\)\)/g, 'range($1)').replace(/ORDER BY SEQ4\(\)/g, 'ORDER BY range');
   out = out.replace(/\bTEMPORARY\b/g, 'TEMP');
+  // Snowflake's ASOF JOIN keeps unmatched left rows, as DuckDB's ASOF LEFT JOIN does.
+  out = out.replace(/\bASOF JOIN (\w+ \w+) MATCH_CONDITION\(([^()]*)\) ON ([^;]*)/g, 'ASOF LEFT JOIN $1 ON $3 AND $2');
   const calls: Record<string, MarkRenderer> = {
     DATE_PART: ([unit, t]) => { if (unit !== 'EPOCH_MICROSECOND') throw new Error(`shim: DATE_PART ${unit}`); return `epoch_us(${t})`; },
     TO_TIMESTAMP_NTZ: ([us, scale]) => { if (scale !== '6') throw new Error('shim: TO_TIMESTAMP_NTZ scale'); return `make_timestamp(CAST(${us} AS BIGINT))`; },

@@ -76,8 +76,8 @@ export function patternsSql(value: string, patterns: string[], d: Dialect = DUCK
 }
 
 /** {{pause_match}}: does the status pause the clock of the case's policy. */
-export function pauseMatchSql(policies: SlaPolicy[], policyCol: string, statusCol: string): string {
-  const arms = policies.filter((p) => p.pauseOn.length).map((p) => `WHEN ${sqlText(p.name)} THEN ${patternsSql(statusCol, p.pauseOn)}`);
+export function pauseMatchSql(policies: SlaPolicy[], policyCol: string, statusCol: string, d: Dialect = DUCKDB): string {
+  const arms = policies.filter((p) => p.pauseOn.length).map((p) => `WHEN ${d.lit(p.name)} THEN ${patternsSql(statusCol, p.pauseOn, d)}`);
   return arms.length ? `CASE ${policyCol} ${arms.join(' ')} ELSE false END` : 'false';
 }
 

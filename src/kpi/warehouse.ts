@@ -25,7 +25,9 @@ import {
 import { baselineStartOf, judgedDaysOf, reportZoneSegments, runLiterals, runParamsSql, windowStartOf } from './prepare';
 import { cleanedRowsSql } from './staging/clean';
 import { caseRowsSql } from './staging/caseRows';
-import { clockPolicies, conditionColumns, policyFragments } from './staging/policyRows';
+import { caseClocksSql, clockBucketRows, clockPolicies, conditionColumns, policyFragments, type BucketRow } from './staging/policyRows';
+import { splitStatements } from '../db/dialect';
+import { tsLit } from '../db/engine';
 
 /** A warehouse session: statements run in order; query() rows come back with lower-case names and plain JS values. */
 export interface WarehouseSession {
@@ -55,9 +57,6 @@ const POLICY_TIE_COLUMNS = ['policy', 'clock_state'];
  * the run can be computed in the warehouse.
  */
 export function warehouseUnsupported(params: RunParams, o: { history: boolean; timestampFormat?: string }): string | undefined {
-  if (params.slaPolicies && clockPolicies(params.slaPolicies).length) {
-    return 'SLA policies with a business-hours calendar or pauses are computed locally only';
-  }
   if (o.history) return 'the status history (SNOWFLAKE_HISTORY_TABLE) is read by local compute only';
   if (o.timestampFormat) return 'KPI_TIMESTAMP_FORMAT is a DuckDB strptime format, read by local compute only';
   return undefined;
@@ -102,11 +101,21 @@ export async function computeInWarehouse(
     await w.exec(sqlFile('kpi/staging/survivors.sql', { tie_order: tieOrder }, d));
     await w.exec(sqlFile('kpi/staging/mark_survivors.sql', {}, d));
   });
-  const [dq] = await step('warehouse.data_quality', async () => {
-    // No status history in warehouse compute (warehouseUnsupported): its counts are zero.
-    await w.exec('CREATE OR REPLACE TEMPORARY TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows');
-    return w.query<DataQualityCounts>(model('data_quality_score', d));
-  });
+  // No status history in warehouse compute (warehouseUnsupported): an empty one, counts zero.
+  await w.exec(`CREATE OR REPLACE TEMPORARY TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP_NTZ, row_key BIGINT)`);
+  await w.exec('CREATE OR REPLACE TEMPORARY TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows');
+  if (policies && clockPolicies(policies).length) {
+    await step('warehouse.clocks', async () => {
+      const [{ oldest }] = await w.query<{ oldest: string | null }>('SELECT min(created_at) AS oldest FROM case_rows WHERE NOT duplicate');
+      const t = performance.now();
+      const { rows, bucketMs } = clockBucketRows(policies, oldest ? Date.parse(oldest) : params.asOf.getTime(), params.asOf.getTime());
+      const sql = caseClocksSql(policies, { asOfSql: tsLit(params.asOf), riskThresholdPct: runLiterals(params).riskThresholdPct }, bucketMs, d);
+      timings.local += performance.now() - t;
+      await uploadBuckets(w, rows);
+      for (const stmt of splitStatements(sql)) await w.exec(stmt);
+    });
+  }
+  const [dq] = await step('warehouse.data_quality', () => w.query<DataQualityCounts>(model('data_quality_score', d)));
   const m = await step('warehouse.reports', async (): Promise<ModelResults> => {
     await w.exec(sqlFile('kpi/staging/counted_cases.sql', { cases: `case_rows WHERE ${countedCasesWhere(params)}`, policy_columns: policyColumnsSql(params, d) }, d));
     await w.exec(daysSql(params, d));
@@ -129,6 +138,26 @@ export async function computeInWarehouse(
   timings.local += performance.now() - t;
   report.timings = { ...timings };
   return report;
+}
+
+/** Rows per INSERT of clock_buckets: statements stay well under Snowflake's size limit. */
+const BUCKET_ROWS_PER_INSERT = 2000;
+
+/**
+ * The calendar's business-time buckets (clockBucketRows) as the session's temporary table
+ * clock_buckets (case_clocks.sql joins on it): a small table, sent as INSERT ... VALUES.
+ */
+async function uploadBuckets(w: WarehouseSession, rows: BucketRow[]): Promise<void> {
+  await w.exec(`CREATE OR REPLACE TEMPORARY TABLE clock_buckets (
+  calendar VARCHAR NOT NULL, bucket BIGINT NOT NULL, bucket_us BIGINT NOT NULL, start_us BIGINT NOT NULL,
+  cum_us BIGINT NOT NULL, a1 BIGINT NOT NULL, b1 BIGINT NOT NULL, a2 BIGINT NOT NULL, b2 BIGINT NOT NULL)`);
+  for (let i = 0; i < rows.length; i += BUCKET_ROWS_PER_INSERT) {
+    const values = rows.slice(i, i + BUCKET_ROWS_PER_INSERT).map((r) => {
+      const [p1, p2] = [r.pieces[0] ?? [0, 0], r.pieces[1] ?? [0, 0]];
+      return `(${w.dialect.lit(r.calendar)}, ${r.bucket}, ${r.bucketUs}, ${r.startUs}, ${Math.round(r.cumUs)}, ${p1[0]}, ${p1[1]}, ${p2[0]}, ${p2[1]})`;
+    });
+    await w.exec(`INSERT INTO clock_buckets (calendar, bucket, bucket_us, start_us, cum_us, a1, b1, a2, b2) VALUES ${values.join(', ')}`);
+  }
 }
 
 /**

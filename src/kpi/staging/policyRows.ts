@@ -170,8 +170,8 @@ async function appendBuckets(conn: DuckDBConnection, rows: BucketRow[]): Promise
  * calendar, else the business time before t's bucket (the joined clock_buckets row `s`)
  * plus the parts of its two business pieces that lie before t.
  */
-export function businessTimeSql(row: string, col: string): string {
-  const t = `epoch_us(${row}.${col})`;
+export function businessTimeSql(row: string, col: string, d: Dialect = DUCKDB): string {
+  const t = d.epochUs(`${row}.${col}`);
   const piece = (a: string, b: string) => `least(greatest(${t} - s.start_us - s.${a}, 0), s.${b} - s.${a})`;
   return `CASE WHEN ${row}.calendar = '24x7' THEN ${t} ELSE coalesce(s.cum_us + ${piece('a1', 'b1')} + ${piece('a2', 'b2')}, 0) END`;
 }
@@ -190,24 +190,8 @@ export async function applyPolicyClocks(
   const { rows, bucketMs } = clockBucketRows(set, o.oldestCreatedMs, o.asOf.getTime());
   await appendBuckets(conn, rows);
   timings['clocks.buckets'] = performance.now() - t0;
-  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => lit(p.name));
-  const bucketArms = Object.entries(bucketMs).map(([c, g]) => `WHEN ${lit(c)} THEN ${g * 1000}::BIGINT`);
   try {
-    const sql = sqlFile('kpi/staging/case_clocks.sql', {
-      calendar: calendarOfPolicySql(set),
-      bucket_us: bucketArms.length ? `CASE (${calendarOfPolicySql(set)}) ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
-      may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
-      as_of: o.asOfSql,
-      clock_policies: names.map(lit).join(', '),
-      pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status'),
-      any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))]),
-      risk_threshold_pct: o.riskThresholdPct,
-      b_created_at: businessTimeSql('c', 'created_at'),
-      b_end_at: businessTimeSql('c', 'end_at'),
-      b_response_at: businessTimeSql('c', 'response_at'),
-      b_pause_from: businessTimeSql('p', 'pause_from'),
-      b_pause_to: businessTimeSql('p', 'pause_to'),
-    });
+    const sql = caseClocksSql(set, o, bucketMs);
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
     for (const stmt of sql.split(/;\n\n/)) {
       const t = performance.now();
@@ -219,4 +203,27 @@ export async function applyPolicyClocks(
   } finally {
     await exec(conn, 'DROP TABLE IF EXISTS clock_buckets');
   }
+}
+
+/** case_clocks.sql for a policy set and run (`bucketMs`: each calendar's bucket size, clockBucketRows). */
+export function caseClocksSql(set: SlaPolicySet, o: { asOfSql: string; riskThresholdPct: number }, bucketMs: Record<string, number>, d: Dialect = DUCKDB): string {
+  const names = clockPolicies(set);
+  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => d.lit(p.name));
+  // Each policy's bucket size, by its calendar's (24x7 and calendars without buckets: an hour).
+  const bucketArms = set.policies.filter((p) => bucketMs[p.calendar] !== undefined).map((p) => `WHEN ${d.lit(p.name)} THEN ${bucketMs[p.calendar] * 1000}::BIGINT`);
+  return sqlFile('kpi/staging/case_clocks.sql', {
+    calendar: calendarOfPolicySql(set),
+    bucket_us: bucketArms.length ? `CASE policy ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
+    may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
+    as_of: o.asOfSql,
+    clock_policies: names.map(d.lit).join(', '),
+    pause_match: pauseMatchSql(set.policies, 'c.policy', 'h.status', d),
+    any_pause: patternsSql('status', [...new Set(set.policies.flatMap((p) => p.pauseOn))], d),
+    risk_threshold_pct: o.riskThresholdPct,
+    b_created_at: businessTimeSql('c', 'created_at', d),
+    b_end_at: businessTimeSql('c', 'end_at', d),
+    b_response_at: businessTimeSql('c', 'response_at', d),
+    b_pause_from: businessTimeSql('p', 'pause_from', d),
+    b_pause_to: businessTimeSql('p', 'pause_to', d),
+  }, d);
 }
