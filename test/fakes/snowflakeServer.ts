@@ -93,6 +93,11 @@ export interface FakeSnowflakeOptions {
    * statement but the column probe runs there after snowflakeToDuckdb (src/db/dialect.ts).
    */
   execute?: boolean;
+  /**
+   * Execute mode: fills the DuckDB database with tables the fake does not load itself (those
+   * given with columns only: no rows, no rowCount), e.g. copied from a DuckDB file.
+   */
+  warehouseSetup?: (conn: DuckDBConnection) => Promise<void>;
 }
 
 /** An injected failure: requests of `path` (for chunks: chunk `chunk`, 0-based) answer `status`. */
@@ -441,6 +446,7 @@ export class FakeSnowflake {
       for (const [key, table] of Object.entries(this.opts.tables)) {
         const [dbName, schema, name] = key.split('.').map((p) => `"${p}"`);
         await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${dbName}; CREATE SCHEMA IF NOT EXISTS ${dbName}.${schema}`);
+        if (!table.rows && !table.rowCount) continue;
         const raw = `raw_${Object.keys(this.opts.tables).indexOf(key)}`;
         await conn.run(`CREATE TABLE ${raw} (${table.columns.map((c) => `"${c.name}" VARCHAR`).join(', ')})`);
         const appender = await conn.createAppender(raw);
@@ -466,6 +472,7 @@ export class FakeSnowflake {
         });
         await conn.run(`CREATE TABLE ${dbName}.${schema}.${name} AS SELECT ${typed.join(', ')} FROM ${raw}; DROP TABLE ${raw}`);
       }
+      await this.opts.warehouseSetup?.(conn);
       conn.closeSync();
       return db;
     })();
