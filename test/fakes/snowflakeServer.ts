@@ -173,8 +173,10 @@ export class FakeSnowflake {
   /** CLIENT_RESULT_CHUNK_SIZE (MB) as last set by ALTER SESSION; undefined: the account default. */
   sessionChunkSizeMb: number | undefined;
   private loginCount = 0;
-  /** Bytes of the bodies answered to query and chunk requests (what a client receives). */
+  /** Bytes of the bodies answered to query and chunk requests, as sent (what a client receives). */
   resultBytes = 0;
+  /** Execute mode: bytes of the result bodies before compression. */
+  resultBytesUncompressed = 0;
   /** Statements run on DuckDB (execute mode), as received. */
   readonly executed: string[] = [];
   private warehouse?: Promise<DuckDBInstance>;
@@ -253,6 +255,8 @@ export class FakeSnowflake {
     }
     if (url.pathname === '/queries/v1/query-request') {
       if (this.hang === 'query') return;
+      // Execute mode answers gzipped when the client accepts it, as Snowflake's front end does.
+      (res as { acceptsGzip?: boolean }).acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
       return this.query(session, parseJson(raw) as QueryRecord & Record<string, unknown>, url, res).catch((err: unknown) => {
         json(res, 200, { success: false, code: '001003', message: `SQL compilation error: ${String((err as Error).message ?? err)}`, data: { queryId: randomUUID(), sqlState: '42000', errorCode: '001003' } });
       });
@@ -509,7 +513,7 @@ export class FakeSnowflake {
     const rowset: (string | null)[][] = [];
     for (let i = 0; i < reader.currentRowCount; i++) rowset.push(names.map((_, j) => wireValue(types[j], cols[j][i])));
     this.lastResultRows = rowset.length;
-    json(res, 200, {
+    const text = JSON.stringify({
       success: true, code: null, message: null,
       data: {
         parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
@@ -517,6 +521,15 @@ export class FakeSnowflake {
         finalDatabaseName: session.database, finalSchemaName: session.schema,
       },
     });
+    this.resultBytesUncompressed += Buffer.byteLength(text);
+    if ((res as { acceptsGzip?: boolean }).acceptsGzip) {
+      const body = gzipSync(text);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    }
   }
 
   /**
