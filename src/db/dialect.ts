@@ -59,8 +59,6 @@ export interface Dialect {
   position(keys: string[], value: string): string;
   /** The `values` entry at a 1-based position expression, typed as `type` (an ENUM in DuckDB). */
   valueAt(values: string[], pos: string, type: string): string;
-  /** The TEXT cast spelling. */
-  readonly text: string;
   /** A key unique to each row of a table being created (no order implied). */
   rowKey(): string;
 }
@@ -197,7 +195,6 @@ const sfLit = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`
 
 export const DUCKDB: Dialect = {
   name: 'duckdb',
-  text: 'VARCHAR',
   lit: duckLit,
   render: (sql) => renderMarks(sql, {
     epoch_us: ([t]) => `epoch_us(${t})`,
@@ -227,7 +224,6 @@ export const DUCKDB: Dialect = {
 
 export const SNOWFLAKE: Dialect = {
   name: 'snowflake',
-  text: 'VARCHAR',
   lit: sfLit,
   render: (sql) => renderMarks(sql, {
     epoch_us: ([t]) => `DATE_PART(EPOCH_MICROSECOND, ${t})`,

@@ -53,16 +53,6 @@ const TIE_COLUMNS = [
 const POLICY_TIE_COLUMNS = ['policy', 'clock_state'];
 
 /**
- * What warehouse compute cannot do yet, as a sentence for a setting error; undefined when
- * the run can be computed in the warehouse.
- */
-export function warehouseUnsupported(params: RunParams, o: { history: boolean; timestampFormat?: string }): string | undefined {
-  if (o.history) return 'the status history (SNOWFLAKE_HISTORY_TABLE) is read by local compute only';
-  if (o.timestampFormat) return 'KPI_TIMESTAMP_FORMAT is a DuckDB strptime format, read by local compute only';
-  return undefined;
-}
-
-/**
  * Computes the report in the warehouse. `local`: the run's DuckDB connection, used only for
  * report_tz's offset segments (no data). `timings` gets one entry per step (ms).
  */

@@ -15,8 +15,7 @@ import { writeReportFiles } from '../render/files/csv';
 import { recoverReportSet } from '../render/files/reportSet';
 import { recordRun } from './runHistory';
 import { errorText } from '../support/errors';
-import { computeInWarehouse, warehouseUnsupported } from '../kpi/warehouse';
-import { ConfigError } from '../config/settings';
+import { computeInWarehouse } from '../kpi/warehouse';
 import type { WarehouseConnection } from '../sources/snowflake/warehouse';
 
 export type Trigger = 'cli' | 'start' | 'schedule' | 'slack' | 'alert' | 'bench' | 'test';
@@ -131,8 +130,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     let ctx: ComputeContext | undefined;
     if (settings.KPI_COMPUTE === 'warehouse') {
       // Every KPI computed inside Snowflake (kpi/warehouse.ts): only the report rows come back.
-      const unsupported = warehouseUnsupported(params, { history: false });
-      if (unsupported) throw new ConfigError(`Invalid setting: KPI_COMPUTE=warehouse: ${unsupported}; use KPI_COMPUTE=local`);
+      // What it cannot read (a status history, KPI_TIMESTAMP_FORMAT) is refused by loadSettings.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { openWarehouse } = require('../sources/snowflake/warehouse') as { openWarehouse(s: Settings, l: Logger): Promise<WarehouseConnection> };
       const warehouse = await timed('extract', () => openWarehouse(settings, log));

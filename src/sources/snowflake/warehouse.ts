@@ -32,12 +32,8 @@ export interface WarehouseConnection {
   readonly relation: string;
   /** The relation's column types (DuckDB type names), for the normaliser. */
   readonly types: Map<string, string>;
-  /** Every statement sent, in order (tests and the bench check them). */
-  readonly statements: string[];
   exec(sql: string): Promise<void>;
   query<T = Row>(sql: string): Promise<T[]>;
-  /** Rows received so far. */
-  rowsReceived(): number;
   close(): Promise<void>;
 }
 
@@ -66,10 +62,7 @@ export async function openWarehouse(settings: Settings, log: SourceContext['log'
   } catch (err) {
     throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
   }
-  const statements: string[] = [];
-  let received = 0;
   const execute = (sqlText: string) => new Promise<{ stmt: RowStatement; rows: unknown[][] }>((resolve, reject) => {
-    statements.push(sqlText);
     try {
       connection.execute({
         sqlText,
@@ -96,21 +89,18 @@ export async function openWarehouse(settings: Settings, log: SourceContext['log'
       dialect: SNOWFLAKE,
       relation,
       types,
-      statements,
       async exec(sql) {
         await deadline(execute(sql)).catch(fail);
       },
       async query<T>(sql: string) {
         const { stmt, rows } = await deadline(execute(sql)).catch(fail);
         const names = (stmt.getColumns() ?? []).map((c) => c.getName().toLowerCase());
-        received += rows.length;
         return rows.map((r) => {
           const o: Row = {};
           for (let i = 0; i < names.length; i++) o[names[i]] = normaliseValue(r[i]);
           return o as T;
         });
       },
-      rowsReceived: () => received,
       close: () => disconnect(connection, s.SNOWFLAKE_CONNECT_TIMEOUT_MS, log),
     };
   } catch (err) {
