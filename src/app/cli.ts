@@ -75,7 +75,8 @@ export function buildCli(): Command {
     .option('--out <dir>', 'output folder')
     .option('--json', 'print one JSON object (summary, warnings, timings) instead of text')
     .option('--full-refresh', 'with KPI_INCREMENTAL=true: rebuild the Snowflake replica with a full load')
-    .action(async (o: { source?: SourceKind; csv?: string; history?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean }) => {
+    .addOption(new Option('--compute <where>', 'where the KPIs are computed: local (DuckDB) or warehouse (inside Snowflake; --source snowflake)').choices(['local', 'warehouse']))
+    .action(async (o: { source?: SourceKind; csv?: string; history?: string; db?: string; state?: string; asOf?: string; windowDays?: number; tz?: string; out?: string; json?: boolean; fullRefresh?: boolean; compute?: string }) => {
       try {
         const overrides = {
           KPI_SOURCE: o.source ?? (o.csv ? 'csv' : undefined),
@@ -87,6 +88,7 @@ export function buildCli(): Command {
           KPI_TZ: o.tz,
           KPI_OUTPUT_DIR: o.out,
           KPI_FULL_REFRESH: o.fullRefresh ? 'true' : undefined,
+          KPI_COMPUTE: o.compute,
         };
         const settings = settingsWith(overrides);
         // Settings and arguments are checked first: a usage error is one line on stderr.

@@ -186,6 +186,8 @@ const envSchema = z.object({
   SNOWFLAKE_CONNECT_TIMEOUT_MS: int(1000, 600_000).default(30_000),
   SNOWFLAKE_QUERY_TIMEOUT_MS: int(1000, 3_600_000).default(300_000),
   SNOWFLAKE_RETRIES: int(0, 10).default(2),
+  // Where the KPIs are computed: local DuckDB, or inside Snowflake (docs/snowflake.md)
+  KPI_COMPUTE: z.enum(['local', 'warehouse']).default('local'),
   // Incremental Snowflake loads (a replica of the source's rows in the state file)
   KPI_INCREMENTAL: bool.default('false'),
   KPI_INCREMENTAL_OVERLAP_MINUTES: int(0, 10_080).default(60),
@@ -261,6 +263,15 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     throw new ConfigError(`Invalid setting: KPI_SPIKE_BASELINE_DAYS (${e.KPI_SPIKE_BASELINE_DAYS}) must be smaller than KPI_WINDOW_DAYS (${e.KPI_WINDOW_DAYS})`);
   }
   if (e.KPI_AS_OF !== undefined) parseAsOf(e.KPI_AS_OF, 'KPI_AS_OF');
+  if (e.KPI_COMPUTE === 'warehouse') {
+    // Warehouse compute runs the KPI SQL inside Snowflake: only that source has a warehouse.
+    const why = e.KPI_SOURCE !== 'snowflake' ? `needs KPI_SOURCE=snowflake (KPI_SOURCE is ${e.KPI_SOURCE})`
+      : e.KPI_INCREMENTAL ? 'reads the table in place: KPI_INCREMENTAL (a local replica) does not apply; set one of them'
+      : e.KPI_TIMESTAMP_FORMAT ? 'cannot read KPI_TIMESTAMP_FORMAT (a DuckDB strptime format); leave it unset or use KPI_COMPUTE=local'
+      : e.SNOWFLAKE_HISTORY_TABLE ? 'does not read the status history yet (SNOWFLAKE_HISTORY_TABLE); use KPI_COMPUTE=local'
+      : undefined;
+    if (why) throw new ConfigError(`Invalid setting: KPI_COMPUTE=warehouse ${why}`);
+  }
   let alertRouting: AlertRouting;
   try {
     alertRouting = parseAlertRouting(e);

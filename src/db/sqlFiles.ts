@@ -9,6 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DUCKDB, type Dialect } from './dialect';
 
 /** The folder that holds kpi/ (src/ or dist/): the bundle sits in dist/ itself. */
 const ROOT = existsSync(join(__dirname, '..', 'kpi')) ? join(__dirname, '..') : __dirname;
@@ -25,13 +26,27 @@ export function sqlText(path: string): string {
   return text;
 }
 
+const rendered = new Map<string, string>();
+
+/** A `.sql` file's text with its dialect marks (`@name(...)`, dialect.ts) rendered for a dialect. */
+export function dialectText(path: string, dialect: Dialect): string {
+  const key = `${dialect.name}:${path}`;
+  let text = rendered.get(key);
+  if (text === undefined) {
+    text = dialect.render(sqlText(path));
+    rendered.set(key, text);
+  }
+  return text;
+}
+
 /**
- * A `.sql` file with its `{{name}}` placeholders filled. Every placeholder must be given
- * and every value used: a missing or misspelt one is a programming error, caught at once.
+ * A `.sql` file with its `{{name}}` placeholders filled, in a dialect (default DuckDB).
+ * Every placeholder must be given and every value used: a missing or misspelt one is a
+ * programming error, caught at once.
  */
-export function sqlFile(path: string, vars: Record<string, string | number> = {}): string {
+export function sqlFile(path: string, vars: Record<string, string | number> = {}, dialect: Dialect = DUCKDB): string {
   const used = new Set<string>();
-  const out = sqlText(path).replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
+  const out = dialectText(path, dialect).replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
     if (!(name in vars)) throw new Error(`${path}: no value for {{${name}}}`);
     used.add(name);
     return String(vars[name]);

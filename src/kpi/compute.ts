@@ -16,12 +16,27 @@ import { calendarOfPolicySql, riskStagesOf } from './staging/policyRows';
 import { CREATED_IN_SOURCE } from './staging/caseRows';
 import { isoSeconds } from '../support/time';
 import { sqlFile } from '../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate } from '../support/cronTime';
 import { runParamsSql, windowStartOf } from './prepare';
 import { validateReport } from './validate';
 
-/** A model's SQL: `models/<name>.sql`. */
-const model = (name: string) => sqlFile(`kpi/models/${name}.sql`);
+/** A model's SQL: `models/<name>.sql`, in a dialect. */
+export const model = (name: string, d: Dialect = DUCKDB, vars: Record<string, string | number> = {}) => sqlFile(`kpi/models/${name}.sql`, vars, d);
+
+/** days.sql for a run: the trend's window_days days. */
+export const daysSql = (params: RunParams, d: Dialect = DUCKDB) => model('days', d, { window_days: params.windowDays });
+
+/** volume_anomaly_summary.sql over `createdCases` (see CREATED_IN_SOURCE). */
+export const volumeAnomalySql = (params: RunParams, createdCases: string, d: Dialect = DUCKDB) =>
+  model('volume_anomaly_summary', d, { created_cases: createdCases, judged_weeks: params.anomalyWeeks + 1 });
+
+/** backlog_by_priority.sql's rows (one per priority and day, in day order) as one list per priority. */
+export function backlogLists(rows: { priority: string; backlog: number }[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const r of rows) (out[r.priority] ??= []).push(Number(r.backlog));
+  return out;
+}
 
 /** sla_at_risk_cases.csv's order, by its own columns (due_at is fixed-width UTC text, so it sorts as time). */
 const AT_RISK_ORDER = 't.due_at NULLS LAST, t.case_id';
@@ -31,30 +46,30 @@ const AT_RISK_ORDER = 't.due_at NULLS LAST, t.case_id';
  * `default` policy on 24x7, its clock the elapsed time; with one, the calendar of each
  * row's policy (the rest is stored in case_rows).
  */
-function policyColumnsSql(params: RunParams): string {
+export function policyColumnsSql(params: RunParams, d: Dialect = DUCKDB): string {
   const set = params.slaPolicies;
   if (set) return `,\n  ${calendarOfPolicySql(set)} AS calendar`;
   return `,
   'default' AS policy, '${CALENDAR_24X7}' AS calendar,
-  epoch_us(due_at) - epoch_us(created_at) AS resolution_us,
-  CASE WHEN eff_resolved_at IS NULL AND NOT ghost THEN epoch_us(${tsLit(params.asOf)}) - epoch_us(created_at) END AS clock_us,
+  ${d.epochUs('due_at')} - ${d.epochUs('created_at')} AS resolution_us,
+  CASE WHEN eff_resolved_at IS NULL AND NOT ghost THEN ${d.epochUs(tsLit(params.asOf))} - ${d.epochUs('created_at')} END AS clock_us,
   CASE WHEN eff_resolved_at IS NULL AND NOT ghost THEN 'running' END AS clock_state`;
 }
 
 /** sla_at_risk_cases.sql with the run's risk stages. */
-function atRiskSql(params: RunParams): string {
+export function atRiskSql(params: RunParams, d: Dialect = DUCKDB): string {
   const stages = riskStagesOf(params.slaPolicies, Number(params.riskThresholdPct));
   return sqlFile('kpi/models/sla_at_risk_cases.sql', {
     risk_stage: riskStageSql(stages, 'clock_us * 100.0 / resolution_us', `outcome = 'breached'`),
-  });
+  }, d);
 }
 
 /** sla_policy_summary.sql with the policies in file order (the built-in `default` without a file). */
-function policySummarySql(params: RunParams): string {
+export function policySummarySql(params: RunParams, d: Dialect = DUCKDB): string {
   const policies = params.slaPolicies?.policies ?? [{ name: 'default', calendar: CALENDAR_24X7 }];
   return sqlFile('kpi/models/sla_policy_summary.sql', {
-    policy_order: policies.map((p, i) => `(${lit(p.name)}, ${lit(p.calendar)}, ${i})`).join(', '),
-  });
+    policy_order: policies.map((p, i) => `(${d.lit(p.name)}, ${d.lit(p.calendar)}, ${i})`).join(', '),
+  }, d);
 }
 
 export interface DataQualityCounts {
@@ -139,13 +154,13 @@ async function runLanes(instance: DuckDBInstance, params: RunParams, source: str
     const [a, b, c] = opened.map(settledValue);
     const trend = (async () => {
       const volume = await t('aggregates', async () => {
-        await exec(a, model('days'));
+        await exec(a, daysSql(params));
         await exec(a, model('daily'));
         return query<VolumeTrendRow & { chain_adjustment: number }>(a, model('volume_trend'));
       });
       const backlogSpike = await t('backlog_spike', () => query<BacklogSpikeRow>(a, model('backlog_spike_summary')));
-      const byPriority = await t('backlog_spike', () => query<{ priority: Priority; backlog: number[] }>(a, model('backlog_by_priority')));
-      const volumeAnomaly = await t('volume_anomaly', () => query<VolumeAnomalyRow>(a, sqlFile('kpi/models/volume_anomaly_summary.sql', { created_cases: createdCases })));
+      const byPriority = await t('backlog_spike', async () => backlogLists(await query<{ priority: Priority; backlog: number }>(a, model('backlog_by_priority'))));
+      const volumeAnomaly = await t('volume_anomaly', () => query<VolumeAnomalyRow>(a, volumeAnomalySql(params, createdCases)));
       const complianceByDay = await t('aggregates', () => query<SlaComplianceDayRow>(a, model('sla_compliance_by_day')));
       return { volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay };
     })();
@@ -210,14 +225,11 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     const s = performance.now();
     try { return await f(); } finally { timings[stage] = (timings[stage] ?? 0) + performance.now() - s; }
   };
-  const windowStart = windowStartOf(params);
-  const asOfDate = localDate(params.asOf, params.reportTz);
   const f = filterClause(filter, filter?.policy ? await hasPolicyColumn(instance) : false);
   // The cases the reports count: survivors that can be placed in time, open at some time
   // in the window. A slice (slash-command filter) is copied once into its own table, so
   // the reports scan only its rows and the filter runs once, not in every report.
-  const counted = `in_window AND NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
-    AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStart)})`;
+  const counted = countedCasesWhere(params);
   let source = `case_rows WHERE ${counted}`;
   let createdCases = `(SELECT created_day, priority_label FROM case_rows WHERE ${CREATED_IN_SOURCE})`;
   let sliceTable: string | undefined;
@@ -242,8 +254,35 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     if (sliceTable) await dropTable(instance, sliceTable);
     if (createdSliceTable) await dropTable(instance, createdSliceTable);
   }
-  const [{ volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay }, { slaSummary, backlogSummary, facts, slaPolicySummary }, atRiskCases] = [
-    settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
+  const [trend, summaries, atRiskCases] = [settledValue(results[0]), settledValue(results[1]), settledValue(results[2])];
+  return assembleReport(params, ctx, { ...trend, ...summaries, atRiskCases }, timings, filter);
+}
+
+/** The cases the reports count, as a condition on case_rows (see computeReport). */
+export function countedCasesWhere(params: RunParams): string {
+  return `in_window AND NOT duplicate AND case_id IS NOT NULL AND created_at IS NOT NULL
+    AND (eff_resolved_at IS NULL OR eff_resolved_at >= ${tsLit(windowStartOf(params))})`;
+}
+
+/** Every model's rows, as the report is assembled from them. */
+export interface ModelResults {
+  volume: (VolumeTrendRow & { chain_adjustment: number })[];
+  backlogSpike: BacklogSpikeRow[];
+  byPriority: Record<string, number[]>;
+  volumeAnomaly: VolumeAnomalyRow[];
+  complianceByDay: SlaComplianceDayRow[];
+  slaSummary: SlaSummaryRow[];
+  backlogSummary: BacklogSummaryRow[];
+  facts: { cases_in_window: number; open_backlog: number; at_risk_cases: number; breached_open_cases: number; newest: string | null };
+  slaPolicySummary: SlaPolicySummaryRow[];
+  atRiskCases: AtRiskCase[];
+}
+
+/** The typed report from the models' rows (local or warehouse compute), validated. */
+export function assembleReport(params: RunParams, ctx: ComputeContext, m: ModelResults, timings: Record<string, number>, filter?: CaseFilter): KpiReport {
+  const { volume, backlogSpike, byPriority, volumeAnomaly, complianceByDay, slaSummary, backlogSummary, facts, slaPolicySummary, atRiskCases } = m;
+  const windowStart = windowStartOf(params);
+  const asOfDate = localDate(params.asOf, params.reportTz);
   const dataQuality = dataQualityScore(params.asOf, ctx.dq);
   const all = slaSummary.find((r) => r.priority === 'ALL');
   const spikeAll = backlogSpike.find((r) => r.scope === 'ALL');
@@ -274,7 +313,7 @@ export async function computeReport(instance: DuckDBInstance, params: RunParams,
     atRiskCases,
     slaPolicySummary,
     backlogSpike,
-    backlogByPriority: Object.fromEntries(byPriority.map((r) => [r.priority, r.backlog.map(Number)])),
+    backlogByPriority: byPriority,
     slaComplianceByDay: complianceByDay,
     dailyOps: {
       as_of: asOfIso,

@@ -4,26 +4,26 @@
  * per-case table (staging/policyRows.ts, case_clocks.sql) and the at-risk report (compute.ts).
  */
 import { CONDITION_KEYS, type ConditionKey, type SlaPolicy } from '../contract/slaPolicy';
-
-const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+import { DUCKDB, type Dialect } from '../db/dialect';
 
 /**
  * A value against contract 6.1 patterns, as SQL: case-insensitive, exact, a trailing `*`
  * matching any suffix (LIKE with its wildcards escaped). `value` is an SQL expression.
  */
-export function patternsSql(value: string, patterns: string[]): string {
+export function patternsSql(value: string, patterns: string[], d: Dialect = DUCKDB): string {
+  const sqlText = d.lit;
   const v = `lower(trim(${value}))`;
   const exact = [...new Set(patterns.filter((p) => !p.trim().endsWith('*')).map((p) => p.trim().toLowerCase()))];
   const prefixes = [...new Set(patterns.filter((p) => p.trim().endsWith('*')).map((p) => p.trim().slice(0, -1).toLowerCase()))];
   const parts: string[] = [];
   if (exact.length) parts.push(`${v} IN (${exact.map(sqlText).join(', ')})`);
-  for (const p of prefixes) parts.push(`${v} LIKE ${sqlText(p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE '\\'`);
+  for (const p of prefixes) parts.push(`${v} LIKE ${sqlText(p.replace(/[\\%_]/g, (c) => `\\${c}`) + '%')} ESCAPE ${sqlText('\\')}`);
   return parts.length ? `coalesce(${parts.join(' OR ')}, false)` : 'false';
 }
 
 /** case_clocks.sql's {{pause_match}}: does the status pause the clock of the case's policy. */
-export function pauseMatchSql(policies: SlaPolicy[], policyCol: string, statusCol: string): string {
-  const arms = policies.filter((p) => p.pauseOn.length).map((p) => `WHEN ${sqlText(p.name)} THEN ${patternsSql(statusCol, p.pauseOn)}`);
+export function pauseMatchSql(policies: SlaPolicy[], policyCol: string, statusCol: string, d: Dialect = DUCKDB): string {
+  const arms = policies.filter((p) => p.pauseOn.length).map((p) => `WHEN ${d.lit(p.name)} THEN ${patternsSql(statusCol, p.pauseOn, d)}`);
   return arms.length ? `CASE ${policyCol} ${arms.join(' ')} ELSE false END` : 'false';
 }
 
@@ -37,10 +37,10 @@ export function riskStageSql(stages: number[] | null, pctCol: string, breachedCo
  * The name of the policy that applies to a case (the first whose `when` matches), NULL
  * when none does. `cols`: the SQL expression of each `when` key (priority as its code).
  */
-export function policyChoiceSql(policies: SlaPolicy[], cols: Record<ConditionKey, string>): string {
+export function policyChoiceSql(policies: SlaPolicy[], cols: Record<ConditionKey, string>, d: Dialect = DUCKDB): string {
   const arms = policies.map((p) => {
-    const conds = CONDITION_KEYS.filter((k) => p.when[k]).map((k) => patternsSql(cols[k], p.when[k]!));
-    return `WHEN ${conds.length ? conds.join(' AND ') : 'true'} THEN ${sqlText(p.name)}`;
+    const conds = CONDITION_KEYS.filter((k) => p.when[k]).map((k) => patternsSql(cols[k], p.when[k]!, d));
+    return `WHEN ${conds.length ? conds.join(' AND ') : 'true'} THEN ${d.lit(p.name)}`;
   });
   return `CASE ${arms.join(' ')} END`;
 }

@@ -7,13 +7,14 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { PRIORITIES, type RunParams } from '../contract/report';
 import { exec, lit, query, tsLit } from '../db/engine';
 import { sqlFile } from '../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
 import { stageHistory } from './staging/history';
 import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, CREATED_IN_SOURCE, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
-  TIED_DUPLICATES_SQL, type ZoneSegment,
+  TIED_DUPLICATES_SQL, type RunLiterals, type ZoneSegment,
 } from './staging/caseRows';
 
 export function windowStartOf(params: Pick<RunParams, 'asOf' | 'windowDays'>): Date {
@@ -67,13 +68,13 @@ export function judgedDaysOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anom
 }
 
 /** The run's parameters as the one-row temp table `run_params` that the models read. */
-export function runParamsSql(params: RunParams): string {
+export function runParamsSql(params: RunParams, d: Dialect = DUCKDB): string {
   return sqlFile('kpi/staging/run_params.sql', {
     as_of: tsLit(params.asOf),
     window_start: tsLit(windowStartOf(params)),
     as_of_date: localDate(params.asOf, params.reportTz),
     window_days: params.windowDays,
-    report_tz: lit(params.reportTz),
+    report_tz: d.lit(params.reportTz),
     risk_threshold_pct: Number(params.riskThresholdPct),
     spike_threshold_pct: Number(params.spikeThresholdPct),
     spike_baseline_days: params.spikeBaselineDays,
@@ -82,7 +83,7 @@ export function runParamsSql(params: RunParams): string {
     anomaly_weeks: params.anomalyWeeks,
     anomaly_z: Number(params.anomalyZ),
     anomaly_min_cases: Number(params.anomalyMinCases),
-  });
+  }, d);
 }
 
 /**
@@ -124,8 +125,17 @@ export interface PrepareOptions {
   historyRelation?: string;
 }
 
+/** case_rows.sql's run literals: as_of, the lowest risk stage, the targets by priority in microseconds. */
+export function runLiterals(params: RunParams): RunLiterals {
+  const targets = Object.fromEntries(PRIORITIES.map((p) => {
+    const tg = params.targets[p];
+    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
+  })) as Record<string, [number, number]>;
+  return { asOf: tsLit(params.asOf), riskThresholdPct: lowestStage(params.slaPolicies ?? null, Number(params.riskThresholdPct)), targets };
+}
+
 /** report_tz's offset segments over the trend's span (report_tz_offsets.sql); null for UTC. */
-async function reportZoneSegments(conn: DuckDBConnection, params: RunParams): Promise<ZoneSegment[] | null> {
+export async function reportZoneSegments(conn: DuckDBConnection, params: RunParams): Promise<ZoneSegment[] | null> {
   if (params.reportTz === 'UTC') return null;
   await exec(conn, sqlFile('kpi/staging/report_tz_offsets.sql'));
   return (await query<{ start: string; offset_us: number }>(conn, sqlFile('kpi/staging/report_tz_segments.sql')))
@@ -155,11 +165,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     ...(policies ? { extraText: conditionColumns(policies) } : {}),
   };
   const cleaned = await cleanedRowsSql(conn, normaliseOptions);
-  const targets = Object.fromEntries(PRIORITIES.map((p) => {
-    const tg = params.targets[p];
-    return [p, [Math.round(tg.resolutionHours * 3.6e9), Math.round(tg.responseHours * 3.6e9)]];
-  })) as Record<string, [number, number]>;
-  const literals = { asOf: tsLit(params.asOf), riskThresholdPct: lowestStage(policies, Number(params.riskThresholdPct)), targets };
+  const literals = runLiterals(params);
   // The session time zone is the source time zone while the source is read: casts of naive
   // values to TIMESTAMPTZ read them in that zone (see cleaned_rows.sql). Text timestamps are
   // parsed once each with filter pushdown off.

@@ -9,12 +9,14 @@ import type { CaseSource, RejectedLine } from '../sources/types';
 import type { CaseFilter, KpiReport, RunParams } from '../contract/report';
 import { createSource } from '../sources';
 import { openMemoryEngine } from '../db/engine';
-import { computeReport, dataQualityCounts } from '../kpi/compute';
+import { computeReport, dataQualityCounts, type ComputeContext } from '../kpi/compute';
 import { baselineStartOf, prepareCases, windowStartOf } from '../kpi/prepare';
 import { writeReportFiles } from '../render/files/csv';
 import { recoverReportSet } from '../render/files/reportSet';
 import { recordRun } from './runHistory';
 import { errorText } from '../support/errors';
+import { computeInWarehouse } from '../kpi/warehouse';
+import type { WarehouseConnection } from '../sources/snowflake/warehouse';
 
 export type Trigger = 'cli' | 'start' | 'schedule' | 'slack' | 'alert' | 'bench' | 'test';
 
@@ -110,44 +112,67 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
   let keep = false;
   let sourceName = opts.source?.describe() ?? settings.KPI_SOURCE;
   let demo = false;
+  // The history store opens while the reports are computed and written; the run is
+  // recorded once the report (with its timings) is final.
+  const startHistory = () => {
+    if (opts.recordHistory === false) return;
+    const start = performance.now();
+    history = recordRun(settings.KPI_STATE_PATH, finalReport, { trigger, ok: true, startedAt })
+      .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${errorText(e)}`))
+      .finally(() => { timings.history = performance.now() - start; });
+  };
   try {
     const outDirAtStart = opts.outDir === undefined ? settings.KPI_OUTPUT_DIR : opts.outDir;
     // A run killed while replacing the reports left its journal: restore the previous set first.
     if (outDirAtStart) for (const done of recoverReportSet(outDirAtStart)) log.warn({ runId, stage: 'start' }, `output: ${done}`);
-    const source = opts.source ?? createSource(settings);
-    demo = source.kind === 'demo';
-    sourceName = source.describe();
-    log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
-    const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart, baselineStart: baselineStartOf(params) }, log }));
-    const rowsRead = loaded.rowsRead ?? null;
+    let report: KpiReport;
     let rejects: RejectedLine[] = [];
-    await timed('normalise', async () => {
+    let ctx: ComputeContext | undefined;
+    if (settings.KPI_COMPUTE === 'warehouse') {
+      // Every KPI computed inside Snowflake (kpi/warehouse.ts): only the report rows come back.
+      // What it cannot read (a status history, KPI_TIMESTAMP_FORMAT) is refused by loadSettings.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { openWarehouse } = require('../sources/snowflake/warehouse') as { openWarehouse(s: Settings, l: Logger): Promise<WarehouseConnection> };
+      const warehouse = await timed('extract', () => openWarehouse(settings, log));
+      sourceName = `snowflake warehouse compute account=${settings.SNOWFLAKE_ACCOUNT ?? '-'} user=${settings.SNOWFLAKE_USER ?? '-'}`;
+      log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
       try {
-        await prepareCases(engine.conn, {
-          relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
-          historyRelation: loaded.historyRelation,
-        }, timings);
-        if (loaded.rejects) rejects = await loaded.rejects();
-      } catch (e) {
-        throw loaded.explain ? loaded.explain(e) : e;
+        report = await timed('kpis', () => computeInWarehouse(warehouse, engine.conn, { relation: warehouse.relation, types: warehouse.types, sourceTz: settings.KPI_SOURCE_TZ, params },
+          { source: sourceName, rowsRead: null, runId }));
       } finally {
-        await loaded.close();
+        await warehouse.close();
       }
-    });
-    for (const r of rejects) log.warn({ runId, stage: 'extract', line: r.line }, `rejected line ${r.line}: ${r.reason}`);
-    // The history store opens while the reports are computed and written; the run is
-    // recorded once the report (with its timings) is final.
-    if (opts.recordHistory !== false) {
-      const start = performance.now();
-      history = recordRun(settings.KPI_STATE_PATH, finalReport, { trigger, ok: true, startedAt })
-        .then(() => undefined, (e: unknown) => (failed ? undefined : `run history not recorded: ${errorText(e)}`))
-        .finally(() => { timings.history = performance.now() - start; });
+      for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
+      startHistory();
+    } else {
+      const source = opts.source ?? createSource(settings);
+      demo = source.kind === 'demo';
+      sourceName = source.describe();
+      log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
+      const loaded = await timed('extract', () => source.load({ conn: engine.conn, settings, scope: { asOf, windowStart, baselineStart: baselineStartOf(params) }, log }));
+      const rowsRead = loaded.rowsRead ?? null;
+      await timed('normalise', async () => {
+        try {
+          await prepareCases(engine.conn, {
+            relation: loaded.relation, sourceTz: settings.KPI_SOURCE_TZ, timestampFormat: settings.KPI_TIMESTAMP_FORMAT, params, keepText: opts.keepData,
+            historyRelation: loaded.historyRelation,
+          }, timings);
+          if (loaded.rejects) rejects = await loaded.rejects();
+        } catch (e) {
+          throw loaded.explain ? loaded.explain(e) : e;
+        } finally {
+          await loaded.close();
+        }
+      });
+      for (const r of rejects) log.warn({ runId, stage: 'extract', line: r.line }, `rejected line ${r.line}: ${r.reason}`);
+      startHistory();
+      const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
+      log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
+      const localCtx = { source: sourceName, rowsRead, runId, dq, demo };
+      ctx = localCtx;
+      report = await timed('kpis', () => computeReport(engine.instance, params, localCtx));
+      for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
     }
-    const dq = await timed('data_quality', () => dataQualityCounts(engine.conn));
-    log.info({ runId, stage: 'normalise', rowsRead, rowsInScope: dq.total_rows, duplicates: dq.duplicate_rows, missing: dq.missing_rows, invalid: dq.invalid_sla_rows }, 'rows read');
-    const ctx = { source: sourceName, rowsRead, runId, dq, demo };
-    const report = await timed('kpis', () => computeReport(engine.instance, params, ctx));
-    for (const [k, v] of Object.entries(report.timings)) timings[`kpi.${k}`] = v;
     report.warnings.push(...nonsenseWarnings(report, asOf, settings, opts.asOf !== undefined || settings.KPI_AS_OF !== undefined, trigger));
     if (rejects.length) {
       report.meta.rejectedLines = rejects.length;
@@ -175,6 +200,13 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
       keep = true;
       data = {
         compute: async (filter, overrides) => {
+          // Warehouse compute keeps no cases here: only the run's own report is at hand.
+          if (!ctx) {
+            if ((filter && Object.keys(filter).length) || (overrides?.windowDays ?? params.windowDays) !== params.windowDays) {
+              throw new Error('A filtered or re-windowed view needs the cases: not available with KPI_COMPUTE=warehouse (use KPI_COMPUTE=local)');
+            }
+            return report;
+          }
           const p = { ...params, windowDays: overrides?.windowDays ?? params.windowDays };
           return computeReport(engine.instance, p, ctx, filter);
         },

@@ -40,6 +40,8 @@ import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { createHash, createPublicKey, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { snowflakeToDuckdb } from '../../src/db/dialect';
 
 export type FakeColumnType = 'text' | 'fixed' | 'real' | 'boolean' | 'date' | 'timestamp_ntz' | 'timestamp_ltz' | 'timestamp_tz';
 
@@ -91,6 +93,17 @@ export interface FakeSnowflakeOptions {
    * chunks).
    */
   keepChunks?: boolean;
+  /**
+   * Executes what it receives (warehouse compute): the tables are loaded into a DuckDB
+   * database, each session gets its own DuckDB connection (its temporary tables), and every
+   * statement but the column probe runs there after snowflakeToDuckdb (src/db/dialect.ts).
+   */
+  execute?: boolean;
+  /**
+   * Execute mode: fills the DuckDB database with tables the fake does not load itself (those
+   * given with columns only: no rows, no rowCount), e.g. copied from a DuckDB file.
+   */
+  warehouseSetup?: (conn: DuckDBConnection) => Promise<void>;
 }
 
 /** An injected failure: requests of `path` (for chunks: chunk `chunk`, 0-based) answer `status`. */
@@ -166,6 +179,14 @@ export class FakeSnowflake {
   /** CLIENT_RESULT_CHUNK_SIZE (MB) as last set by ALTER SESSION; undefined: the account default. */
   sessionChunkSizeMb: number | undefined;
   private loginCount = 0;
+  /** Bytes of the bodies answered to query and chunk requests, as sent (what a client receives). */
+  resultBytes = 0;
+  /** Execute mode: bytes of the result bodies before compression. */
+  resultBytesUncompressed = 0;
+  /** Statements run on DuckDB (execute mode), as received. */
+  readonly executed: string[] = [];
+  private warehouse?: Promise<DuckDBInstance>;
+  private sessionConns = new Map<string, Promise<DuckDBConnection>>();
 
   private server: http.Server;
   private sessions = new Map<string, Session>();
@@ -195,6 +216,8 @@ export class FakeSnowflake {
   }
 
   async close(): Promise<void> {
+    for (const c of this.sessionConns.values()) (await c).closeSync();
+    if (this.warehouse) (await this.warehouse).closeSync();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -203,6 +226,14 @@ export class FakeSnowflake {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     this.paths.push(url.pathname);
     const raw = await readBody(req);
+    if (url.pathname === '/queries/v1/query-request' || url.pathname.startsWith('/chunks/')) {
+      const end = res.end.bind(res) as (...a: unknown[]) => http.ServerResponse;
+      (res as unknown as { end: (...a: unknown[]) => http.ServerResponse }).end = (...a: unknown[]) => {
+        const body = a[0];
+        if (typeof body === 'string' || Buffer.isBuffer(body)) this.resultBytes += Buffer.byteLength(body);
+        return end(...a);
+      };
+    }
     const kind = url.pathname === '/session/v1/login-request' ? 'login' : url.pathname === '/queries/v1/query-request' ? 'query' : url.pathname.startsWith('/chunks/') ? 'chunk' : null;
     const key = kind === 'login' ? `login:${++this.loginCount}`
       : kind === 'query' ? `query:${url.searchParams.get('requestId') ?? randomUUID()}`
@@ -232,7 +263,11 @@ export class FakeSnowflake {
     }
     if (url.pathname === '/queries/v1/query-request') {
       if (this.hang === 'query') return;
-      return this.query(session, parseJson(raw) as QueryRecord & Record<string, unknown>, url, res);
+      // Execute mode answers gzipped when the client accepts it, as Snowflake's front end does.
+      (res as { acceptsGzip?: boolean }).acceptsGzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+      return this.query(session, parseJson(raw) as QueryRecord & Record<string, unknown>, url, res).catch((err: unknown) => {
+        json(res, 200, { success: false, code: '001003', message: `SQL compilation error: ${String((err as Error).message ?? err)}`, data: { queryId: randomUUID(), sqlState: '42000', errorCode: '001003' } });
+      });
     }
     if (url.pathname === '/session' && url.searchParams.get('delete') === 'true') {
       this.sessions.delete(session.token);
@@ -302,7 +337,7 @@ export class FakeSnowflake {
     });
   }
 
-  private query(session: Session, body: QueryRecord & Record<string, unknown>, url: URL, res: http.ServerResponse): void {
+  private async query(session: Session, body: QueryRecord & Record<string, unknown>, url: URL, res: http.ServerResponse): Promise<void> {
     this.queries.push({ sqlText: body.sqlText, bindings: body.bindings, parameters: body.parameters as Record<string, unknown>, requestId: url.searchParams.get('requestId') ?? undefined });
     const queryId = randomUUID();
     const sql = String(body.sqlText ?? '');
@@ -312,6 +347,7 @@ export class FakeSnowflake {
     const alter = /^\s*ALTER\s+SESSION\s+SET\s+TIMEZONE\s*=\s*'([^']+)'/i.exec(sql);
     if (alter) {
       this.sessionTimezone = alter[1];
+      if (this.opts.execute) await (await this.sessionConn(session)).run(`SET TimeZone = '${alter[1].replace(/'/g, "''")}'`);
       const size = /\bCLIENT_RESULT_CHUNK_SIZE\s*=\s*(\d+)/i.exec(sql);
       if (size) {
         const mb = Number(size[1]);
@@ -329,6 +365,9 @@ export class FakeSnowflake {
         },
       });
     }
+    // The extract (with binds) and the column probe are answered as ever; the rest is run.
+    const extract = Object.keys(body.bindings ?? {}).length > 0 || /^SELECT \* FROM \S+ LIMIT 0$/.test(sql);
+    if (this.opts.execute && !extract) return this.executeSql(session, sql, queryId, res);
     const from = /\bFROM\s+((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)){0,2})/i.exec(sql);
     if (!from) {
       return json(res, 200, { success: false, code: '001003', message: `SQL compilation error:\nsyntax error line 1 at position 0 unexpected '${sql.slice(0, 20)}'.`, data: { queryId, sqlState: '42000', errorCode: '001003' } });
@@ -408,6 +447,97 @@ export class FakeSnowflake {
       chunks.push({ url: `${this.url}/chunks/${queryId}/${n}`, rowCount, uncompressedSize: rowCount * 200, compressedSize: rowCount * 40 });
     }
     json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset, chunks, chunkHeaders: {} } });
+  }
+
+  /** The DuckDB database holding the tables (execute mode), loaded on first use. */
+  private warehouseDb(): Promise<DuckDBInstance> {
+    this.warehouse ??= (async () => {
+      const db = await DuckDBInstance.create(':memory:');
+      const conn = await db.connect();
+      await conn.run(`SET TimeZone = 'UTC'`);
+      for (const [key, table] of Object.entries(this.opts.tables)) {
+        const [dbName, schema, name] = key.split('.').map((p) => `"${p}"`);
+        await conn.run(`ATTACH IF NOT EXISTS ':memory:' AS ${dbName}; CREATE SCHEMA IF NOT EXISTS ${dbName}.${schema}`);
+        if (!table.rows && !table.rowCount) continue;
+        const raw = `raw_${Object.keys(this.opts.tables).indexOf(key)}`;
+        await conn.run(`CREATE TABLE ${raw} (${table.columns.map((c) => `"${c.name}" VARCHAR`).join(', ')})`);
+        const appender = await conn.createAppender(raw);
+        const n = table.rows ? table.rows.length : table.rowCount ?? 0;
+        for (let i = 0; i < n; i++) {
+          const row = table.rows ? table.rows[i] : table.row!(i);
+          for (let j = 0; j < table.columns.length; j++) {
+            const v = row[j];
+            if (v === null || v === undefined) appender.appendNull(); else appender.appendVarchar(v);
+          }
+          appender.endRow();
+        }
+        appender.flushSync();
+        appender.closeSync();
+        const typed = table.columns.map((c) => {
+          const col = `"${c.name}"`;
+          // Generated tables may give timestamps as epoch milliseconds (see epochMs).
+          const ms = (to: string) => `CASE WHEN regexp_full_match(${col}, '-?[0-9]+') THEN ${to === 'TIMESTAMP' ? `make_timestamp(CAST(${col} AS BIGINT) * 1000)` : `to_timestamp(CAST(${col} AS BIGINT) / 1000)`} ELSE CAST(${col} AS ${to}) END`;
+          const expr = c.type === 'timestamp_ntz' ? ms('TIMESTAMP') : c.type === 'timestamp_ltz' || c.type === 'timestamp_tz' ? ms('TIMESTAMPTZ')
+            : c.type === 'fixed' ? `CAST(${col} AS DECIMAL(38,0))` : c.type === 'real' ? `CAST(${col} AS DOUBLE)`
+            : c.type === 'boolean' ? `CAST(${col} AS BOOLEAN)` : c.type === 'date' ? `CAST(${col} AS DATE)` : col;
+          return `${expr} AS ${col}`;
+        });
+        await conn.run(`CREATE TABLE ${dbName}.${schema}.${name} AS SELECT ${typed.join(', ')} FROM ${raw}; DROP TABLE ${raw}`);
+      }
+      await this.opts.warehouseSetup?.(conn);
+      conn.closeSync();
+      return db;
+    })();
+    return this.warehouse;
+  }
+
+  private sessionConn(session: Session): Promise<DuckDBConnection> {
+    let c = this.sessionConns.get(session.token);
+    if (!c) {
+      c = this.warehouseDb().then(async (db) => {
+        const conn = await db.connect();
+        await conn.run(`SET TimeZone = 'UTC'`);
+        return conn;
+      });
+      this.sessionConns.set(session.token, c);
+    }
+    return c;
+  }
+
+  /** Execute mode: the statement on the session's DuckDB connection, its rows in Snowflake's wire format. */
+  private async executeSql(session: Session, sql: string, queryId: string, res: http.ServerResponse): Promise<void> {
+    this.executed.push(sql);
+    const conn = await this.sessionConn(session);
+    let reader;
+    try {
+      reader = await conn.runAndReadAll(snowflakeToDuckdb(sql));
+    } catch (err) {
+      return json(res, 200, { success: false, code: '001003', message: `SQL compilation error: ${(err as Error).message}`, data: { queryId, sqlState: '42000', errorCode: '001003' } });
+    }
+    const names = reader.columnNames();
+    const types = reader.columnTypes().map((t) => String(t));
+    const cols = reader.getColumns();
+    const rowtype = names.map((name, j) => rowtypeOf({ name: name.toUpperCase(), type: wireType(types[j]) }));
+    const rowset: (string | null)[][] = [];
+    for (let i = 0; i < reader.currentRowCount; i++) rowset.push(names.map((_, j) => wireValue(types[j], cols[j][i])));
+    this.lastResultRows = rowset.length;
+    const text = JSON.stringify({
+      success: true, code: null, message: null,
+      data: {
+        parameters: [{ name: 'TIMEZONE', value: this.sessionTimezone }, ...SESSION_PARAMETERS.filter((p) => p.name !== 'TIMEZONE')],
+        rowtype, rowset, queryId, version: 1, statementTypeId: 4096, total: rowset.length, returned: rowset.length,
+        finalDatabaseName: session.database, finalSchemaName: session.schema,
+      },
+    });
+    this.resultBytesUncompressed += Buffer.byteLength(text);
+    if ((res as { acceptsGzip?: boolean }).acceptsGzip) {
+      const body = gzipSync(text);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': body.length });
+      res.end(body);
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    }
   }
 
   /**
@@ -621,6 +751,33 @@ function windowFilter(sql: string, bindings: QueryRecord['bindings'], table: Fak
     const r = resolved(row);
     return r === null || r >= ws! || (bs !== null && c !== null && c >= bs);
   };
+}
+
+/** The Snowflake wire type of a DuckDB result column (execute mode). */
+function wireType(duck: string): FakeColumnType {
+  if (duck === 'VARCHAR') return 'text';
+  if (/^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT)$/.test(duck) || duck.startsWith('DECIMAL')) return 'fixed';
+  if (duck === 'DOUBLE' || duck === 'FLOAT') return 'real';
+  if (duck === 'BOOLEAN') return 'boolean';
+  if (duck === 'DATE') return 'date';
+  if (duck === 'TIMESTAMP') return 'timestamp_ntz';
+  if (duck === 'TIMESTAMP WITH TIME ZONE') return 'timestamp_ltz';
+  throw new Error(`fake: no Snowflake wire type for a ${duck} result column`);
+}
+
+/** A DuckDB value as Snowflake's JSON wire value (execute mode). */
+function wireValue(duck: string, v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  const t = wireType(duck);
+  if (t === 'boolean') return v ? '1' : '0';
+  if (t === 'date') return String((v as { days: number }).days);
+  if (t === 'timestamp_ntz' || t === 'timestamp_ltz') {
+    const us = BigInt((v as { micros: bigint }).micros);
+    const secs = us >= 0n ? us / 1000000n : -((-us + 999999n) / 1000000n);
+    return `${secs}.${String((us - secs * 1000000n) * 1000n).padStart(9, '0')}`;
+  }
+  if (t === 'fixed' && typeof v === 'object') return String(v);
+  return String(v);
 }
 
 function rowtypeOf(c: FakeColumn): Record<string, unknown> {

@@ -11,11 +11,11 @@ WITH backlog_per_scope AS (
 scopes_present AS (SELECT DISTINCT priority_label AS scope FROM daily WHERE priority_label <> 'UNKNOWN' UNION SELECT 'ALL'),
 today_and_baseline AS (
   SELECT s.scope,
-    max(backlog_end_of_day) FILTER (WHERE day = run_params.as_of_date) AS today,
-    avg(backlog_end_of_day) FILTER (WHERE day < run_params.as_of_date AND day >= run_params.as_of_date - run_params.spike_baseline_days) AS baseline
+    max(CASE WHEN day = run_params.as_of_date THEN backlog_end_of_day END) AS today,
+    avg(CASE WHEN day < run_params.as_of_date AND day >= @add_days(run_params.as_of_date, -run_params.spike_baseline_days) THEN backlog_end_of_day END) AS baseline
   FROM scopes_present s LEFT JOIN backlog_per_scope USING (scope), run_params GROUP BY s.scope
 )
-SELECT scope, strftime(run_params.as_of_date, '%Y-%m-%d') AS as_of_date,
+SELECT scope, @strftime(run_params.as_of_date, '%Y-%m-%d') AS as_of_date,
   coalesce(today, 0) AS backlog_today,
   round(coalesce(baseline, 0), 2) AS baseline_avg,
   CASE WHEN baseline > 0 THEN round((today - baseline) * 100.0 / baseline, 1) END AS growth_pct,

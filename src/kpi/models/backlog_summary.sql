@@ -1,7 +1,7 @@
 -- backlog_summary.csv (contract 5): open cases at as_of, one row per priority present
 -- (P1..P4, then UNKNOWN), then ALL. Age buckets by age in days: [0,1), [1,3), [3,7), [7,inf).
 WITH open_cases AS (
-  SELECT *, (epoch_us(run_params.as_of) - epoch_us(created_at)) / 3600e6 AS age_hours
+  SELECT *, (@epoch_us(run_params.as_of) - @epoch_us(created_at)) / 3600e6 AS age_hours
   FROM counted_cases, run_params WHERE is_open
 ),
 per_priority AS (
@@ -15,7 +15,7 @@ per_priority AS (
     coalesce(count_if(age_hours >= 72 AND age_hours < 168), 0) AS age_3_7d,
     coalesce(count_if(age_hours >= 168), 0) AS age_7d_plus
   FROM open_cases
-  GROUP BY GROUPING SETS ((priority_label), ())
+  GROUP BY ROLLUP (priority_label)
 )
 SELECT priority, open_cases, at_risk, breached,
   round(avg_age, 2) AS avg_age_hours, round(max_age, 2) AS max_age_hours,

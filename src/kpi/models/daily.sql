@@ -6,14 +6,14 @@
 -- day over the cases that can be in a backlog (not `ghost`, not `bad_order`); cases created
 -- before the first day enter on the first day. chain_adjustment is what validation needs to
 -- check the chain (cases counted as created or resolved that never enter a backlog).
-CREATE OR REPLACE TEMP TABLE daily AS
+CREATE OR REPLACE TEMPORARY TABLE daily AS
 WITH first_day AS (SELECT min(day) AS d0 FROM days),
-created_per_day AS MATERIALIZED (
+created_per_day AS @materialized (
   SELECT priority_label, created_day AS day, count(*) AS created,
     coalesce(count_if(ghost OR bad_order), 0) AS created_outside
   FROM counted_cases GROUP BY ALL
 ),
-resolved_per_day AS MATERIALIZED (
+resolved_per_day AS @materialized (
   SELECT priority_label, resolved_day AS day, count(*) AS resolved,
     coalesce(count_if(bad_order), 0) AS resolved_outside
   FROM counted_cases WHERE eff_resolved_at IS NOT NULL GROUP BY ALL

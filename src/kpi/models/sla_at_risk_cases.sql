@@ -5,11 +5,11 @@
 -- (clock time: business hours where the policy's calendar has them, less pauses).
 -- risk_stage: the highest risk stage reached, 100 when breached.
 SELECT case_id, CAST(priority AS VARCHAR) AS priority, region, team, assignee, status,
-  strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS created_at, strftime(due_at, '%Y-%m-%dT%H:%M:%SZ') AS due_at,
+  @strftime(created_at, '%Y-%m-%dT%H:%M:%SZ') AS created_at, @strftime(due_at, '%Y-%m-%dT%H:%M:%SZ') AS due_at,
   round(resolution_us / 3600e6, 2) AS sla_target_hours,
   round(clock_us / 3600e6, 2) AS elapsed_hours,
   round(clock_us * 100.0 / resolution_us, 1) AS sla_elapsed_pct,
-  round((epoch_us(due_at) - epoch_us(run_params.as_of)) / 3600e6, 2) AS hours_to_breach,
+  round((@epoch_us(due_at) - @epoch_us(run_params.as_of)) / 3600e6, 2) AS hours_to_breach,
   CASE WHEN outcome = 'breached' THEN 'breached' ELSE 'at_risk' END AS risk_level,
   policy, calendar, clock_state, {{risk_stage}} AS risk_stage
 FROM counted_cases, run_params

@@ -10,7 +10,7 @@ WITH resolved_outcomes_per_day AS (
   WHERE eff_resolved_at IS NOT NULL AND outcome IS NOT NULL
   GROUP BY ALL
 )
-SELECT strftime(d.day, '%Y-%m-%d') AS date,
+SELECT @strftime(d.day, '%Y-%m-%d') AS date,
   coalesce(r.met, 0) AS met,
   coalesce(r.breached, 0) AS breached,
   CASE WHEN coalesce(r.met, 0) + coalesce(r.breached, 0) > 0 THEN round(r.met * 100.0 / (r.met + r.breached), 1) END AS sla_compliance_pct

@@ -15,7 +15,7 @@ per_policy AS (
     coalesce(count_if(fr_outcome = 'breached'), 0) AS fr_breached
   FROM created_in_window GROUP BY policy
 ),
-policy_order(name, calendar, position) AS (VALUES {{policy_order}})
+policy_order AS (SELECT * FROM (VALUES {{policy_order}}) AS v(name, calendar, position))
 SELECT coalesce(p.policy, 'NO_POLICY') AS policy, o.calendar, p.total_cases, p.met, p.breached, p.pending,
   CASE WHEN p.met + p.breached > 0 THEN round(p.met * 100.0 / (p.met + p.breached), 1) END AS sla_compliance_pct,
   p.fr_met AS first_response_met, p.fr_breached AS first_response_breached,

@@ -14,15 +14,15 @@ per_priority AS (
     coalesce(count_if(outcome = 'breached'), 0) AS breached,
     coalesce(count_if(outcome = 'pending'), 0) AS pending,
     avg(resolution_hours) AS avg_h,
-    quantile_cont(resolution_hours, [0.5, 0.9]) AS q_h,
+    @quantiles(resolution_hours, 0.5, 0.9) AS q_h,
     coalesce(count_if(fr_outcome = 'met'), 0) AS fr_met,
     coalesce(count_if(fr_outcome = 'breached'), 0) AS fr_breached
-  FROM created_in_window GROUP BY GROUPING SETS ((priority), ())
+  FROM created_in_window GROUP BY ROLLUP (priority)
 )
 SELECT priority, total_cases, resolved_cases, open_cases, met, breached, pending,
   CASE WHEN met + breached > 0 THEN round(met * 100.0 / (met + breached), 1) END AS sla_compliance_pct,
   round(avg_h, 2) AS avg_resolution_hours,
-  round(q_h[1], 2) AS median_resolution_hours,
-  round(q_h[2], 2) AS p90_resolution_hours,
+  round(@quantile_item(q_h, 1), 2) AS median_resolution_hours,
+  round(@quantile_item(q_h, 2), 2) AS p90_resolution_hours,
   CASE WHEN fr_met + fr_breached > 0 THEN round(fr_met * 100.0 / (fr_met + fr_breached), 1) END AS first_response_compliance_pct
 FROM per_priority ORDER BY is_all, priority

@@ -9,7 +9,7 @@
 -- every source row created on the judged days (cleaned_rows.sql), so their counts are the
 -- whole source's. A baseline week has data when its day is on or after the first day with
 -- data of the whole source (first_created_day, staged by prepare.ts); such a day without
--- cases counts 0. Median and MAD are quantile_cont(0.5): the mean of the two middle values of
+-- cases counts 0. Median and MAD are percentile_cont(0.5): the mean of the two middle values of
 -- an even count. scale = max(1.4826 * MAD, sqrt(max(median, 1))), never below 1. Fewer than 3
 -- weeks with data: no judgement (z_score empty, is_anomaly false); none: no band either.
 WITH scopes AS (
@@ -18,8 +18,8 @@ WITH scopes AS (
   SELECT DISTINCT CAST(priority_label AS VARCHAR), 1 FROM daily WHERE priority_label <> 'UNKNOWN'
 ),
 judged_days AS (
-  SELECT w AS weeks_back, CAST(run_params.anomaly_day - CAST(7 * w AS INTEGER) AS DATE) AS day
-  FROM run_params, range(run_params.anomaly_weeks + 1) t(w)
+  SELECT i AS weeks_back, @add_days(run_params.anomaly_day, -7 * i) AS day
+  FROM run_params, @series({{judged_weeks}})
 ),
 first_day_with_data AS (SELECT day AS d0 FROM first_created_day),
 created_on_judged_days AS (
@@ -37,10 +37,10 @@ baseline_weeks AS (
   WHERE x.weeks_back >= 1 AND x.day >= f.d0
 ),
 baseline_median AS (
-  SELECT scope, count(*) AS baseline_days, quantile_cont(n, 0.5) AS med FROM baseline_weeks GROUP BY scope
+  SELECT scope, count(*) AS baseline_days, percentile_cont(0.5) WITHIN GROUP (ORDER BY n) AS med FROM baseline_weeks GROUP BY scope
 ),
 baseline_mad AS (
-  SELECT b.scope, quantile_cont(abs(b.n - m.med), 0.5) AS mad
+  SELECT b.scope, percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(b.n - m.med)) AS mad
   FROM baseline_weeks b JOIN baseline_median m USING (scope) GROUP BY b.scope
 ),
 baseline_scale AS (
@@ -57,7 +57,7 @@ flagged AS (
   SELECT judged.*, coalesce(abs(z) >= run_params.anomaly_z AND abs(created - med) >= run_params.anomaly_min_cases, false) AS is_anomaly
   FROM judged, run_params
 )
-SELECT scope, strftime(run_params.anomaly_day, '%Y-%m-%d') AS date, dayname(run_params.anomaly_day) AS weekday,
+SELECT scope, @strftime(run_params.anomaly_day, '%Y-%m-%d') AS date, @dayname(run_params.anomaly_day) AS weekday,
   created,
   round(med, 2) AS baseline_median,
   CASE WHEN med IS NOT NULL THEN round(greatest(0, med - run_params.anomaly_z * scale), 2) END AS baseline_low,

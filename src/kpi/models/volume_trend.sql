@@ -1,5 +1,5 @@
 -- volume_trend.csv (contract 5): one row per day of the trend, oldest first.
-SELECT strftime(d.day, '%Y-%m-%d') AS date,
+SELECT @strftime(d.day, '%Y-%m-%d') AS date,
   coalesce(sum(x.created), 0) AS created,
   coalesce(sum(x.resolved), 0) AS resolved,
   coalesce(sum(x.created), 0) - coalesce(sum(x.resolved), 0) AS net_change,

@@ -3,6 +3,7 @@
  * run's literals, the duplicate steps, and the report-time-zone day expression.
  */
 import { sqlFile } from '../../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../../db/dialect';
 
 /** The run's parameters as SQL literals for case_rows.sql. */
 export interface RunLiterals {
@@ -37,7 +38,7 @@ const targetByPriority = (t: RunLiterals['targets'], i: 0 | 1, type: string) =>
  * team are kept on every row when `keepText` (slash-command filters need them), otherwise
  * only on the rows the at-risk list shows.
  */
-export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean, table = 'case_rows', policy?: PolicyFragments): string {
+export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunLiterals, keepText: boolean, table = 'case_rows', policy?: PolicyFragments, d: Dialect = DUCKDB): string {
   const textKept = policy?.textKept ?? 'risk_listed';
   const shownText = (raw: string) => (keepText ? `nullif(${raw}, '')` : `CASE WHEN ${textKept} THEN nullif(${raw}, '') END`);
   return sqlFile('kpi/staging/case_rows.sql', {
@@ -49,11 +50,11 @@ export function caseRowsSql(cleaned: string, zone: ZoneSegment[] | null, r: RunL
     text_kept: textKept,
     policy_columns: policy?.columns ?? '',
     risk_threshold_pct: r.riskThresholdPct,
-    created_day: zone ? localDay('created_at', zone) : 'CAST(created_at AS DATE)',
-    resolved_day: zone ? localDay('eff_resolved_at', zone) : 'CAST(eff_resolved_at AS DATE)',
+    created_day: zone ? localDay('created_at', zone, d) : 'CAST(created_at AS DATE)',
+    resolved_day: zone ? localDay('eff_resolved_at', zone, d) : 'CAST(eff_resolved_at AS DATE)',
     region: shownText('region_raw'),
     team: shownText('team_raw'),
-  });
+  }, d);
 }
 
 /**
@@ -89,11 +90,11 @@ export interface ZoneSegment {
  * offset segments of the trend's span (report_tz_segments.sql: a few, split at DST changes).
  * Earlier times fall before the trend: day 0001-01-01. A CASE on literals, no join per row.
  */
-export function localDay(col: string, zone: ZoneSegment[]): string {
+export function localDay(col: string, zone: ZoneSegment[], d: Dialect = DUCKDB): string {
   const parts = [`WHEN ${col} IS NULL THEN NULL`, `WHEN ${col} < ${zone[0].start} THEN DATE '0001-01-01'`];
   for (let i = 1; i < zone.length; i++) {
-    parts.push(`WHEN ${col} < ${zone[i].start} THEN CAST(${col} + to_microseconds(${zone[i - 1].offsetUs}::BIGINT) AS DATE)`);
+    parts.push(`WHEN ${col} < ${zone[i].start} THEN CAST(${d.addUs(col, `${zone[i - 1].offsetUs}::BIGINT`)} AS DATE)`);
   }
-  parts.push(`ELSE CAST(${col} + to_microseconds(${zone[zone.length - 1].offsetUs}::BIGINT) AS DATE)`);
+  parts.push(`ELSE CAST(${d.addUs(col, `${zone[zone.length - 1].offsetUs}::BIGINT`)} AS DATE)`);
   return `CASE ${parts.join('\n    ')} END`;
 }

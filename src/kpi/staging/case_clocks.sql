@@ -15,11 +15,12 @@
 -- the clock's end lasts until the next change of its case (ties in file order); only cases
 -- whose policy pauses are looked at, and only their changes up to the clock's end.
 --
--- Built in steps through temp tables. Portable SQL (joins, window functions, ASOF join),
--- except DuckDB's epoch_us / make_timestamp for instants as microseconds.
+-- Built in steps through temp tables. Portable SQL (joins, window functions, ASOF join);
+-- the dialect marks (@epoch_us, @timestamp_us, @rowid, @asof_left_join: db/dialect.ts)
+-- are where DuckDB and Snowflake spell it differently.
 CREATE OR REPLACE TEMP TABLE clock_cases AS
 WITH chosen AS (
-  SELECT rowid AS row_key, case_id, policy, {{calendar}} AS calendar, {{bucket_us}} AS bucket_us, {{may_pause}} AS may_pause,
+  SELECT @rowid AS row_key, case_id, policy, {{calendar}} AS calendar, {{bucket_us}} AS bucket_us, {{may_pause}} AS may_pause,
     created_at, coalesce(eff_resolved_at, {{as_of}}) AS end_at, eff_resolved_at IS NULL AS is_open,
     fr_at AS response_at, resolution_us, response_us
   FROM case_rows
@@ -29,9 +30,9 @@ WITH chosen AS (
 -- The bucket of each instant B is read at (the response only where it is not the end):
 -- plain columns, so that every lookup is an equality (hash) join.
 SELECT *,
-  CAST(floor(epoch_us(created_at) / bucket_us) AS BIGINT) AS created_bucket,
-  CAST(floor(epoch_us(end_at) / bucket_us) AS BIGINT) AS end_bucket,
-  CASE WHEN response_at <> end_at THEN CAST(floor(epoch_us(response_at) / bucket_us) AS BIGINT) END AS response_bucket
+  CAST(floor(@epoch_us(created_at) / bucket_us) AS BIGINT) AS created_bucket,
+  CAST(floor(@epoch_us(end_at) / bucket_us) AS BIGINT) AS end_bucket,
+  CASE WHEN response_at <> end_at THEN CAST(floor(@epoch_us(response_at) / bucket_us) AS BIGINT) END AS response_bucket
 FROM chosen;
 
 CREATE OR REPLACE TEMP TABLE clock_marks AS
@@ -68,7 +69,7 @@ WITH pausing_statuses AS (
   SELECT row_key, case_id, policy, end_at FROM clock_cases WHERE may_pause AND end_at >= created_at
 ), case_changes AS (
   -- Each change up to the clock's end, whether it pauses the case's clock, its read order.
-  SELECT c.row_key, h.changed_at, h.rowid AS seq, ps.status IS NOT NULL AS pauses
+  SELECT c.row_key, h.changed_at, h.@rowid AS seq, ps.status IS NOT NULL AS pauses
   FROM clock_history h JOIN pause_cases c ON c.case_id = h.case_id
   LEFT JOIN pausing_statuses ps ON ps.status = h.status AND ps.policy = c.policy
   WHERE h.changed_at <= c.end_at
@@ -84,8 +85,8 @@ WITH pausing_statuses AS (
   FROM status_stretches s JOIN clock_cases c ON c.row_key = s.row_key
   WHERE s.pauses AND coalesce(s.next_changed_at, c.end_at) >= greatest(s.changed_at, c.created_at)
 ), paused_buckets AS (
-  SELECT *, CAST(floor(epoch_us(pause_from) / bucket_us) AS BIGINT) AS from_bucket,
-    CAST(floor(epoch_us(pause_to) / bucket_us) AS BIGINT) AS to_bucket
+  SELECT *, CAST(floor(@epoch_us(pause_from) / bucket_us) AS BIGINT) AS from_bucket,
+    CAST(floor(@epoch_us(pause_to) / bucket_us) AS BIGINT) AS to_bucket
   FROM paused_stretches
 ), pause_from_marks AS (
   SELECT p.*, {{b_pause_from}} AS b_from_us
@@ -138,15 +139,15 @@ CREATE OR REPLACE TEMP TABLE clock_due AS
 WITH listed AS (SELECT * FROM clock_results WHERE risk_listed AND NOT paused_now),
 business_buckets AS (SELECT * FROM clock_buckets WHERE b1 > a1)
 SELECT r.row_key,
-  CASE WHEN r.calendar = '24x7' THEN make_timestamp(r.due_business_us)
-    WHEN r.due_business_us - s.cum_us <= s.b1 - s.a1 THEN make_timestamp(s.start_us + s.a1 + (r.due_business_us - s.cum_us))
-    WHEN r.due_business_us - s.cum_us <= (s.b1 - s.a1) + (s.b2 - s.a2) THEN make_timestamp(s.start_us + s.a2 + (r.due_business_us - s.cum_us - (s.b1 - s.a1)))
+  CASE WHEN r.calendar = '24x7' THEN @timestamp_us(r.due_business_us)
+    WHEN r.due_business_us - s.cum_us <= s.b1 - s.a1 THEN @timestamp_us(s.start_us + s.a1 + (r.due_business_us - s.cum_us))
+    WHEN r.due_business_us - s.cum_us <= (s.b1 - s.a1) + (s.b2 - s.a2) THEN @timestamp_us(s.start_us + s.a2 + (r.due_business_us - s.cum_us - (s.b1 - s.a1)))
   END AS due_at
-FROM listed r ASOF LEFT JOIN business_buckets s ON r.calendar = s.calendar AND r.due_business_us > s.cum_us;
+FROM listed r @asof_left_join(business_buckets s, r.calendar = s.calendar, r.due_business_us > s.cum_us);
 
 UPDATE case_rows SET outcome = r.outcome, fr_outcome = r.fr_outcome, risk_listed = r.risk_listed,
   clock_us = r.clock_us, clock_state = r.clock_state, due_at = r.due_at
 FROM (SELECT c.*, d.due_at FROM clock_results c LEFT JOIN clock_due d ON d.row_key = c.row_key) r
-WHERE case_rows.rowid = r.row_key;
+WHERE case_rows.@rowid = r.row_key;
 
 DROP TABLE clock_cases; DROP TABLE clock_marks; DROP TABLE clock_history; DROP TABLE clock_pauses; DROP TABLE clock_results; DROP TABLE clock_due

@@ -36,8 +36,8 @@ WITH cleaned AS ({{cleaned_rows}}
     eff_resolved_at IS NULL AND NOT ghost AS is_open,
     coalesce(eff_resolved_at < created_at, false) AS bad_order,
     coalesce(eff_first_response_at, eff_resolved_at) AS fr_at,
-    epoch_us(created_at) AS created_us,
-    epoch_us(coalesce(eff_resolved_at, {{as_of}})) - epoch_us(created_at) AS elapsed_us
+    @epoch_us(created_at) AS created_us,
+    @epoch_us(coalesce(eff_resolved_at, {{as_of}})) - @epoch_us(created_at) AS elapsed_us
   FROM with_targets
 ), with_sla AS (
   SELECT *,
@@ -50,7 +50,7 @@ WITH cleaned AS ({{cleaned_rows}}
 )
 SELECT
   case_id, created_at, eff_resolved_at, updated_at, priority, priority_label, ghost, bad_order,
-  CASE WHEN resolution_us IS NOT NULL THEN created_at + to_microseconds(resolution_us) END AS due_at,
+  CASE WHEN resolution_us IS NOT NULL THEN @add_us(created_at, resolution_us) END AS due_at,
   CASE
     WHEN NOT has_sla THEN NULL
     WHEN eff_resolved_at IS NOT NULL THEN CASE WHEN elapsed_us <= resolution_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
@@ -61,8 +61,8 @@ SELECT
     WHEN response_us IS NULL OR ghost THEN NULL
     WHEN fr_at IS NOT NULL THEN CASE
       WHEN fr_at < created_at THEN NULL
-      WHEN epoch_us(fr_at) - created_us <= response_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
-    WHEN epoch_us({{as_of}}) - created_us > response_us THEN 'breached'::kpi_outcome
+      WHEN @epoch_us(fr_at) - created_us <= response_us THEN 'met'::kpi_outcome ELSE 'breached'::kpi_outcome END
+    WHEN @epoch_us({{as_of}}) - created_us > response_us THEN 'breached'::kpi_outcome
     ELSE 'pending'::kpi_outcome
   END AS fr_outcome,
   risk_listed,

@@ -16,6 +16,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ident, lit, query, tsLit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../../db/dialect';
 import { PRIORITIES } from '../../contract/report';
 import { type ContractColumn, PRIORITY_ALIASES, OPEN_STATUSES, CLOSED_STATUSES, OPEN_PREFIXES, TIMESTAMP_COLUMNS, type TimestampColumn } from '../../contract/columns';
 
@@ -37,6 +38,13 @@ export interface NormaliseOptions {
   caseIdFilter?: (caseId: string) => string;
   /** More text columns kept as `<column>_raw` (the SLA policies' `when` conditions). */
   extraText?: ContractColumn[];
+  /**
+   * The relation's column types (lower-case names, DuckDB type names); default: described
+   * on `conn`. Warehouse compute gives them from the Snowflake table's probe.
+   */
+  types?: Map<string, string>;
+  /** The SQL dialect; default DuckDB. */
+  dialect?: Dialect;
 }
 
 /**
@@ -51,8 +59,8 @@ function trimBlanks(x: string): string {
 }
 
 /** The case id as the reports see it: trimmed only when it needs it, empty is NULL. */
-export function cleanCaseId(raw: string): string {
-  const edge = [' ', '\t', '\u00a0'].map((c) => `starts_with(${raw}, ${lit(c)}) OR ends_with(${raw}, ${lit(c)})`).join(' OR ');
+export function cleanCaseId(raw: string, d: Dialect = DUCKDB): string {
+  const edge = [' ', '\t', '\u00a0'].map((c) => `${d.starts(raw, lit(c))} OR ${d.ends(raw, lit(c))}`).join(' OR ');
   return `nullif(CASE WHEN ${edge} THEN ${trimBlanks(raw)} ELSE ${raw} END, '')`;
 }
 
@@ -68,14 +76,14 @@ const PRIORITY_ENTRIES = [
 const STATUS_ENTRIES = [...OPEN_STATUSES.map((x) => [x, 'open']), ...CLOSED_STATUSES.map((x) => [x, 'closed'])];
 
 /** Position of a raw value among `entries` (exact first, then lower-cased and trimmed); NULL: unknown. */
-function lookupPos(raw: string, entries: string[][]): string {
-  const keys = `[${entries.map(([k]) => lit(k)).join(', ')}]`;
-  return `coalesce(list_position(${keys}, ${raw}), list_position(${keys}, lower(${trimBlanks(raw)})))`;
+function lookupPos(raw: string, entries: string[][], d: Dialect): string {
+  const keys = entries.map(([k]) => k);
+  return `coalesce(${d.position(keys, raw)}, ${d.position(keys, `lower(${trimBlanks(raw)})`)})`;
 }
 
 /** The value (of the ENUM type `type`) at a lookup position. */
-function valueAt(pos: string, entries: string[][], type: string): string {
-  return `CAST([${entries.map(([, v]) => lit(v)).join(', ')}] AS ${type}[])[${pos}]`;
+function valueAt(pos: string, entries: string[][], type: string, d: Dialect): string {
+  return d.valueAt(entries.map(([, v]) => v), pos, type);
 }
 
 /** A raw value that is NULL or blank; the text is trimmed only when the lookup failed. */
@@ -89,20 +97,21 @@ function blankExpr(raw: string, pos: string): string {
  * TIMESTAMPTZ read them in that zone, and text with an offset keeps its offset.
  * make_timestamp(epoch_us(x)) turns an instant into naive UTC without a zone lookup.
  */
-export function timestampExpr(col: string, type: string, o: Pick<NormaliseOptions, 'sourceTz' | 'timestampFormat'>): { value: string; raw: string | null } {
+export function timestampExpr(col: string, type: string, o: Pick<NormaliseOptions, 'sourceTz' | 'timestampFormat'>, d: Dialect = DUCKDB): { value: string; raw: string | null } {
   const t = type.toUpperCase();
-  const utc = (tstz: string) => `make_timestamp(epoch_us(${tstz}))`;
+  const utc = d.utcOf;
   if (t === 'TIMESTAMP WITH TIME ZONE' || t === 'TIMESTAMPTZ') return { value: utc(col), raw: null };
   if (t.startsWith('TIMESTAMP') || t === 'DATETIME' || t === 'DATE') {
-    return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : utc(`CAST(CAST(${col} AS TIMESTAMP) AS TIMESTAMPTZ)`), raw: null };
+    return { value: o.sourceTz === 'UTC' ? `CAST(${col} AS TIMESTAMP)` : d.utcOfWall(col, o.sourceTz), raw: null };
   }
+  if (o.timestampFormat && d !== DUCKDB) throw new Error('KPI_TIMESTAMP_FORMAT is read by DuckDB\'s strptime: not available in warehouse compute');
   // Casts accept surrounding spaces, so the text is used as it is. The rare value the cast
   // refuses takes the slow path (coalesce evaluates it only for those rows): trimmed of
   // every blank, and an ISO 8601 time without seconds but with an offset
   // (2026-11-19T10:00Z, 2026-11-19T10:00+01:00) given its seconds.
   const text = t === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)`;
-  const slow = `try_cast(regexp_replace(${trimBlanks(text)}, '^(\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2})([Zz]|[+-]\\d{2}(:?\\d{2})?)$', '\\1:00\\2') AS TIMESTAMPTZ)`;
-  const iso = utc(`coalesce(try_cast(${text} AS TIMESTAMPTZ), CASE WHEN ${text} IS NOT NULL THEN ${slow} END)`);
+  const slow = d.tryInstant(`regexp_replace(${trimBlanks(text)}, ${d.lit('^(\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2})([Zz]|[+-]\\d{2}(:?\\d{2})?)$')}, ${d.lit('\\1:00\\2')})`);
+  const iso = utc(`coalesce(${d.tryInstant(text)}, CASE WHEN ${text} IS NOT NULL THEN ${slow} END)`);
   const value = o.timestampFormat
     ? `coalesce(${utc(`CAST(try_strptime(${trimBlanks(text)}, ${lit(o.timestampFormat)}) AS TIMESTAMPTZ)`)}, ${iso})`
     : iso;
@@ -119,8 +128,9 @@ export async function describeRelation(conn: DuckDBConnection, relation: string)
  * the source's column types (which timestamps are text and must be parsed, which columns
  * exist) and on the vocabularies.
  */
-export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<CleanedRows> {
-  const types = await describeRelation(conn, o.relation);
+export async function cleanedRowsSql(conn: DuckDBConnection | null, o: NormaliseOptions): Promise<CleanedRows> {
+  const d = o.dialect ?? DUCKDB;
+  const types = o.types ?? await describeRelation(conn!, o.relation);
   const colRef = (c: ContractColumn) => (types.has(c) ? ident([...types.keys()].find((k) => k === c)!) : 'NULL');
   const textRef = (c: ContractColumn) => (!types.has(c) ? 'CAST(NULL AS VARCHAR)' : types.get(c) === 'VARCHAR' ? colRef(c) : `CAST(${colRef(c)} AS VARCHAR)`);
   // The timestamps the scope is decided on are parsed in `source_rows`, the others only for
@@ -138,7 +148,7 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
     if (!types.has(c)) { level.push(`CAST(NULL AS TIMESTAMP) AS ${c}`); continue; }
     const from = SCOPE_COLUMNS.has(c) ? colRef(c) : `${c}_src`;
     if (!SCOPE_COLUMNS.has(c)) source.push(`${colRef(c)} AS ${c}_src`);
-    const e = timestampExpr(from, types.get(c)!, o);
+    const e = timestampExpr(from, types.get(c)!, o, d);
     level.push(`${e.value} AS ${c}`);
     if (e.raw) {
       parsesText = true;
@@ -150,28 +160,28 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
   }
   // Case ids are trimmed only when they need it: ids are unique, so trimming every one
   // would copy every one.
-  inScope.push(`${cleanCaseId('case_id_raw')} AS case_id`);
-  inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES)} AS priority_pos`);
-  inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES)} AS status_pos`);
+  inScope.push(`${cleanCaseId('case_id_raw', d)} AS case_id`);
+  inScope.push(`${lookupPos('priority_raw', PRIORITY_ENTRIES, d)} AS priority_pos`);
+  inScope.push(`${lookupPos('status_raw', STATUS_ENTRIES, d)} AS status_pos`);
   const sql = sqlFile('kpi/staging/cleaned_rows.sql', {
-    priority: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority'),
-    priority_label: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label'),
+    priority: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority', d),
+    priority_label: valueAt('priority_pos', PRIORITY_ENTRIES, 'kpi_priority_label', d),
     created_at_unparseable: bad.includes('created_at_bad') ? 'created_at_bad' : 'false',
     unparseable_timestamps: bad.map((b) => `\n    OR ${b}`).join(''),
     timestamp_flags: flags.map((f) => `\n    ${f},`).join(''),
     status_blank: blankExpr('status_raw', 'status_pos'),
     priority_blank: blankExpr('priority_raw', 'priority_pos'),
-    status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family'),
-    open_status_prefix: OPEN_PREFIXES.map((p) => `starts_with(lower(${trimBlanks('status_raw')}), ${lit(p)})`).join(' OR '),
+    status_family: valueAt('status_pos', STATUS_ENTRIES, 'kpi_status_family', d),
+    open_status_prefix: OPEN_PREFIXES.map((p) => d.starts(`lower(${trimBlanks('status_raw')})`, lit(p))).join(' OR '),
     parsed_and_looked_up: inScope.join(',\n      '),
     source_columns: source.join(',\n      '),
     relation: o.relation,
     extra_columns: extra.map((c) => ` ${c}_raw,`).join(''),
-    case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id')))}` : '',
+    case_id_filter: o.caseIdFilter ? ` WHERE ${o.caseIdFilter(cleanCaseId(textRef('case_id'), d))}` : '',
     as_of: tsLit(o.asOf),
     window_start: tsLit(o.windowStart),
     on_judged_day: onJudgedDay('created_at', o.judgedDays),
-  });
+  }, d);
   return { sql, textTimestamps: parsesText };
 }
 
@@ -180,15 +190,16 @@ export async function cleanedRowsSql(conn: DuckDBConnection, o: NormaliseOptions
  * before as_of: the first day with data when case_rows cannot tell (prepare.ts). Needs the
  * session TimeZone set to the source time zone, like cleaned_rows.sql.
  */
-export async function earliestCreatedSql(conn: DuckDBConnection, o: NormaliseOptions): Promise<string> {
-  const types = await describeRelation(conn, o.relation);
+export async function earliestCreatedSql(conn: DuckDBConnection | null, o: NormaliseOptions): Promise<string> {
+  const d = o.dialect ?? DUCKDB;
+  const types = o.types ?? await describeRelation(conn!, o.relation);
   const col = (c: ContractColumn) => ident([...types.keys()].find((k) => k === c)!);
   if (!types.has('created_at') || !types.has('case_id')) return 'SELECT CAST(NULL AS VARCHAR) AS earliest';
   const idText = types.get('case_id') === 'VARCHAR' ? col('case_id') : `CAST(${col('case_id')} AS VARCHAR)`;
-  const created = timestampExpr(col('created_at'), types.get('created_at')!, o).value;
-  return `SELECT strftime(min(created_at), '%Y-%m-%dT%H:%M:%SZ') AS earliest FROM (
-    SELECT ${cleanCaseId(idText)} AS case_id, ${created} AS created_at FROM ${o.relation}
-  ) AS source_rows WHERE case_id IS NOT NULL AND created_at <= ${tsLit(o.asOf)}`;
+  const created = timestampExpr(col('created_at'), types.get('created_at')!, o, d).value;
+  return d.render(`SELECT @strftime(min(created_at), '%Y-%m-%dT%H:%M:%SZ') AS earliest FROM (
+    SELECT ${cleanCaseId(idText, d)} AS case_id, ${created} AS created_at FROM ${o.relation}
+  ) AS source_rows WHERE case_id IS NOT NULL AND created_at <= ${tsLit(o.asOf)}`);
 }
 
 /**

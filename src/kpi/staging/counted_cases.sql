@@ -5,11 +5,11 @@
 -- policy columns (contract 6): without a policy file the built-in `default` policy on 24x7
 -- (clock_us the elapsed time of open cases, resolution_us the target), with one the calendar
 -- of each row's policy (the other columns are stored in case_rows).
-CREATE OR REPLACE TEMP VIEW counted_cases AS
+CREATE OR REPLACE TEMPORARY VIEW counted_cases AS
 SELECT *,
   eff_resolved_at IS NULL AND NOT ghost AS is_open,
   outcome IS NOT NULL AS has_sla,
   risk_listed AND outcome = 'pending' AS at_risk,
-  CASE WHEN outcome IS NOT NULL AND eff_resolved_at IS NOT NULL THEN (epoch_us(eff_resolved_at) - epoch_us(created_at)) / 3600e6 END AS resolution_hours,
-  (epoch_us(due_at) - epoch_us(created_at)) / 3600e6 AS target_hours{{policy_columns}}
+  CASE WHEN outcome IS NOT NULL AND eff_resolved_at IS NOT NULL THEN (@epoch_us(eff_resolved_at) - @epoch_us(created_at)) / 3600e6 END AS resolution_hours,
+  (@epoch_us(due_at) - @epoch_us(created_at)) / 3600e6 AS target_hours{{policy_columns}}
 FROM {{cases}}

@@ -9,6 +9,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { CALENDAR_24X7, PRIORITIES, type BusinessCalendar, type SlaPolicySet } from '../../contract/slaPolicy';
 import { exec, lit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../../db/dialect';
 import { businessSegments, clockSpan, type BusinessSegment } from '../businessCalendar';
 import { pauseMatchSql, policyChoiceSql } from '../policySql';
 import type { ContractColumn } from '../../contract/columns';
@@ -51,11 +52,11 @@ function targetSql(set: SlaPolicySet, which: 'resolutionS' | 'firstResponseS'): 
 }
 
 /** case_rows.sql's fragments for a policy file (see caseRows.ts). */
-export function policyFragments(set: SlaPolicySet): PolicyFragments {
+export function policyFragments(set: SlaPolicySet, d: Dialect = DUCKDB): PolicyFragments {
   const choice = policyChoiceSql(set.policies, {
     priority: 'CAST(priority AS VARCHAR)', region: 'region_raw', channel: 'channel_raw', team: 'team_raw',
     customer_tier: 'customer_tier_raw', status: 'status_raw',
-  });
+  }, d);
   const clocks = clockPolicies(set).length > 0;
   return {
     withPolicy: (cleaned) => `SELECT *, ${choice} AS policy FROM (${cleaned}\n) AS cleaned_rows`,
@@ -170,8 +171,8 @@ async function appendBuckets(conn: DuckDBConnection, rows: BucketRow[]): Promise
  * calendar, else the business time before t's bucket (the joined clock_buckets row `s`)
  * plus the parts of its two business pieces that lie before t.
  */
-export function businessTimeSql(row: string, col: string): string {
-  const t = `epoch_us(${row}.${col})`;
+export function businessTimeSql(row: string, col: string, d: Dialect = DUCKDB): string {
+  const t = d.epochUs(`${row}.${col}`);
   const piece = (a: string, b: string) => `least(greatest(${t} - s.start_us - s.${a}, 0), s.${b} - s.${a})`;
   return `CASE WHEN ${row}.calendar = '24x7' THEN ${t} ELSE coalesce(s.cum_us + ${piece('a1', 'b1')} + ${piece('a2', 'b2')}, 0) END`;
 }
@@ -184,8 +185,11 @@ const PAUSE_BITS = 1 << 23;
  * order. The filter reads the raw rows (the case id only); changed_at is parsed for the rows
  * it lets through.
  */
-function clockHistorySql(read: HistoryRead | undefined): string {
-  if (!read) return 'CREATE OR REPLACE TEMP TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP)';
+function clockHistorySql(read: HistoryRead | undefined, d: Dialect = DUCKDB): string {
+  // Without a history (and in warehouse compute, which reads none) an empty table; its
+  // row_key stands for the rowid where the dialect has none (@rowid).
+  if (!read) return `CREATE OR REPLACE TEMPORARY TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at ${d.name === 'snowflake' ? 'TIMESTAMP_NTZ' : 'TIMESTAMP'}, row_key BIGINT)`;
+  if (d.name !== 'duckdb') throw new Error('the status history is read by local compute only');
   return `SET VARIABLE kpi_pause_bits = (
   SELECT bitstring_agg((hash(case_id) % ${PAUSE_BITS})::BIGINT, 0, ${PAUSE_BITS - 1}) FROM clock_cases WHERE may_pause AND end_at >= created_at);
 CREATE OR REPLACE TEMP TABLE clock_history AS
@@ -209,25 +213,8 @@ export async function applyPolicyClocks(
   const { rows, bucketMs } = clockBucketRows(set, o.oldestCreatedMs, o.asOf.getTime());
   await appendBuckets(conn, rows);
   timings['clocks.buckets'] = performance.now() - t0;
-  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => lit(p.name));
-  const bucketArms = Object.entries(bucketMs).map(([c, g]) => `WHEN ${lit(c)} THEN ${g * 1000}::BIGINT`);
   try {
-    const sql = sqlFile('kpi/staging/case_clocks.sql', {
-      calendar: calendarOfPolicySql(set),
-      bucket_us: bucketArms.length ? `CASE (${calendarOfPolicySql(set)}) ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
-      may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
-      as_of: o.asOfSql,
-      clock_history: clockHistorySql(o.history),
-      pausing_policies: pausing.length ? `SELECT unnest([${pausing.join(', ')}]) AS policy` : 'SELECT CAST(NULL AS VARCHAR) AS policy WHERE false',
-      clock_policies: names.map(lit).join(', '),
-      pause_match: pauseMatchSql(set.policies, 'p.policy', 's.status'),
-      risk_threshold_pct: o.riskThresholdPct,
-      b_created_at: businessTimeSql('c', 'created_at'),
-      b_end_at: businessTimeSql('c', 'end_at'),
-      b_response_at: businessTimeSql('c', 'response_at'),
-      b_pause_from: businessTimeSql('p', 'pause_from'),
-      b_pause_to: businessTimeSql('p', 'pause_to'),
-    });
+    const sql = caseClocksSql(set, o, bucketMs);
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
     for (const stmt of sql.split(/;\n\n/)) {
       const t = performance.now();
@@ -240,4 +227,28 @@ export async function applyPolicyClocks(
   } finally {
     await exec(conn, 'DROP TABLE IF EXISTS clock_buckets; DROP TABLE IF EXISTS clock_history; RESET VARIABLE kpi_pause_bits');
   }
+}
+
+/** case_clocks.sql for a policy set and run (`bucketMs`: each calendar's bucket size, clockBucketRows). */
+export function caseClocksSql(set: SlaPolicySet, o: { asOfSql: string; riskThresholdPct: number; history?: HistoryRead }, bucketMs: Record<string, number>, d: Dialect = DUCKDB): string {
+  const names = clockPolicies(set);
+  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => d.lit(p.name));
+  // Each policy's bucket size, by its calendar's (24x7 and calendars without buckets: an hour).
+  const bucketArms = set.policies.filter((p) => bucketMs[p.calendar] !== undefined).map((p) => `WHEN ${d.lit(p.name)} THEN ${bucketMs[p.calendar] * 1000}::BIGINT`);
+  return sqlFile('kpi/staging/case_clocks.sql', {
+    calendar: calendarOfPolicySql(set),
+    bucket_us: bucketArms.length ? `CASE policy ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
+    may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
+    as_of: o.asOfSql,
+    clock_history: clockHistorySql(o.history, d),
+    pausing_policies: pausing.length ? `SELECT policy FROM (VALUES ${pausing.map((p) => `(${p})`).join(', ')}) AS v(policy)` : 'SELECT CAST(NULL AS VARCHAR) AS policy WHERE false',
+    clock_policies: names.map(d.lit).join(', '),
+    pause_match: pauseMatchSql(set.policies, 'p.policy', 's.status', d),
+    risk_threshold_pct: o.riskThresholdPct,
+    b_created_at: businessTimeSql('c', 'created_at', d),
+    b_end_at: businessTimeSql('c', 'end_at', d),
+    b_response_at: businessTimeSql('c', 'response_at', d),
+    b_pause_from: businessTimeSql('p', 'pause_from', d),
+    b_pause_to: businessTimeSql('p', 'pause_to', d),
+  }, d);
 }

@@ -1,0 +1,91 @@
+/**
+ * Warehouse compute (KPI_COMPUTE=warehouse) on generated cases:
+ *
+ *   npm run bench -- warehouse [--cases N] [--runs R] [--check]
+ *
+ * N demo cases (default 1,000,000; the DuckDB file is generated once into bench/out/) are
+ * copied into the fake Snowflake's warehouse database (execute mode: the statements run on
+ * DuckDB through the dialect shim, in this process, standing in for the warehouse). Each
+ * run (R, default 2; the first also loads the fake's database) prints the bytes received
+ * from the fake (on the wire: gzip, as Snowflake sends results to a client that accepts it;
+ * and the JSON before compression), the local work (the run's time minus the time spent waiting for the
+ * warehouse's statements and the sign-in) and the warehouse time. Targets: under 1 MB
+ * received, local work under 1 s. --check also runs local compute on the same file
+ * (--source duckdb) and compares the report files.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings } from '../src/config/settings';
+import { runPipeline } from '../src/pipeline/run';
+import { seedDemo } from '../src/sources/demo/seed';
+import { startFakeSnowflake } from '../test/fakes/snowflakeServer';
+import { demoWarehouseTable } from '../test/fakes/demoWarehouse';
+import { AS_OF, OUT, arg } from './lib';
+
+async function main(): Promise<void> {
+  const cases = Number(arg('cases', '1000000').replace(/_/g, ''));
+  const runs = Number(arg('runs', '2'));
+  const check = process.argv.includes('--check');
+  mkdirSync(OUT, { recursive: true });
+  const dbPath = join(OUT, `cases_${cases}.duckdb`);
+  if (!existsSync(dbPath)) {
+    process.stdout.write(`Generating ${cases} cases into DuckDB ... `);
+    const t = Date.now();
+    await seedDemo({ dbPath, cases, seed: 1, now: new Date(AS_OF) });
+    console.log(`${Date.now() - t} ms`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'kpi-wh-bench-'));
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPath = join(dir, 'rsa_key.p8');
+  writeFileSync(keyPath, keys.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const key = 'BENCH_DB.SUPPORT.SUPPORT_CASES';
+  const { table, setup } = await demoWarehouseTable(dbPath, key);
+  const fake = await startFakeSnowflake({
+    account: 'BENCHORG-KPI',
+    users: [{ name: 'KPI_SVC', publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
+    tables: { [key]: table },
+    execute: true,
+    warehouseSetup: setup,
+  });
+  const common = { KPI_STATE_PATH: join(dir, 'state.duckdb'), KPI_LOG_LEVEL: 'warn' };
+  const settings = loadSettings({
+    ...common, KPI_SOURCE: 'snowflake', KPI_COMPUTE: 'warehouse', KPI_DB_PATH: join(dir, 'state.duckdb'),
+    SNOWFLAKE_ACCOUNT: 'BENCHORG-KPI', SNOWFLAKE_USER: 'KPI_SVC', SNOWFLAKE_DATABASE: 'BENCH_DB', SNOWFLAKE_SCHEMA: 'SUPPORT', SNOWFLAKE_TABLE: 'SUPPORT_CASES',
+    SNOWFLAKE_PRIVATE_KEY_PATH: keyPath, SNOWFLAKE_ACCESS_URL: fake.url, SNOWFLAKE_RETRIES: '0', SNOWFLAKE_QUERY_TIMEOUT_MS: '3600000',
+  });
+  const whOut = join(dir, 'out-warehouse');
+  try {
+    for (let r = 1; r <= runs; r++) {
+      const before = fake.resultBytes;
+      const beforeRaw = fake.resultBytesUncompressed;
+      const t = performance.now();
+      const { report } = await runPipeline({ settings, asOf: new Date(AS_OF), outDir: whOut, recordHistory: false, trigger: 'bench' });
+      const wall = performance.now() - t;
+      const warehouseMs = Object.entries(report.timings).filter(([k]) => k.startsWith('kpi.warehouse.')).reduce((a, [, v]) => a + v, 0);
+      const signIn = report.timings.extract ?? 0;
+      const bytes = fake.resultBytes - before;
+      const raw = fake.resultBytesUncompressed - beforeRaw;
+      console.log(`run ${r}: ${cases} cases, ${report.dailyOps.cases_in_window} in the window, ${report.atRiskCases.length} at risk: ` +
+        `received ${bytes} bytes (${(bytes / 1024 / 1024).toFixed(3)} MB on the wire, gzip; ${(raw / 1024 / 1024).toFixed(3)} MB of JSON), local work ${Math.round(wall - warehouseMs - signIn)} ms ` +
+        `(of which SQL rendering and report assembly ${Math.round(report.timings['kpi.local'] ?? 0)} ms), warehouse ${Math.round(warehouseMs)} ms, sign-in ${Math.round(signIn)} ms, wall ${Math.round(wall)} ms`);
+    }
+    if (check) {
+      const localOut = join(dir, 'out-local');
+      // The demo file has a status history; warehouse compute reads none, so neither does this run.
+      const local = loadSettings({ ...common, KPI_SOURCE: 'duckdb', KPI_DB_PATH: dbPath, KPI_HISTORY_TABLE: 'no_status_history' });
+      await runPipeline({ settings: local, asOf: new Date(AS_OF), outDir: localOut, recordHistory: false, trigger: 'bench' });
+      const differ = readdirSync(localOut).filter((f) => f.endsWith('.csv') && readFileSync(join(localOut, f), 'utf8') !== readFileSync(join(whOut, f), 'utf8'));
+      console.log(differ.length ? `files that differ from local compute: ${differ.join(', ')}` : 'every CSV equals local compute\'s');
+      if (differ.length) process.exitCode = 1;
+    }
+  } finally {
+    await fake.close();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
