@@ -49,11 +49,18 @@ async function main(): Promise<void> {
     execute: true,
     warehouseSetup: setup,
   });
+  process.stdout.write(`Loading ${cases} cases into the fake warehouse ... `);
+  const t0 = Date.now();
+  await fake.loadWarehouse();
+  console.log(`${Date.now() - t0} ms`);
   const common = { KPI_STATE_PATH: join(dir, 'state.duckdb'), KPI_LOG_LEVEL: 'warn' };
   const settings = loadSettings({
     ...common, KPI_SOURCE: 'snowflake', KPI_COMPUTE: 'warehouse', KPI_DB_PATH: join(dir, 'state.duckdb'),
     SNOWFLAKE_ACCOUNT: 'BENCHORG-KPI', SNOWFLAKE_USER: 'KPI_SVC', SNOWFLAKE_DATABASE: 'BENCH_DB', SNOWFLAKE_SCHEMA: 'SUPPORT', SNOWFLAKE_TABLE: 'SUPPORT_CASES',
     SNOWFLAKE_PRIVATE_KEY_PATH: keyPath, SNOWFLAKE_ACCESS_URL: fake.url, SNOWFLAKE_RETRIES: '0', SNOWFLAKE_QUERY_TIMEOUT_MS: '3600000',
+    // The fake answers a statement only when it is done (Snowflake answers "still running"
+    // after about 45 s and the driver polls): a long statement needs a long request timeout.
+    SNOWFLAKE_CONNECT_TIMEOUT_MS: '600000',
   });
   const whOut = join(dir, 'out-warehouse');
   try {

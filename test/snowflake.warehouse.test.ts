@@ -34,6 +34,21 @@ function smallTable(): FakeTable {
   };
 }
 
+/**
+ * Duplicates tied on updated_at: T-1's rows differ (P3 then P1, P1 read last), T-2's are
+ * equal; both are open cases created an hour before as_of.
+ */
+const TIED: FakeTable = {
+  columns: ['CASE_ID', 'CREATED_AT', 'STATUS', 'PRIORITY', 'REGION', 'UPDATED_AT'].map((name) => ({ name, type: 'text' as const })),
+  rows: [
+    ['T-1', '2026-11-23T08:00:00Z', 'open', 'P3', 'EMEA', '2026-11-23T08:30:00Z'],
+    ['T-1', '2026-11-23T08:00:00Z', 'open', 'P1', 'EMEA', '2026-11-23T08:30:00Z'],
+    ['T-2', '2026-11-23T08:00:00Z', 'open', 'P2', 'AMER', '2026-11-23T08:10:00Z'],
+    ['T-2', '2026-11-23T08:00:00Z', 'open', 'P2', 'AMER', '2026-11-23T08:10:00Z'],
+    ['T-3', '2026-11-22T08:00:00Z', 'open', 'P4', 'AMER', null],
+  ],
+};
+
 let fake: FakeSnowflake;
 const rows = fixture();
 
@@ -42,7 +57,7 @@ beforeAll(async () => {
   fake = await startFakeSnowflake({
     account: 'TESTORG-KPI',
     users: [{ name: 'KPI_SVC', publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
-    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': fixtureTable(rows), 'KPI_DB.SUPPORT.SMALL_CASES': smallTable() },
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': fixtureTable(rows), 'KPI_DB.SUPPORT.SMALL_CASES': smallTable(), 'KPI_DB.SUPPORT.TIED_CASES': TIED },
     execute: true,
   });
 });
@@ -196,6 +211,18 @@ test('warehouse compute gives the files of local compute with the SLA policy fix
   const calendars = new Set(r.wh.report.atRiskCases.map((c) => c.calendar));
   expect(calendars).toEqual(new Set(['emea-office', 'ny-office']));
   expect(r.bytes).toBeLessThan(1024 * 1024);
+});
+
+test('tied duplicates that differ: local compute keeps the row read last, warehouse compute the greatest by stored columns (docs/snowflake.md)', async () => {
+  const r = await bothWays('tied', { SNOWFLAKE_TABLE: 'TIED_CASES' });
+  // The same rows are duplicates either way...
+  expect(r.wh.report.dataQuality).toEqual(r.local.report.dataQuality);
+  expect(r.wh.report.dataQuality.duplicate_rows).toBe(2);
+  // ...but T-1 counts as P1 locally (read last) and as P3 in the warehouse (priority_label
+  // P3 > P1 in the tie order).
+  const priorities = (rep: typeof r.wh.report) => rep.slaSummary.filter((x) => x.priority !== 'ALL').map((x) => [x.priority, x.total_cases]);
+  expect(priorities(r.local.report)).toEqual([['P1', 1], ['P2', 1], ['P4', 1]]);
+  expect(priorities(r.wh.report)).toEqual([['P2', 1], ['P3', 1], ['P4', 1]]);
 });
 
 test('KPI_COMPUTE=warehouse is refused where it cannot run, with the reason', () => {

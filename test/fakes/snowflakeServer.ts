@@ -449,6 +449,11 @@ export class FakeSnowflake {
     json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset, chunks, chunkHeaders: {} } });
   }
 
+  /** Execute mode: loads the tables now rather than at the first session's first statement. */
+  async loadWarehouse(): Promise<void> {
+    await this.warehouseDb();
+  }
+
   /** The DuckDB database holding the tables (execute mode), loaded on first use. */
   private warehouseDb(): Promise<DuckDBInstance> {
     this.warehouse ??= (async () => {

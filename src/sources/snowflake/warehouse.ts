@@ -80,6 +80,9 @@ export async function openWarehouse(settings: Settings, log: SourceContext['log'
   try {
     await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
     await deadline(execute(sessionSql(s.SNOWFLAKE_QUERY_TIMEOUT_MS)));
+    // TIMESTAMP (literals, casts) means TIMESTAMP_NTZ whatever the account's default: the KPI
+    // SQL holds naive UTC times.
+    await deadline(execute(`ALTER SESSION SET TIMEZONE = 'UTC', TIMESTAMP_TYPE_MAPPING = 'TIMESTAMP_NTZ'`));
     const probe = await deadline(execute(probeSql(table)));
     const plan = planColumns(probe.stmt.getColumns() ?? [], s, table);
     const cols = plan.map(relationColumn);
