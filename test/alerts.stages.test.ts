@@ -108,3 +108,33 @@ test('a stage crossing between two sweeps posts once, in the case\'s thread, wit
   const keys = okCalls(fake, 'chat.postMessage').map((c) => (c.body.metadata as { event_payload: { msg_id: string } }).event_payload.msg_id);
   expect(new Set(keys).size).toBe(keys.length);
 });
+
+test('a route with a numeric min_stage stays quiet until a case reaches that risk stage', async () => {
+  const QUIET = 'C0QUIETTEAM';
+  const settings = alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: JSON.stringify([{ match: { policy: 'office' }, channel: QUIET, min_stage: '75%' }]) });
+  expect(settings.alertRouting!.routes[0].minStage).toBe(75);
+  const feed = new ReportFeed();
+  const clock = new Clock(T0);
+  const { sleep } = fakeSleep();
+  const job = createAlertJob({ settings, client: fastClient(fake), getReport: feed.get, now: clock.now, sleep, reminderMinutes: 0, quietStart: false });
+  // At 50%: not alerted (nor recorded).
+  feed.set({ cases: [staged('Q', 'P2', 3, 50, T0)] });
+  await job.sweep();
+  expect(posted(fake, QUIET)).toHaveLength(0);
+  // At 75%: the first alert, in the route's channel; at 90% one more reply; breached one more.
+  for (const [stage, hours] of [[75, 2], [90, 1], [100, -1]] as const) {
+    clock.advance(15);
+    feed.set({ asOf: clock.value, cases: [staged('Q', 'P2', hours, stage, clock.value)] });
+    await job.sweep();
+  }
+  const texts = posted(fake, QUIET).map((m) => m.text.split('\n')[0]);
+  // The parent, the case's reply (edited to its current step), one reply at 90% and one at the breach.
+  expect(texts).toEqual([
+    ':warning: 1 case newly at risk: P2 1',
+    'P2 Q breached (alerted at 75% of target)',
+    ':large_orange_circle: `Q` (P2) is now at 90% of target: 1h to breach. Its reply above shows the current step.',
+    ':red_circle: `Q` (P2) has now breached: breached 1h ago. Its reply above shows the current step.',
+  ]);
+  expect(() => alertSettings(db.dbPath, fake.url, { KPI_ALERT_ROUTES: '[{"channel":"C1","min_stage":150}]' }))
+    .toThrow(/route 1: min_stage "150" is not one of at_risk, breached or a risk stage in percent/);
+});

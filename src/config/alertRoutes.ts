@@ -6,9 +6,11 @@
  *
  *   - match: { priority: [P1, P2], team: Billing }   # priority / team / region / policy; a value or a list
  *     channel: C0P1ALERTS                            # channel id (C…/G…) or name
- *     min_stage: at_risk                             # at_risk (default) or breached
+ *     min_stage: at_risk                             # at_risk (default), a risk stage such as 75 (percent), or breached
  *
- * A case below its route's `min_stage` is not alerted until it reaches it. A case no route
+ * A case below its route's `min_stage` is not alerted until it reaches it: a number is a
+ * risk stage (the case's risk_stage, breached counting as 100), so with the stages 50/75/90 of
+ * an SLA policy file a route can stay quiet until a case is 75% through its clock. A case no route
  * matches goes to KPI_ALERT_CHANNEL.
  *
  * `KPI_ALERT_OWNERS`: inline JSON or a YAML/JSON file: `{ assignees: { agent-7: U0123ABCD },
@@ -30,7 +32,8 @@ export type RouteKey = (typeof ROUTE_KEYS)[number];
 export interface AlertRoute {
   match: Partial<Record<RouteKey, string[]>>;
   channel: string;
-  minStage: AlertStage;
+  /** A step, or a risk stage in percent (1-100; breached counts as 100). */
+  minStage: AlertStage | number;
 }
 
 export interface AlertRouting {
@@ -76,10 +79,7 @@ function parseRoutes(raw: string): AlertRoute[] {
       if (!['match', 'channel', 'min_stage'].includes(k)) throw new AlertRoutingError(`Invalid setting: ${at}: unknown key "${k}" (allowed: match, channel, min_stage)`);
     }
     if (typeof r.channel !== 'string' || !r.channel.trim()) throw new AlertRoutingError(`Invalid setting: ${at}: "channel" must be a channel id such as C0123456789`);
-    const stage = r.min_stage === undefined ? 'at_risk' : String(r.min_stage);
-    if (!(ALERT_STAGES as readonly string[]).includes(stage)) {
-      throw new AlertRoutingError(`Invalid setting: ${at}: min_stage "${stage}" is not one of ${ALERT_STAGES.join(', ')}`);
-    }
+    const stage = minStageOf(r.min_stage, at);
     const match: AlertRoute['match'] = {};
     if (r.match !== undefined) {
       if (!isObj(r.match)) throw new AlertRoutingError(`Invalid setting: ${at}: "match" must be an object such as { priority: [P1] }`);
@@ -89,8 +89,18 @@ function parseRoutes(raw: string): AlertRoute[] {
         match[k as RouteKey] = k === 'priority' ? vals.map((x) => x.toUpperCase()) : vals;
       }
     }
-    return { match, channel: r.channel.trim(), minStage: stage as AlertStage };
+    return { match, channel: r.channel.trim(), minStage: stage };
   });
+}
+
+/** A route's min_stage: at_risk (default), breached, or a risk stage in percent such as 75 or "75%". */
+function minStageOf(raw: unknown, at: string): AlertStage | number {
+  if (raw === undefined) return 'at_risk';
+  const text = String(raw).trim();
+  if ((ALERT_STAGES as readonly string[]).includes(text)) return text as AlertStage;
+  const m = /^(\d+(?:\.\d+)?)\s*%?$/.exec(text);
+  if (m && Number(m[1]) > 0 && Number(m[1]) <= 100) return Number(m[1]);
+  throw new AlertRoutingError(`Invalid setting: ${at}: min_stage "${text}" is not one of ${ALERT_STAGES.join(', ')} or a risk stage in percent (1-100, e.g. 75)`);
 }
 
 const MENTION_ID = /^[USW][A-Z0-9]{2,}$/;
@@ -120,7 +130,7 @@ export function parseAlertRouting(s: { KPI_ALERT_ROUTES?: string; KPI_ALERT_OWNE
   };
 }
 
-type Routable = { priority?: string | null; team?: string | null; region?: string | null; risk_level?: string } & Record<string, unknown>;
+type Routable = { priority?: string | null; team?: string | null; region?: string | null; risk_level?: string; risk_stage?: number | null } & Record<string, unknown>;
 
 /**
  * Where a case's alert goes: the first matching route's channel, or `fallback`; null when
@@ -133,6 +143,10 @@ export function routeCase(routing: AlertRouting, c: Routable, fallback: string):
       return v !== null && v !== undefined && vals!.includes(String(v));
     });
     if (!fits) continue;
+    if (typeof r.minStage === 'number') {
+      const stage = c.risk_level === 'breached' ? 100 : Number(c.risk_stage ?? 0);
+      return stage >= r.minStage ? r.channel : null;
+    }
     const at = ALERT_STAGES.indexOf((c.risk_level ?? 'at_risk') as AlertStage);
     return at >= ALERT_STAGES.indexOf(r.minStage) ? r.channel : null;
   }
