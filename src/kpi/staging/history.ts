@@ -71,10 +71,20 @@ export function historyReadOf(
   };
 }
 
-/** history_id_counts.sql for a history read (the session time zone: the source's). */
+/**
+ * history_id_counts.sql for a history read (the session time zone: the source's). Whether a
+ * row's case is among the run's: DuckDB tests `IN (subquery)` in the select list; Snowflake
+ * allows an IN subquery only in a WHERE clause (it is `= ANY`,
+ * https://docs.snowflake.com/en/sql-reference/operators-subquery), so there the history rows
+ * are left-joined to the run's distinct ids instead (the same result: NULL ids are outside
+ * neither way).
+ */
 export function historyIdCountsSql(read: HistoryRead, asOf: Date, d: Dialect = DUCKDB): string {
+  const inRun = d.name === 'snowflake'
+    ? { in_run: 'run_ids.run_id IS NOT NULL', marked_from: 'history_rows LEFT JOIN (SELECT DISTINCT case_id AS run_id FROM case_rows WHERE case_id IS NOT NULL) AS run_ids ON run_ids.run_id = history_rows.case_id' }
+    : { in_run: 'case_id IN (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL)', marked_from: 'history_rows' };
   return sqlFile('kpi/staging/history_id_counts.sql', {
-    case_id: read.caseId, changed_at: read.changedAt, relation: read.relation, as_of: tsLit(asOf),
+    case_id: read.caseId, changed_at: read.changedAt, relation: read.relation, as_of: tsLit(asOf), ...inRun,
   }, d);
 }
 
