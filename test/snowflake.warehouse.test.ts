@@ -99,6 +99,17 @@ function historyTable(cases: ReturnType<typeof fixture>): FakeTable {
   };
 }
 
+/**
+ * The same history with changed_at as TIMESTAMP_NTZ (wall clocks in the source time zone):
+ * text with an offset or that does not parse is NULL there.
+ */
+function typedHistory(t: FakeTable): FakeTable {
+  return {
+    columns: [...t.columns.slice(0, 2), { name: 'CHANGED_AT', type: 'timestamp_ntz' }],
+    rows: t.rows!.map(([id, status, at]) => [id, status, at && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(at) ? at : null]),
+  };
+}
+
 let fake: FakeSnowflake;
 const rows = fixture();
 
@@ -108,7 +119,7 @@ beforeAll(async () => {
     account: 'TESTORG-KPI',
     users: [{ name: 'KPI_SVC', publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
     tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': fixtureTable(rows), 'KPI_DB.SUPPORT.SMALL_CASES': smallTable(), 'KPI_DB.SUPPORT.TIED_CASES': TIED,
-      'KPI_DB.SUPPORT.CASE_HISTORY': historyTable(rows) },
+      'KPI_DB.SUPPORT.CASE_HISTORY': historyTable(rows), 'KPI_DB.SUPPORT.CASE_HISTORY_NTZ': typedHistory(historyTable(rows)) },
     execute: true,
   });
 });
@@ -287,6 +298,20 @@ test('warehouse compute gives the files of local compute with the SLA policy fix
   // Pauses changed the clocks: listed cases paused at as_of.
   expect(r.wh.report.atRiskCases.filter((c) => c.clock_state === 'paused').length).toBeGreaterThan(1);
   expect(r.wh.report.atRiskCases).toEqual(r.local.report.atRiskCases);
+});
+
+test('the same with changed_at as TIMESTAMP_NTZ (wall clocks converted in the warehouse): the same files', async () => {
+  const r = await bothWays('policy-history-ntz', {
+    KPI_SOURCE_TZ: 'America/New_York', KPI_COLUMN_MAP: 'ticket_id:case_id,opened_at:created_at', KPI_TZ: 'Europe/Berlin',
+    KPI_SLA_POLICY_FILE: join(__dirname, 'fixtures/sla-policy/policies.yml'), SNOWFLAKE_HISTORY_TABLE: 'CASE_HISTORY_NTZ',
+  });
+  expectSameFiles(r);
+  expectSnowflakeSql(r.sent);
+  expect(r.sent.some((s) => /^CREATE OR REPLACE TEMPORARY TABLE clock_history AS/m.test(s) && /CONVERT_TIMEZONE\('America\/New_York', 'UTC'/.test(s))).toBe(true);
+  // Undated: the NULL, the unparseable text and the two with an offset (A-7's, Z-2's); plus
+  // the empty id and Z-1's two rows.
+  expect(r.wh.report.dataQuality.invalid_history_rows).toBe(7);
+  expect(r.wh.report.atRiskCases.filter((c) => c.clock_state === 'paused').length).toBeGreaterThan(1);
 });
 
 test('tied duplicates that differ: local compute keeps the row read last, warehouse compute the greatest by stored columns (docs/snowflake.md)', async () => {
