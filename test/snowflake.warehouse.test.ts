@@ -49,6 +49,67 @@ const TIED: FakeTable = {
   ],
 };
 
+/**
+ * A status history for the pipeline fixture (SNOWFLAKE_HISTORY_TABLE, KPI_COLUMN_MAP's
+ * ticket_id as its case id): changed_at as text, mostly naive wall clocks (read in the source
+ * time zone), some with an offset. Every case's changes have distinct times: ties on
+ * changed_at have no order in a warehouse table (docs/snowflake.md). Pausing statuses of each
+ * policy (enterprise: pending; office: pending, waiting*; ny: on_hold); open cases
+ * paused at as_of. Also rows data quality counts as invalid: unknown case ids,
+ * undated rows (NULL, unparseable text), an empty id; and a change after as_of, which is not
+ * counted. No id of a case the extract leaves out (such as A-5, created after as_of): local
+ * compute would count it unknown, warehouse compute finds it in the table (docs/snowflake.md).
+ */
+function historyTable(cases: ReturnType<typeof fixture>): FakeTable {
+  const wall = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  const h: (string | null)[][] = [
+    ['A-1', 'open', '2026-11-23 03:00:00'],
+    ['A-1', 'pending', '2026-11-23 03:30:00'],
+    ['A-7', 'waiting on customer', '2026-11-20 10:00:00'],
+    ['A-7', 'open', '2026-11-20T20:00:00Z'],
+    ['A-9', 'on_hold', '2026-11-10 13:00:00'],
+    ['A-9', 'open', '2026-11-12 09:30:00'],
+    ['Z-1', 'pending', '2026-11-19 08:00:00'],
+    ['Z-1', 'open', '2026-11-19 09:00:00'],
+    ['Z-2', 'on_hold', '2026-11-22T10:00:00+01:00'],
+    ['A-2', 'pending', null],
+    ['A-3', 'on_hold', 'not a time'],
+    [null, 'pending', '2026-11-21 08:00:00'],
+    ['A-3', 'on_hold', '2026-11-23 12:00:00'],
+  ];
+  // Generated cases: about one in six gets open, a pausing status of its policy, open again,
+  // and, for one in four of those, a last pause that may last to as_of; wall clocks as in
+  // the cases.
+  for (const r of cases) {
+    // i: the generated case's number (fixture(): open when i % 4 === 0).
+    const i = Number(r[0]?.startsWith('B-') ? r[0].slice(2) : NaN);
+    if (!(i % 6 === 0) || !r[1]) continue;
+    const created = Date.parse(`${r[1].replace(' ', 'T')}Z`);
+    const pause = r[6] === 'EMEA' ? ['pending', 'waiting on customer'][i % 2] : 'on_hold';
+    h.push([r[0], 'open', wall(created + 600_000)]);
+    h.push([r[0], pause, wall(created + 3_600_000 + (i % 11) * 300_000)]);
+    h.push([r[0], 'open', wall(created + 4 * 3_600_000 + (i % 7) * 900_000)]);
+    if (i % 4 === 0) h.push([r[0], pause, wall(created + 6 * 3_600_000)]);
+  }
+  // Interleaved, as a table's rows come.
+  const order = h.map((_, k) => k).sort((a, b) => ((a * 7919) % h.length) - ((b * 7919) % h.length));
+  return {
+    columns: [{ name: 'TICKET_ID', type: 'text' }, { name: 'STATUS', type: 'text' }, { name: 'CHANGED_AT', type: 'text' }],
+    rows: order.map((k) => h[k]),
+  };
+}
+
+/**
+ * The same history with changed_at as TIMESTAMP_NTZ (wall clocks in the source time zone):
+ * text with an offset or that does not parse is NULL there.
+ */
+function typedHistory(t: FakeTable): FakeTable {
+  return {
+    columns: [...t.columns.slice(0, 2), { name: 'CHANGED_AT', type: 'timestamp_ntz' }],
+    rows: t.rows!.map(([id, status, at]) => [id, status, at && /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(at) ? at : null]),
+  };
+}
+
 let fake: FakeSnowflake;
 const rows = fixture();
 
@@ -57,7 +118,8 @@ beforeAll(async () => {
   fake = await startFakeSnowflake({
     account: 'TESTORG-KPI',
     users: [{ name: 'KPI_SVC', publicKeyPem: keys.publicKey.export({ type: 'spki', format: 'pem' }).toString() }],
-    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': fixtureTable(rows), 'KPI_DB.SUPPORT.SMALL_CASES': smallTable(), 'KPI_DB.SUPPORT.TIED_CASES': TIED },
+    tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': fixtureTable(rows), 'KPI_DB.SUPPORT.SMALL_CASES': smallTable(), 'KPI_DB.SUPPORT.TIED_CASES': TIED,
+      'KPI_DB.SUPPORT.CASE_HISTORY': historyTable(rows), 'KPI_DB.SUPPORT.CASE_HISTORY_NTZ': typedHistory(historyTable(rows)) },
     execute: true,
   });
 });
@@ -213,6 +275,45 @@ test('warehouse compute gives the files of local compute with the SLA policy fix
   expect(r.bytes).toBeLessThan(1024 * 1024);
 });
 
+test('warehouse compute gives the files of local compute with the SLA policy fixture and a status history (pauses, history counts)', async () => {
+  const r = await bothWays('policy-history', {
+    KPI_SOURCE_TZ: 'America/New_York', KPI_COLUMN_MAP: 'ticket_id:case_id,opened_at:created_at', KPI_TZ: 'Europe/Berlin',
+    KPI_SLA_POLICY_FILE: join(__dirname, 'fixtures/sla-policy/policies.yml'), SNOWFLAKE_HISTORY_TABLE: 'CASE_HISTORY',
+  });
+  expectSameFiles(r);
+  expectSnowflakeSql(r.sent);
+  // The history is read in place: counted, and semi-joined on the cases that may pause.
+  const idCounts = r.sent.filter((s) => /^CREATE OR REPLACE TEMPORARY TABLE history_id_counts AS/m.test(s));
+  expect(idCounts).toHaveLength(1);
+  // Snowflake takes an IN subquery in a WHERE clause only (the fake would run it anywhere).
+  expect(idCounts[0]).not.toMatch(/\bIN \(SELECT/i);
+  expect(r.sent.some((s) => /^CREATE OR REPLACE TEMPORARY TABLE history_unknown_ids AS/m.test(s))).toBe(true);
+  expect(r.sent.some((s) => /^CREATE OR REPLACE TEMPORARY TABLE clock_history AS/m.test(s) && /\bSEQ8\(\)/.test(s))).toBe(true);
+  // 14 hand rows less the one after as_of, and the generated ones; invalid: NULL and
+  // unparseable changed_at, the empty id, the three rows of unknown ids Z-1 and Z-2.
+  const dq = r.wh.report.dataQuality;
+  expect(dq.history_rows).toBeGreaterThan(13);
+  expect(dq.invalid_history_rows).toBe(6);
+  expect(dq).toEqual(r.local.report.dataQuality);
+  // Pauses changed the clocks: listed cases paused at as_of.
+  expect(r.wh.report.atRiskCases.filter((c) => c.clock_state === 'paused').length).toBeGreaterThan(1);
+  expect(r.wh.report.atRiskCases).toEqual(r.local.report.atRiskCases);
+});
+
+test('the same with changed_at as TIMESTAMP_NTZ (wall clocks converted in the warehouse): the same files', async () => {
+  const r = await bothWays('policy-history-ntz', {
+    KPI_SOURCE_TZ: 'America/New_York', KPI_COLUMN_MAP: 'ticket_id:case_id,opened_at:created_at', KPI_TZ: 'Europe/Berlin',
+    KPI_SLA_POLICY_FILE: join(__dirname, 'fixtures/sla-policy/policies.yml'), SNOWFLAKE_HISTORY_TABLE: 'CASE_HISTORY_NTZ',
+  });
+  expectSameFiles(r);
+  expectSnowflakeSql(r.sent);
+  expect(r.sent.some((s) => /^CREATE OR REPLACE TEMPORARY TABLE clock_history AS/m.test(s) && /CONVERT_TIMEZONE\('America\/New_York', 'UTC'/.test(s))).toBe(true);
+  // Undated: the NULL, the unparseable text and the two with an offset (A-7's, Z-2's); plus
+  // the empty id and Z-1's two rows.
+  expect(r.wh.report.dataQuality.invalid_history_rows).toBe(7);
+  expect(r.wh.report.atRiskCases.filter((c) => c.clock_state === 'paused').length).toBeGreaterThan(1);
+});
+
 test('tied duplicates that differ: local compute keeps the row read last, warehouse compute the greatest by stored columns (docs/snowflake.md)', async () => {
   const r = await bothWays('tied', { SNOWFLAKE_TABLE: 'TIED_CASES' });
   // The same rows are duplicates either way...
@@ -229,6 +330,8 @@ test('KPI_COMPUTE=warehouse is refused where it cannot run, with the reason', ()
   expect(() => loadSettings({ KPI_SOURCE: 'csv', KPI_CSV_PATH: 'x.csv', KPI_COMPUTE: 'warehouse' })).toThrow(/KPI_COMPUTE=warehouse needs KPI_SOURCE=snowflake/);
   expect(() => settingsFor({ KPI_COMPUTE: 'warehouse', KPI_INCREMENTAL: 'true' })).toThrow(/KPI_INCREMENTAL/);
   expect(() => settingsFor({ KPI_COMPUTE: 'warehouse', KPI_TIMESTAMP_FORMAT: '%d/%m/%Y %H:%M' })).toThrow(/KPI_TIMESTAMP_FORMAT/);
+  // The status history is read in the warehouse.
+  expect(settingsFor({ KPI_COMPUTE: 'warehouse', SNOWFLAKE_HISTORY_TABLE: 'CASE_HISTORY' }).SNOWFLAKE_HISTORY_TABLE).toBe('CASE_HISTORY');
   expect(() => loadSettings({ KPI_COMPUTE: 'elsewhere' })).toThrow(/KPI_COMPUTE/);
 });
 

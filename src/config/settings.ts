@@ -268,7 +268,6 @@ export function loadSettings(env: Record<string, string | undefined> = defaultEn
     const why = e.KPI_SOURCE !== 'snowflake' ? `needs KPI_SOURCE=snowflake (KPI_SOURCE is ${e.KPI_SOURCE})`
       : e.KPI_INCREMENTAL ? 'reads the table in place: KPI_INCREMENTAL (a local replica) does not apply; set one of them'
       : e.KPI_TIMESTAMP_FORMAT ? 'cannot read KPI_TIMESTAMP_FORMAT (a DuckDB strptime format); leave it unset or use KPI_COMPUTE=local'
-      : e.SNOWFLAKE_HISTORY_TABLE ? 'does not read the status history yet (SNOWFLAKE_HISTORY_TABLE); use KPI_COMPUTE=local'
       : undefined;
     if (why) throw new ConfigError(`Invalid setting: KPI_COMPUTE=warehouse ${why}`);
   }

@@ -12,6 +12,10 @@
  * - report_tz's offset segments are computed on the local engine (they depend on the run's
  *   parameters only, not on data) and go up as literals, as they do locally.
  * - One statement after the other on one session, where local compute runs three lanes.
+ * - The status history's clock_history is a semi-join of the history table on the cases that
+ *   may pause, numbered by the dialect's rowKey() (local compute: a hash bit-set filter that
+ *   keeps the read order); a warehouse table scan has no read order, so ties on changed_at
+ *   have none (docs/snowflake.md).
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { KpiReport, RunParams, AtRiskCase, BacklogSpikeRow, BacklogSummaryRow, SlaComplianceDayRow, SlaPolicySummaryRow, SlaSummaryRow, VolumeAnomalyRow, VolumeTrendRow } from '../contract/report';
@@ -24,6 +28,7 @@ import {
 } from './compute';
 import { addDays, anomalyDayOf, judgedDaysOf, reportZoneSegments, runLiterals, runParamsSql, windowStartOf } from './prepare';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
+import { historyIdCountsSql, historyReadOf, historyUnknownIdsSql, OUTSIDE_IDS_SQL } from './staging/history';
 import { caseRowsSql, CREATED_IN_SOURCE } from './staging/caseRows';
 import { localDate } from '../support/cronTime';
 import { caseClocksSql, clockBucketRows, clockPolicies, conditionColumns, policyFragments, type BucketRow } from './staging/policyRows';
@@ -44,6 +49,8 @@ export interface WarehouseInput {
   types: Map<string, string>;
   sourceTz: string;
   params: RunParams;
+  /** The status history (SNOWFLAKE_HISTORY_TABLE) as a relation with contract-named columns, and its column types like `types`; undefined: none. */
+  history?: { relation: string; types: Map<string, string> };
 }
 
 /** case_rows' stored columns, in the order that breaks ties among duplicates (survivors.sql). */
@@ -105,18 +112,39 @@ export async function computeInWarehouse(
       if (earliest) await w.exec(`UPDATE first_created_day SET day = DATE '${localDate(new Date(earliest), params.reportTz)}'`);
     }
   });
-  // No status history in warehouse compute (warehouseUnsupported): an empty one, counts zero.
-  await w.exec(`CREATE OR REPLACE TEMPORARY TABLE status_history (case_id VARCHAR, status VARCHAR, changed_at TIMESTAMP_NTZ, row_key BIGINT)`);
-  await w.exec('CREATE OR REPLACE TEMPORARY TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows');
+  // The status history's counts (history.ts's steps, rendered for the warehouse); the
+  // clocks read the history table again for the changes of the cases that may pause.
+  const history = input.history ? historyReadOf(input.history.relation, input.history.types, { sourceTz: input.sourceTz }, d) : undefined;
+  await step('warehouse.history', async () => {
+    if (!history) {
+      await w.exec('CREATE OR REPLACE TEMPORARY TABLE history_counts AS SELECT 0::BIGINT AS history_rows, 0::BIGINT AS invalid_history_rows');
+      return;
+    }
+    await w.exec(d.sessionTimeZone(input.sourceTz));
+    await w.exec(historyIdCountsSql(history, params.asOf, d));
+    await w.exec(d.sessionTimeZone('UTC'));
+    const [{ n }] = await w.query<{ n: number }>(OUTSIDE_IDS_SQL);
+    await w.exec(historyUnknownIdsSql(input.relation, Number(n), d));
+    await w.exec(sqlFile('kpi/staging/history_counts.sql', {}, d));
+    await w.exec('DROP TABLE history_unknown_ids');
+    await w.exec('DROP TABLE history_id_counts');
+  });
   if (policies && clockPolicies(policies).length) {
     await step('warehouse.clocks', async () => {
       const [{ oldest }] = await w.query<{ oldest: string | null }>('SELECT min(created_at) AS oldest FROM case_rows WHERE NOT duplicate');
       const t = performance.now();
       const { rows, bucketMs } = clockBucketRows(policies, oldest ? Date.parse(oldest) : params.asOf.getTime(), params.asOf.getTime());
-      const sql = caseClocksSql(policies, { asOfSql: tsLit(params.asOf), riskThresholdPct: runLiterals(params).riskThresholdPct }, bucketMs, d);
+      const sql = caseClocksSql(policies, { asOfSql: tsLit(params.asOf), riskThresholdPct: runLiterals(params).riskThresholdPct, history }, bucketMs, d);
       timings.local += performance.now() - t;
       await uploadBuckets(w, rows);
-      for (const stmt of splitStatements(sql)) await w.exec(stmt);
+      for (const stmt of splitStatements(sql)) {
+        // clock_history parses the history's timestamps: naive text in the source time zone.
+        if (history && /^CREATE OR REPLACE TEMPORARY TABLE clock_history AS/m.test(stmt)) {
+          await w.exec(d.sessionTimeZone(input.sourceTz));
+          await w.exec(stmt);
+          await w.exec(d.sessionTimeZone('UTC'));
+        } else await w.exec(stmt);
+      }
     });
   }
   const [dq] = await step('warehouse.data_quality', () => w.query<DataQualityCounts>(model('data_quality_score', d)));

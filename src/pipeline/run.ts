@@ -130,14 +130,14 @@ export async function runPipeline(opts: RunOptions): Promise<RunResult> {
     let ctx: ComputeContext | undefined;
     if (settings.KPI_COMPUTE === 'warehouse') {
       // Every KPI computed inside Snowflake (kpi/warehouse.ts): only the report rows come back.
-      // What it cannot read (a status history, KPI_TIMESTAMP_FORMAT) is refused by loadSettings.
+      // What it cannot read (KPI_TIMESTAMP_FORMAT, a local replica) is refused by loadSettings.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { openWarehouse } = require('../sources/snowflake/warehouse') as { openWarehouse(s: Settings, l: Logger): Promise<WarehouseConnection> };
       const warehouse = await timed('extract', () => openWarehouse(settings, log));
       sourceName = `snowflake warehouse compute account=${settings.SNOWFLAKE_ACCOUNT ?? '-'} user=${settings.SNOWFLAKE_USER ?? '-'}`;
       log.info({ runId, stage: 'start', source: sourceName, asOf: asOf.toISOString(), trigger }, 'run started');
       try {
-        report = await timed('kpis', () => computeInWarehouse(warehouse, engine.conn, { relation: warehouse.relation, types: warehouse.types, sourceTz: settings.KPI_SOURCE_TZ, params },
+        report = await timed('kpis', () => computeInWarehouse(warehouse, engine.conn, { relation: warehouse.relation, types: warehouse.types, history: warehouse.history, sourceTz: settings.KPI_SOURCE_TZ, params },
           { source: sourceName, rowsRead: null, runId }));
       } finally {
         await warehouse.close();

@@ -9,6 +9,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { exec, ident, lit, query, tsLit } from '../../db/engine';
 import { sqlFile } from '../../db/sqlFiles';
+import { DUCKDB, type Dialect } from '../../db/dialect';
 import { cleanCaseId, describeRelation, timestampExpr } from './clean';
 
 export interface HistoryOptions {
@@ -51,6 +52,59 @@ export async function inSourceZone<T>(conn: DuckDBConnection, sourceTz: string, 
 
 const asText = (col: string, type: string | undefined) => (type === 'VARCHAR' ? col : `CAST(${col} AS VARCHAR)`);
 
+/**
+ * How to read a history relation whose column types (lower-case names, DuckDB type names)
+ * are `types`: described on the run's connection locally, from the Snowflake table's probe
+ * in warehouse compute (kpi/warehouse.ts). Expressions in dialect `d`.
+ */
+export function historyReadOf(
+  relation: string, types: Map<string, string>, o: { sourceTz: string; timestampFormat?: string }, d: Dialect = DUCKDB,
+): HistoryRead {
+  const col = (c: string) => ([...types.keys()].includes(c) ? ident(c) : 'NULL');
+  return {
+    relation,
+    caseId: cleanCaseId(asText(col('case_id'), types.get('case_id')), d),
+    status: asText(col('status'), types.get('status')),
+    changedAt: timestampExpr(col('changed_at'), types.get('changed_at') ?? 'VARCHAR', { sourceTz: o.sourceTz, timestampFormat: o.timestampFormat }, d).value,
+    changedRaw: col('changed_at'),
+    sourceTz: o.sourceTz,
+  };
+}
+
+/**
+ * history_id_counts.sql for a history read (the session time zone: the source's). Whether a
+ * row's case is among the run's: DuckDB tests `IN (subquery)` in the select list; Snowflake
+ * allows an IN subquery only in a WHERE clause (it is `= ANY`,
+ * https://docs.snowflake.com/en/sql-reference/operators-subquery), so there the history rows
+ * are left-joined to the run's distinct ids instead (the same result: NULL ids are outside
+ * neither way).
+ */
+export function historyIdCountsSql(read: HistoryRead, asOf: Date, d: Dialect = DUCKDB): string {
+  const inRun = d.name === 'snowflake'
+    ? { in_run: 'run_ids.run_id IS NOT NULL', marked_from: 'history_rows LEFT JOIN (SELECT DISTINCT case_id AS run_id FROM case_rows WHERE case_id IS NOT NULL) AS run_ids ON run_ids.run_id = history_rows.case_id' }
+    : { in_run: 'case_id IN (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL)', marked_from: 'history_rows' };
+  return sqlFile('kpi/staging/history_id_counts.sql', {
+    case_id: read.caseId, changed_at: read.changedAt, relation: read.relation, as_of: tsLit(asOf), ...inRun,
+  }, d);
+}
+
+/** The history ids with dated changes outside the run: how many (history_unknown_ids reads the cases input only when some are). */
+export const OUTSIDE_IDS_SQL = 'SELECT count(*) AS n FROM history_id_counts WHERE outside_id IS NOT NULL AND dated_rows > 0';
+
+/**
+ * history_unknown_ids: ids outside the run that the cases input has after all are known;
+ * kept are the ids it lacks (an anti join into a new table). `outside`: OUTSIDE_IDS_SQL's
+ * count; without such ids the cases input is not read again.
+ */
+export function historyUnknownIdsSql(casesRelation: string, outside: number, d: Dialect = DUCKDB): string {
+  return d.render(outside > 0
+    ? `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
+      WITH source_ids AS (SELECT ${cleanCaseId(`CAST(${ident('case_id')} AS VARCHAR)`, d)} AS case_id FROM ${casesRelation})
+      SELECT u.outside_id AS case_id, u.dated_rows FROM history_id_counts u
+      WHERE u.outside_id IS NOT NULL AND u.dated_rows > 0 AND NOT EXISTS (SELECT 1 FROM source_ids s WHERE s.case_id = u.outside_id)`
+    : 'CREATE OR REPLACE TEMP TABLE history_unknown_ids (case_id VARCHAR, dated_rows BIGINT)');
+}
+
 /** Stages history_counts; returns how the clocks read the history (undefined: none). */
 export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions, timings: Record<string, number> = {}): Promise<HistoryRead | undefined> {
   let t = performance.now();
@@ -61,30 +115,11 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions, ti
       ${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_id_counts; DROP TABLE history_unknown_ids`);
     return undefined;
   }
-  const types = await describeRelation(conn, o.relation);
-  const col = (c: string) => ([...types.keys()].includes(c) ? ident(c) : 'NULL');
-  const read: HistoryRead = {
-    relation: o.relation,
-    caseId: cleanCaseId(asText(col('case_id'), types.get('case_id'))),
-    status: asText(col('status'), types.get('status')),
-    changedAt: timestampExpr(col('changed_at'), types.get('changed_at') ?? 'VARCHAR', { sourceTz: o.sourceTz, timestampFormat: o.timestampFormat }).value,
-    changedRaw: col('changed_at'),
-    sourceTz: o.sourceTz,
-  };
-  await inSourceZone(conn, o.sourceTz, () => exec(conn, sqlFile('kpi/staging/history_id_counts.sql', {
-    case_id: read.caseId, changed_at: read.changedAt, relation: read.relation, as_of: tsLit(o.asOf),
-  })));
+  const read = historyReadOf(o.relation, await describeRelation(conn, o.relation), o);
+  await inSourceZone(conn, o.sourceTz, () => exec(conn, historyIdCountsSql(read, o.asOf)));
   lap('read');
-  // Ids outside the run that the cases input has after all are known: kept are the ids it
-  // lacks (an anti join into a new table; the cases input is read again only when some
-  // history id with dated changes is outside the run).
-  const [{ n }] = await query<{ n: number }>(conn, 'SELECT count(*) AS n FROM history_id_counts WHERE outside_id IS NOT NULL AND dated_rows > 0');
-  await exec(conn, Number(n) > 0
-    ? `CREATE OR REPLACE TEMP TABLE history_unknown_ids AS
-      WITH source_ids AS (SELECT ${cleanCaseId(`CAST(${ident('case_id')} AS VARCHAR)`)} AS case_id FROM ${o.casesRelation})
-      SELECT u.outside_id AS case_id, u.dated_rows FROM history_id_counts u
-      WHERE u.outside_id IS NOT NULL AND u.dated_rows > 0 AND NOT EXISTS (SELECT 1 FROM source_ids s WHERE s.case_id = u.outside_id)`
-    : 'CREATE OR REPLACE TEMP TABLE history_unknown_ids (case_id VARCHAR, dated_rows BIGINT)');
+  const [{ n }] = await query<{ n: number }>(conn, OUTSIDE_IDS_SQL);
+  await exec(conn, historyUnknownIdsSql(o.casesRelation, Number(n)));
   lap('unknown_ids');
   await exec(conn, `${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_unknown_ids; DROP TABLE history_id_counts`);
   lap('counts');

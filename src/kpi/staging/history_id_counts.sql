@@ -11,8 +11,8 @@ WITH history_rows AS (
 ), marked AS (
   SELECT case_id, changed_at,
     changed_at IS NULL OR changed_at <= {{as_of}} AS counted,
-    case_id IN (SELECT case_id FROM case_rows WHERE case_id IS NOT NULL) AS in_run
-  FROM history_rows
+    {{in_run}} AS in_run
+  FROM {{marked_from}}
 )
 SELECT CASE WHEN NOT in_run THEN case_id END AS outside_id,
   count_if(counted) AS history_rows,

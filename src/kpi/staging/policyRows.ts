@@ -181,15 +181,23 @@ export function businessTimeSql(row: string, col: string, d: Dialect = DUCKDB): 
 const PAUSE_BITS = 1 << 23;
 
 /**
- * case_clocks.sql's clock_history step: the history rows of the cases that may pause, in read
- * order. The filter reads the raw rows (the case id only); changed_at is parsed for the rows
- * it lets through.
+ * case_clocks.sql's clock_history step: the history rows of the cases that may pause.
+ * DuckDB (local compute): in read order; the filter reads the raw rows (the case id only),
+ * changed_at is parsed for the rows it lets through. Snowflake (warehouse compute): a
+ * semi-join of the history table on those cases, their changes up to as_of, each with a
+ * row_key from the dialect's rowKey() standing for the rowid (@rowid): a table scan has no
+ * read order there, so ties on changed_at have none either (docs/snowflake.md).
  */
-function clockHistorySql(read: HistoryRead | undefined, d: Dialect = DUCKDB): string {
-  // Without a history (and in warehouse compute, which reads none) an empty table; its
-  // row_key stands for the rowid where the dialect has none (@rowid).
+function clockHistorySql(read: HistoryRead | undefined, asOfSql: string, d: Dialect = DUCKDB): string {
+  // Without a history an empty table; its row_key stands for the rowid where the dialect
+  // has none (@rowid).
   if (!read) return `CREATE OR REPLACE TEMPORARY TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at ${d.name === 'snowflake' ? 'TIMESTAMP_NTZ' : 'TIMESTAMP'}, row_key BIGINT)`;
-  if (d.name !== 'duckdb') throw new Error('the status history is read by local compute only');
+  if (d.name === 'snowflake') {
+    return `CREATE OR REPLACE TEMPORARY TABLE clock_history AS
+SELECT case_id, status, changed_at, ${d.rowKey()} AS row_key
+FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at FROM ${read.relation}) AS history_rows
+WHERE case_id IN (SELECT case_id FROM clock_cases WHERE may_pause AND end_at >= created_at) AND changed_at <= ${asOfSql}`;
+  }
   return `SET VARIABLE kpi_pause_bits = (
   SELECT bitstring_agg((hash(case_id) % ${PAUSE_BITS})::BIGINT, 0, ${PAUSE_BITS - 1}) FROM clock_cases WHERE may_pause AND end_at >= created_at);
 CREATE OR REPLACE TEMP TABLE clock_history AS
@@ -240,7 +248,7 @@ export function caseClocksSql(set: SlaPolicySet, o: { asOfSql: string; riskThres
     bucket_us: bucketArms.length ? `CASE policy ${bucketArms.join(' ')} ELSE 3600000000::BIGINT END` : '3600000000::BIGINT',
     may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
     as_of: o.asOfSql,
-    clock_history: clockHistorySql(o.history, d),
+    clock_history: clockHistorySql(o.history, o.asOfSql, d),
     pausing_policies: pausing.length ? `SELECT policy FROM (VALUES ${pausing.map((p) => `(${p})`).join(', ')}) AS v(policy)` : 'SELECT CAST(NULL AS VARCHAR) AS policy WHERE false',
     clock_policies: names.map(d.lit).join(', '),
     pause_match: pauseMatchSql(set.policies, 'p.policy', 's.status', d),

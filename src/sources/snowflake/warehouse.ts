@@ -25,6 +25,7 @@ import { qualifiedTable, quoteColumn } from './identifiers';
 import { configureDriver, connectionOptions, sdk } from './options';
 import { connect, disconnect, withDeadline } from './session';
 import { planColumns, type Plan } from './typePlan';
+import { planHistory } from './history';
 
 export interface WarehouseConnection {
   readonly dialect: Dialect;
@@ -32,6 +33,8 @@ export interface WarehouseConnection {
   readonly relation: string;
   /** The relation's column types (DuckDB type names), for the normaliser. */
   readonly types: Map<string, string>;
+  /** SNOWFLAKE_HISTORY_TABLE the same way (`AS source_history`, columns case_id, status, changed_at); undefined: none. */
+  readonly history?: { relation: string; types: Map<string, string> };
   exec(sql: string): Promise<void>;
   query<T = Row>(sql: string): Promise<T[]>;
   close(): Promise<void>;
@@ -88,10 +91,23 @@ export async function openWarehouse(settings: Settings, log: SourceContext['log'
     const cols = plan.map(relationColumn);
     const types = new Map(plan.map((p, i) => [p.contract as string, cols[i].type]));
     const relation = `(SELECT ${cols.map((c) => c.expr).join(', ')} FROM ${table}) AS source_cases`;
+    let history: WarehouseConnection['history'];
+    if (s.SNOWFLAKE_HISTORY_TABLE) {
+      // The status history (history.ts's column map and types), read in place like the cases.
+      const historyTable = qualifiedTable(s, 'SNOWFLAKE_HISTORY_TABLE');
+      const hprobe = await deadline(execute(probeSql(historyTable)));
+      const hplan = planHistory(hprobe.stmt.getColumns() ?? [], s, historyTable);
+      const hcols = hplan.map(relationColumn);
+      history = {
+        relation: `(SELECT ${hcols.map((c) => c.expr).join(', ')} FROM ${historyTable}) AS source_history`,
+        types: new Map(hplan.map((p, i) => [p.contract as string, hcols[i].type])),
+      };
+    }
     return {
       dialect: SNOWFLAKE,
       relation,
       types,
+      history,
       async exec(sql) {
         await deadline(execute(sql)).catch(fail);
       },
