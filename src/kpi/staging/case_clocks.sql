@@ -52,10 +52,12 @@ FROM at_end c LEFT JOIN clock_buckets s
   ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
 -- The history rows of the cases that may pause, in read order (the table's rowid: ties on
--- changed_at keep it, contract 6.5). A filter, not a join, so that the read order is kept:
--- a bit set of those cases' id hashes lets through their rows and a few others (hash
--- collisions), which the join in clock_pauses drops. Reads the history input (history.ts)
--- in the source time zone; without one the step is an empty table.
+-- changed_at keep it, contract 6.5). Locally a filter, not a join, so that the read order is
+-- kept: a bit set of those cases' id hashes lets through their rows and a few others (hash
+-- collisions), which the join in clock_pauses drops. In Snowflake (warehouse compute) a plain
+-- semi-join numbered by SEQ8(): a Snowflake table has no read order to keep. Reads the history
+-- input (history.ts) in the source time zone; without one the step is an empty table
+-- (policyRows.ts clockHistorySql).
 {{clock_history}};
 
 CREATE OR REPLACE TEMP TABLE clock_pauses AS

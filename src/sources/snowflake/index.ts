@@ -23,18 +23,16 @@
  * (retry caps inside the driver), credentials.ts, identifiers.ts, typePlan.ts, extract.ts,
  * stream.ts, session.ts (connect/execute/close as promises), errors.ts.
  */
-import type { Connection } from 'snowflake-sdk';
 import type { Settings } from '../../config/settings';
-import { redact, registerSecrets } from '../../support/log';
+import { registerSecrets } from '../../support/log';
 import { exec, ident, query } from '../../db/engine';
 import { SourceError, type CaseSource, type LoadedSource, type SourceContext } from '../types';
 import { chooseAuthenticator, type Authenticator } from './credentials';
-import { setDriverRetryCap } from './driverPatch';
 import { classify, DeadlineError, errorMessage } from './errors';
 import { deltaSql, extractionSql, probeSql, sessionSql } from './extract';
 import { fullLoadReason, mergeDelta, readMeta, REPLICA, signatureOf, statePath, withState, writeReplica, type ReplicaMeta } from './replica';
 import { qualifiedTable, quoteSettingIdentifier } from './identifiers';
-import { configureDriver, connectionOptions, sdk } from './options';
+import { createConnection } from './options';
 import { connect, disconnect, run, sleep, withDeadline } from './session';
 import { streamInto, type Activity } from './stream';
 import { planColumns, rawTableColumns, viewSelect, type Plan } from './typePlan';
@@ -112,17 +110,8 @@ export class SnowflakeSource implements CaseSource {
 
   private async attempt(ctx: SourceContext, progress: { signedIn: boolean }): Promise<LoadedSource> {
     const s = this.settings;
-    const sf = sdk();
-    setDriverRetryCap(s.SNOWFLAKE_RETRIES);
-    configureDriver(sf, s, ctx.log);
     const started = Date.now();
-    const options = connectionOptions(s, this.authenticator);
-    let connection: Connection;
-    try {
-      connection = sf.createConnection(options);
-    } catch (err) {
-      throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
-    }
+    const connection = createConnection(s, this.authenticator, ctx.log);
     const suffix = Math.random().toString(16).slice(2, 10);
     const rawTable = `snowflake_cases_raw_${suffix}`;
     const view = `snowflake_cases_${suffix}`;
@@ -232,15 +221,7 @@ export async function checkSnowflakeSignIn(settings: Settings, log: SourceContex
   const configError = (source as unknown as { configError?: SourceError }).configError;
   if (configError) throw configError;
   const authenticator = chooseAuthenticator(s);
-  const sf = sdk();
-  setDriverRetryCap(s.SNOWFLAKE_RETRIES);
-  configureDriver(sf, s, log);
-  let connection: Connection;
-  try {
-    connection = sf.createConnection(connectionOptions(s, authenticator));
-  } catch (err) {
-    throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
-  }
+  const connection = createConnection(s, authenticator, log);
   try {
     await withDeadline(connect(connection), s.SNOWFLAKE_CONNECT_TIMEOUT_MS, () => new DeadlineError('connect', s.SNOWFLAKE_CONNECT_TIMEOUT_MS));
   } catch (err) {

@@ -11,11 +11,13 @@
  * The driver's own login retries are off (sfRetryMaxLoginRetries: 0): its loop can run for
  * minutes, and a load retries itself (index.ts).
  */
-import type { ConnectionOptions } from 'snowflake-sdk';
+import type { Connection, ConnectionOptions } from 'snowflake-sdk';
 import type { Settings } from '../../config/settings';
-import type { Logger } from '../../support/log';
+import { redact, type Logger } from '../../support/log';
+import { SourceError } from '../types';
+import { errorMessage } from './errors';
 import { readPrivateKey, type Authenticator } from './credentials';
-import { patchDriver } from './driverPatch';
+import { patchDriver, setDriverRetryCap } from './driverPatch';
 import { unquote } from './identifiers';
 import { driverLogger } from './session';
 
@@ -97,5 +99,21 @@ function isLoopback(url: string): boolean {
     return h === 'localhost' || h === '[::1]' || h === '::1' || /^127\./.test(h);
   } catch {
     return false;
+  }
+}
+
+/**
+ * A connection of the driver for one load or session (not yet connected): the driver loaded
+ * and configured, its retries capped. A configuration the driver refuses is a SourceError,
+ * its message without secrets.
+ */
+export function createConnection(s: Settings, authenticator: Authenticator, log: Logger): Connection {
+  const sf = sdk();
+  setDriverRetryCap(s.SNOWFLAKE_RETRIES);
+  configureDriver(sf, s, log);
+  try {
+    return sf.createConnection(connectionOptions(s, authenticator));
+  } catch (err) {
+    throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
   }
 }

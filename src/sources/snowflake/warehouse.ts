@@ -11,18 +11,17 @@
  * Results are normalised at this edge: column names in lower case (Snowflake reports
  * unquoted names in upper case), timestamps as ISO UTC seconds, numbers as numbers.
  */
-import type { Connection, RowStatement } from 'snowflake-sdk';
+import type { RowStatement } from 'snowflake-sdk';
 import type { Settings } from '../../config/settings';
 import { SNOWFLAKE, type Dialect } from '../../db/dialect';
 import { normaliseValue, type Row } from '../../db/engine';
-import { redact, registerSecrets } from '../../support/log';
+import { registerSecrets } from '../../support/log';
 import { SourceError, type SourceContext } from '../types';
 import { chooseAuthenticator } from './credentials';
-import { setDriverRetryCap } from './driverPatch';
-import { classify, DeadlineError, errorMessage } from './errors';
+import { classify, DeadlineError } from './errors';
 import { probeSql, sessionSql } from './extract';
 import { qualifiedTable, quoteColumn } from './identifiers';
-import { configureDriver, connectionOptions, sdk } from './options';
+import { createConnection } from './options';
 import { connect, disconnect, withDeadline } from './session';
 import { planColumns, type Plan } from './typePlan';
 import { planHistory } from './history';
@@ -56,15 +55,7 @@ export async function openWarehouse(settings: Settings, log: SourceContext['log'
   if (!s.SNOWFLAKE_ACCOUNT) throw new SourceError('Snowflake configuration: SNOWFLAKE_ACCOUNT is not set (e.g. myorg-myaccount)');
   const table = qualifiedTable(s);
   const authenticator = chooseAuthenticator(s);
-  const sf = sdk();
-  setDriverRetryCap(s.SNOWFLAKE_RETRIES);
-  configureDriver(sf, s, log);
-  let connection: Connection;
-  try {
-    connection = sf.createConnection(connectionOptions(s, authenticator));
-  } catch (err) {
-    throw new SourceError(`Snowflake configuration: ${redact(errorMessage(err))}`);
-  }
+  const connection = createConnection(s, authenticator, log);
   const execute = (sqlText: string) => new Promise<{ stmt: RowStatement; rows: unknown[][] }>((resolve, reject) => {
     try {
       connection.execute({
