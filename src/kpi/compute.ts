@@ -10,7 +10,7 @@ import {
   type DataQualityScore, type KpiReport, type RunParams, type SlaComplianceDayRow, type SlaPolicySummaryRow, type SlaSummaryRow, type VolumeAnomalyRow, type VolumeTrendRow,
 } from '../contract/report';
 import { CALENDAR_24X7 } from '../contract/slaPolicy';
-import { exec, lit, query, queryJson, tsLit } from '../db/engine';
+import { exec, query, queryJson, tsLit } from '../db/engine';
 import { riskStageSql } from './policySql';
 import { calendarOfPolicySql, riskStagesOf } from './staging/policyRows';
 import { CREATED_IN_SOURCE } from './staging/caseRows';

@@ -10,7 +10,7 @@ import { sqlFile } from '../db/sqlFiles';
 import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
-import { stageHistory } from './staging/history';
+import { inSourceZone, stageHistory } from './staging/history';
 import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, CREATED_IN_SOURCE, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
@@ -42,13 +42,18 @@ export function dayStartUtc(day: string, tz: string): Date {
   return new Date(Date.UTC(year, month - 1, d));
 }
 
+/** The oldest day volume anomalies judge (contract 7): D less anomaly_weeks weeks, in report_tz. */
+export function oldestJudgedDayOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): string {
+  return addDays(anomalyDayOf(params), -7 * params.anomalyWeeks);
+}
+
 /**
  * The UTC start of the day before the oldest judged day (contract 7), earlier than that
  * day's start in any zone: a source that filters before it sends rows (Snowflake) also sends
  * the rows created since then, a superset of the judged days' rows.
  */
 export function baselineStartOf(params: Pick<RunParams, 'asOf' | 'reportTz' | 'anomalyWeeks'>): Date {
-  return new Date(`${addDays(anomalyDayOf(params), -7 * params.anomalyWeeks - 1)}T00:00:00Z`);
+  return new Date(`${addDays(oldestJudgedDayOf(params), -1)}T00:00:00Z`);
 }
 
 /**
@@ -98,16 +103,10 @@ export function runParamsSql(params: RunParams, d: Dialect = DUCKDB): string {
 async function stageFirstCreatedDay(conn: DuckDBConnection, o: PrepareOptions, n: NormaliseOptions, timings: Record<string, number>): Promise<void> {
   const t = performance.now();
   await exec(conn, `CREATE OR REPLACE TABLE first_created_day AS SELECT min(created_day) AS day FROM case_rows WHERE ${CREATED_IN_SOURCE}`);
-  const oldestJudged = addDays(anomalyDayOf(o.params), -7 * o.params.anomalyWeeks);
   const [{ day }] = await query<{ day: string | null }>(conn, `SELECT strftime(day, '%Y-%m-%d') AS day FROM first_created_day`);
-  if (day === null || day > oldestJudged) {
-    await exec(conn, `SET TimeZone = ${lit(o.sourceTz)}`);
-    let earliest: string | null;
-    try {
-      [{ earliest }] = await query<{ earliest: string | null }>(conn, await earliestCreatedSql(conn, n));
-    } finally {
-      await exec(conn, `SET TimeZone = 'UTC'`);
-    }
+  if (day === null || day > oldestJudgedDayOf(o.params)) {
+    const sql = await earliestCreatedSql(conn, n);
+    const [{ earliest }] = await inSourceZone(conn, o.sourceTz, () => query<{ earliest: string | null }>(conn, sql));
     if (earliest) await exec(conn, `UPDATE first_created_day SET day = DATE '${localDate(new Date(earliest), o.params.reportTz)}'`);
   }
   timings.first_created_day = performance.now() - t;

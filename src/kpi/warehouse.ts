@@ -26,7 +26,7 @@ import {
   assembleReport, atRiskSql, backlogLists, countedCasesWhere, daysSql, model, policyColumnsSql, policySummarySql,
   volumeAnomalySql, type ComputeContext, type DataQualityCounts, type ModelResults,
 } from './compute';
-import { addDays, anomalyDayOf, judgedDaysOf, reportZoneSegments, runLiterals, runParamsSql, windowStartOf } from './prepare';
+import { judgedDaysOf, oldestJudgedDayOf, reportZoneSegments, runLiterals, runParamsSql, windowStartOf } from './prepare';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
 import { historyIdCountsSql, historyReadOf, historyUnknownIdsSql, OUTSIDE_IDS_SQL } from './staging/history';
 import { caseRowsSql, CREATED_IN_SOURCE } from './staging/caseRows';
@@ -105,7 +105,7 @@ export async function computeInWarehouse(
   await step('warehouse.first_created_day', async () => {
     await w.exec(`CREATE OR REPLACE TEMPORARY TABLE first_created_day AS SELECT min(created_day) AS day FROM case_rows WHERE ${CREATED_IN_SOURCE}`);
     const [{ day }] = await w.query<{ day: string | null }>(d.render("SELECT @strftime(day, '%Y-%m-%d') AS day FROM first_created_day"));
-    if (day === null || day > addDays(anomalyDayOf(params), -7 * params.anomalyWeeks)) {
+    if (day === null || day > oldestJudgedDayOf(params)) {
       await w.exec(d.sessionTimeZone(input.sourceTz));
       const [{ earliest }] = await w.query<{ earliest: string | null }>(await earliestCreatedSql(null, normalise));
       await w.exec(d.sessionTimeZone('UTC'));

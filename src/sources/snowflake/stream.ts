@@ -15,7 +15,7 @@ import type { Connection, RowStatement } from 'snowflake-sdk';
 import { DOUBLE, DuckDBDataChunk, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { exec, lit, restoreMemoryLimitSql } from '../../db/engine';
 import { SourceError, type SourceContext } from '../types';
-import { chunkAttemptsAllowed, rawResultOf, type ChunkFailure, type RawChunk, type RawResult } from './driverPatch';
+import { chunkAttemptsAllowed, rawResultOf, type ChunkFailure, type RawResult } from './driverPatch';
 import { ChunkFormatError, ChunkRowParser, type RowSink } from './rowParser';
 import { run } from './session';
 import type { Plan } from './typePlan';
