@@ -11,7 +11,7 @@ import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
 import { inSourceZone, stageHistory } from './staging/history';
-import { applyPolicyClocks, clockPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
+import { applyPolicyClocks, clockPolicies, pausingPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, CREATED_IN_SOURCE, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
   TIED_DUPLICATES_SQL, type RunLiterals, type ZoneSegment,
@@ -206,8 +206,11 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
   await step('duplicates', MARK_DUPLICATES_SQL);
   await stageFirstCreatedDay(conn, o, normaliseOptions, timings);
   let t = performance.now();
+  // The clocks read the history only for the pauses.
+  const pauses = policies !== null && pausingPolicies(policies).length > 0;
   const history = await stageHistory(conn, {
     relation: o.historyRelation, casesRelation: o.relation, sourceTz: o.sourceTz, timestampFormat: o.timestampFormat, asOf: params.asOf,
+    keepRows: pauses,
   }, timings);
   timings.history_rows = performance.now() - t;
   if (policies && clockPolicies(policies).length) {
@@ -216,7 +219,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     await applyPolicyClocks(conn, policies, {
       asOf: params.asOf, asOfSql: tsLit(params.asOf), oldestCreatedMs: oldest ? Date.parse(oldest) : params.asOf.getTime(),
       riskThresholdPct: literals.riskThresholdPct,
-      history,
+      history: pauses ? history : undefined,
     }, timings);
     timings.clocks = performance.now() - t;
   }

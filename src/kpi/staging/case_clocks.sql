@@ -26,19 +26,17 @@ WITH chosen AS (
   FROM case_rows
   WHERE policy IN ({{clock_policies}}) AND NOT duplicate AND NOT ghost AND created_at IS NOT NULL
     AND (resolution_us IS NOT NULL OR response_us IS NOT NULL)
-)
--- The bucket of each instant B is read at (the response only where it is not the end):
--- plain columns, so that every lookup is an equality (hash) join.
-SELECT *,
-  CAST(floor(@epoch_us(created_at) / bucket_us) AS BIGINT) AS created_bucket,
-  CAST(floor(@epoch_us(end_at) / bucket_us) AS BIGINT) AS end_bucket,
-  CASE WHEN response_at <> end_at THEN CAST(floor(@epoch_us(response_at) / bucket_us) AS BIGINT) END AS response_bucket
-FROM chosen;
-
-CREATE OR REPLACE TEMP TABLE clock_marks AS
-WITH at_created AS (
+), in_buckets AS (
+  -- The bucket of each instant B is read at (the response only where it is not the end):
+  -- plain columns, so that every lookup is an equality (hash) join.
+  SELECT *,
+    CAST(floor(@epoch_us(created_at) / bucket_us) AS BIGINT) AS created_bucket,
+    CAST(floor(@epoch_us(end_at) / bucket_us) AS BIGINT) AS end_bucket,
+    CASE WHEN response_at <> end_at THEN CAST(floor(@epoch_us(response_at) / bucket_us) AS BIGINT) END AS response_bucket
+  FROM chosen
+), at_created AS (
   SELECT c.*, {{b_created_at}} AS b_created_us
-  FROM clock_cases c LEFT JOIN clock_buckets s
+  FROM in_buckets c LEFT JOIN clock_buckets s
     ON s.calendar = c.calendar AND s.bucket = c.created_bucket
 ), at_end AS (
   SELECT c.*, {{b_end_at}} AS b_end_us
@@ -46,35 +44,52 @@ WITH at_created AS (
     ON s.calendar = c.calendar AND s.bucket = c.end_bucket
 )
 -- The response is read only where it is not the end (a resolved case without a response).
-SELECT c.*, CASE WHEN c.response_at IS NULL THEN NULL WHEN c.response_at = c.end_at THEN c.b_end_us
+SELECT c.*,
+  CASE WHEN c.response_at IS NULL THEN NULL WHEN c.response_at = c.end_at THEN c.b_end_us
     ELSE {{b_response_at}} END AS b_response_us
 FROM at_end c LEFT JOIN clock_buckets s
   ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
--- The history rows of the cases that may pause, in read order (the table's rowid: ties on
--- changed_at keep it, contract 6.5). Locally a filter, not a join, so that the read order is
--- kept: a bit set of those cases' id hashes lets through their rows and a few others (hash
--- collisions), which the join in clock_pauses drops. In Snowflake (warehouse compute) a plain
--- semi-join numbered by SEQ8(): a Snowflake table has no read order to keep. Reads the history
--- input (history.ts) in the source time zone; without one the step is an empty table
--- (policyRows.ts clockHistorySql).
+-- The history rows the pauses read, each with row_key in read order (ties on changed_at
+-- keep it, contract 6.5). Locally a view on the history as history.ts read it once
+-- (history_slim, already parsed, its rowid the read order). In Snowflake (warehouse compute)
+-- a semi-join on the cases that may pause, numbered by SEQ8(): a Snowflake table has no read
+-- order to keep; it parses the history in the source time zone. Without a history, or when
+-- no policy pauses, an empty table (policyRows.ts clockHistorySql).
 {{clock_history}};
 
-CREATE OR REPLACE TEMP TABLE clock_pauses AS
-WITH pausing_statuses AS (
-  -- Which status pauses which policy: the patterns are tested once per distinct status, the
-  -- changes are matched to them by equality.
-  SELECT s.status, p.policy
-  FROM (SELECT DISTINCT status FROM clock_history WHERE status IS NOT NULL) AS s, ({{pausing_policies}}) AS p
-  WHERE {{pause_match}}
-), pause_cases AS (
+-- Which status pauses which policy: the patterns are tested once per distinct status, the
+-- changes are matched to them by equality.
+CREATE OR REPLACE TEMP TABLE pausing_statuses AS
+SELECT s.status, p.policy
+FROM (SELECT DISTINCT status FROM clock_history WHERE status IS NOT NULL) AS s, ({{pausing_policies}}) AS p
+WHERE {{pause_match}};
+
+-- The changes up to the clock's end of the cases with a change that pauses their clock: only
+-- these are put in order (a case that may pause but never does needs no order). case_key:
+-- the case's row in clock_cases; seq: the change's read order.
+CREATE OR REPLACE TEMP TABLE paused_history AS
+WITH pause_cases AS (
   SELECT row_key, case_id, policy, end_at FROM clock_cases WHERE may_pause AND end_at >= created_at
-), case_changes AS (
-  -- Each change up to the clock's end, whether it pauses the case's clock, its read order.
-  SELECT c.row_key, h.changed_at, h.@rowid AS seq, ps.status IS NOT NULL AS pauses
-  FROM clock_history h JOIN pause_cases c ON c.case_id = h.case_id
-  LEFT JOIN pausing_statuses ps ON ps.status = h.status AND ps.policy = c.policy
+), pausing_changes AS (
+  SELECT case_id, status, changed_at FROM clock_history WHERE status IN (SELECT status FROM pausing_statuses)
+), paused_cases AS (
+  SELECT DISTINCT c.row_key, c.case_id, c.policy, c.end_at
+  FROM pausing_changes h JOIN pause_cases c ON c.case_id = h.case_id
+  JOIN pausing_statuses ps ON ps.status = h.status AND ps.policy = c.policy
   WHERE h.changed_at <= c.end_at
+)
+SELECT c.row_key AS case_key, c.policy, h.status, h.changed_at, h.row_key AS seq
+FROM clock_history h JOIN paused_cases c ON c.case_id = h.case_id
+WHERE h.changed_at <= c.end_at;
+
+{{drop_clock_history}};
+
+CREATE OR REPLACE TEMP TABLE clock_pauses AS
+WITH case_changes AS (
+  -- Each change, whether it pauses the case's clock.
+  SELECT h.case_key AS row_key, h.changed_at, h.seq, ps.status IS NOT NULL AS pauses
+  FROM paused_history h LEFT JOIN pausing_statuses ps ON ps.status = h.status AND ps.policy = h.policy
 ), status_stretches AS (
   SELECT *, LEAD(changed_at) OVER (PARTITION BY row_key ORDER BY changed_at, seq) AS next_changed_at
   FROM case_changes
@@ -104,7 +119,7 @@ WITH pausing_statuses AS (
   SELECT p.*, m.resolution_us,
     p.b_from_us - m.b_created_us - coalesce(CAST(sum(p.paused_us) OVER (
       PARTITION BY p.row_key ORDER BY p.pause_from, p.changed_at, p.seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS BIGINT), 0) AS clock_at_pause_us
-  FROM paused_business p JOIN clock_marks m ON m.row_key = p.row_key
+  FROM paused_business p JOIN clock_cases m ON m.row_key = p.row_key
 )
 SELECT row_key,
   CAST(sum(paused_us) AS BIGINT) AS paused_us,
@@ -120,7 +135,7 @@ WITH readings AS (
     m.b_created_us + m.resolution_us + coalesce(p.paused_before_due_us, 0) AS due_business_us,
     CASE WHEN m.response_at IS NULL THEN m.b_end_us - m.b_created_us
       WHEN m.response_at >= m.created_at THEN m.b_response_us - m.b_created_us END AS response_clock_us
-  FROM clock_marks m LEFT JOIN clock_pauses p ON p.row_key = m.row_key
+  FROM clock_cases m LEFT JOIN clock_pauses p ON p.row_key = m.row_key
 )
 SELECT row_key, calendar, due_business_us, paused_now,
   CASE WHEN clock_us IS NULL OR resolution_us IS NULL THEN NULL
@@ -152,4 +167,4 @@ UPDATE case_rows SET outcome = r.outcome, fr_outcome = r.fr_outcome, risk_listed
 FROM (SELECT c.*, d.due_at FROM clock_results c LEFT JOIN clock_due d ON d.row_key = c.row_key) r
 WHERE case_rows.@rowid = r.row_key;
 
-DROP TABLE clock_cases; DROP TABLE clock_marks; DROP TABLE clock_history; DROP TABLE clock_pauses; DROP TABLE clock_results; DROP TABLE clock_due
+DROP TABLE clock_cases; DROP TABLE pausing_statuses; DROP TABLE paused_history; DROP TABLE clock_pauses; DROP TABLE clock_results; DROP TABLE clock_due

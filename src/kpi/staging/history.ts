@@ -1,10 +1,12 @@
 /**
- * The status history (contract 6.3) on the run's DuckDB connection. The source's history
- * relation is never copied whole (about three changes a case make it the run's largest
- * input): it is read once here for the counts data quality reports (history_id_counts.sql ->
- * history_counts), and once more by the clocks for the changes of the cases that may pause
- * (case_clocks.sql's clock_history, with the expressions of `HistoryRead`). Without a history
- * input the counts exist and are zero.
+ * The status history (contract 6.3) on the run's DuckDB connection. Data quality needs a
+ * count over every history row (history_id_counts.sql -> history_counts); the clocks need the
+ * changes of the cases that may pause, in read order (case_clocks.sql's clock_history, with
+ * the expressions of `HistoryRead`). Without pausing policies the relation is read once, as
+ * a stream, for the counts alone. With them it is read once into `history_slim` (the id
+ * cleaned, changed_at parsed, read order kept), and both steps read that table: parsing the
+ * input is the costly part, and a second pass over it cost about as much as the first.
+ * Without a history input the counts exist and are zero.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { exec, ident, lit, query, tsLit } from '../../db/engine';
@@ -20,7 +22,16 @@ export interface HistoryOptions {
   sourceTz: string;
   timestampFormat?: string;
   asOf: Date;
+  /**
+   * The clocks will read the history again (a policy pauses): read it once into
+   * history_slim, which the returned HistoryRead then names; its user drops it
+   * (applyPolicyClocks, as soon as clock_history is built).
+   */
+  keepRows?: boolean;
 }
+
+/** The table of the history read once (stageHistory with keepRows). */
+export const HISTORY_SLIM = 'history_slim';
 
 /**
  * How to read the history relation: the case id cleaned like the cases' (cleaned_rows.sql),
@@ -115,8 +126,16 @@ export async function stageHistory(conn: DuckDBConnection, o: HistoryOptions, ti
       ${sqlFile('kpi/staging/history_counts.sql')}; DROP TABLE history_id_counts; DROP TABLE history_unknown_ids`);
     return undefined;
   }
-  const read = historyReadOf(o.relation, await describeRelation(conn, o.relation), o);
-  await inSourceZone(conn, o.sourceTz, () => exec(conn, historyIdCountsSql(read, o.asOf)));
+  let read = historyReadOf(o.relation, await describeRelation(conn, o.relation), o);
+  if (o.keepRows) {
+    // In read order (the rowid of history_slim is the read order that breaks ties on
+    // changed_at, contract 6.5): the run's connection keeps insertion order here.
+    await inSourceZone(conn, o.sourceTz, () => exec(conn, `CREATE OR REPLACE TEMP TABLE ${HISTORY_SLIM} AS
+      SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at FROM ${read.relation}`));
+    lap('slim');
+    read = { relation: HISTORY_SLIM, caseId: 'case_id', status: 'status', changedAt: 'changed_at', changedRaw: 'changed_at', sourceTz: 'UTC' };
+  }
+  await inSourceZone(conn, read.sourceTz, () => exec(conn, historyIdCountsSql(read, o.asOf)));
   lap('read');
   const [{ n }] = await query<{ n: number }>(conn, OUTSIDE_IDS_SQL);
   await exec(conn, historyUnknownIdsSql(o.casesRelation, Number(n)));

@@ -14,7 +14,7 @@ import { businessSegments, clockSpan, type BusinessSegment } from '../businessCa
 import { pauseMatchSql, policyChoiceSql } from '../policySql';
 import type { ContractColumn } from '../../contract/columns';
 import type { PolicyFragments } from './caseRows';
-import { inSourceZone, type HistoryRead } from './history';
+import { HISTORY_SLIM, type HistoryRead } from './history';
 
 /** The lowest risk stage: it replaces risk_threshold_pct everywhere (contract 6.5). */
 export function lowestStage(set: SlaPolicySet | null | undefined, riskThresholdPct: number): number {
@@ -24,6 +24,11 @@ export function lowestStage(set: SlaPolicySet | null | undefined, riskThresholdP
 /** The risk stages of a run: the file's, else risk_threshold_pct alone. */
 export function riskStagesOf(set: SlaPolicySet | null | undefined, riskThresholdPct: number): number[] {
   return set?.riskStages?.length ? [...set.riskStages].sort((a, b) => a - b) : [riskThresholdPct];
+}
+
+/** Policies whose resolution clock pauses on some status (pause_on). */
+export function pausingPolicies(set: SlaPolicySet): string[] {
+  return set.policies.filter((p) => p.pauseOn.length > 0).map((p) => p.name);
 }
 
 /** Policies whose clock is not plain elapsed time: a business-hours calendar, or pauses. */
@@ -177,20 +182,16 @@ export function businessTimeSql(row: string, col: string, d: Dialect = DUCKDB): 
   return `CASE WHEN ${row}.calendar = '24x7' THEN ${t} ELSE coalesce(s.cum_us + ${piece('a1', 'b1')} + ${piece('a2', 'b2')}, 0) END`;
 }
 
-/** Bits of the set of pausing cases' id hashes that clock_history's filter tests (case_clocks.sql). */
-const PAUSE_BITS = 1 << 23;
-
 /**
- * case_clocks.sql's clock_history step: the history rows of the cases that may pause.
- * DuckDB (local compute): in read order; the filter reads the raw rows (the case id only),
- * changed_at is parsed for the rows it lets through. Snowflake (warehouse compute): a
- * semi-join of the history table on those cases, their changes up to as_of, each with a
- * row_key from the dialect's rowKey() standing for the rowid (@rowid): a table scan has no
- * read order there, so ties on changed_at have none either (docs/snowflake.md).
+ * case_clocks.sql's clock_history step: the history rows the pauses read, each with a
+ * row_key in read order (ties on changed_at, contract 6.5). DuckDB (local compute): a view on
+ * the history as history.ts read it once into a table in read order (history_slim), whose
+ * rowid is that order. Snowflake (warehouse compute): a semi-join of the history table on
+ * the cases that may pause, their changes up to as_of, each with a row_key from the
+ * dialect's rowKey(): a table scan has no read order there, so ties on changed_at have none
+ * either (docs/snowflake.md).
  */
 function clockHistorySql(read: HistoryRead | undefined, asOfSql: string, d: Dialect = DUCKDB): string {
-  // Without a history an empty table; its row_key stands for the rowid where the dialect
-  // has none (@rowid).
   if (!read) return `CREATE OR REPLACE TEMPORARY TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at ${d.name === 'snowflake' ? 'TIMESTAMP_NTZ' : 'TIMESTAMP'}, row_key BIGINT)`;
   if (d.name === 'snowflake') {
     return `CREATE OR REPLACE TEMPORARY TABLE clock_history AS
@@ -198,12 +199,13 @@ SELECT case_id, status, changed_at, ${d.rowKey()} AS row_key
 FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at FROM ${read.relation}) AS history_rows
 WHERE case_id IN (SELECT case_id FROM clock_cases WHERE may_pause AND end_at >= created_at) AND changed_at <= ${asOfSql}`;
   }
-  return `SET VARIABLE kpi_pause_bits = (
-  SELECT bitstring_agg((hash(case_id) % ${PAUSE_BITS})::BIGINT, 0, ${PAUSE_BITS - 1}) FROM clock_cases WHERE may_pause AND end_at >= created_at);
-CREATE OR REPLACE TEMP TABLE clock_history AS
-SELECT case_id, status, ${read.changedAt} AS changed_at
-FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedRaw} AS changed_at FROM ${read.relation}) AS history_rows
-WHERE case_id IS NOT NULL AND get_bit(getvariable('kpi_pause_bits'), (hash(case_id) % ${PAUSE_BITS})::INTEGER) = 1`;
+  return `CREATE OR REPLACE TEMP VIEW clock_history AS
+SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at, rowid AS row_key FROM ${read.relation}`;
+}
+
+/** How case_clocks.sql drops clock_history once paused_history is built (locally a view, and the table history.ts read). */
+function dropClockHistorySql(read: HistoryRead | undefined, d: Dialect): string {
+  return read && d.name !== 'snowflake' ? `DROP VIEW clock_history; DROP TABLE IF EXISTS ${read.relation}` : 'DROP TABLE clock_history';
 }
 
 /**
@@ -226,21 +228,24 @@ export async function applyPolicyClocks(
     // One statement at a time, each step's time in the run's timings (clocks.<table>).
     for (const stmt of sql.split(/;\n\n/)) {
       const t = performance.now();
-      if (o.history && stmt.includes('TABLE clock_history AS')) await inSourceZone(conn, o.history.sourceTz, () => exec(conn, stmt));
-      else await exec(conn, stmt);
-      const name = /TEMP TABLE (\w+)|^(UPDATE|DROP)/m.exec(stmt.replace(/^--.*$/gm, ''));
+      await exec(conn, stmt);
+      const name = /TEMP (?:TABLE|VIEW) (\w+)|^(UPDATE|DROP)/m.exec(stmt.replace(/^--.*$/gm, ''));
       const key = `clocks.${(name?.[1] ?? name?.[2] ?? 'other').toLowerCase()}`;
       timings[key] = (timings[key] ?? 0) + performance.now() - t;
     }
   } finally {
-    await exec(conn, 'DROP TABLE IF EXISTS clock_buckets; DROP TABLE IF EXISTS clock_history; RESET VARIABLE kpi_pause_bits');
+    // After a failed step: clock_history is a view or a table, and DuckDB refuses to drop
+    // one as the other even with IF EXISTS.
+    for (const drop of ['DROP TABLE IF EXISTS clock_buckets', 'DROP TABLE IF EXISTS pausing_statuses', 'DROP TABLE IF EXISTS paused_history', 'DROP VIEW IF EXISTS clock_history', 'DROP TABLE IF EXISTS clock_history', `DROP TABLE IF EXISTS ${HISTORY_SLIM}`]) {
+      await exec(conn, drop).catch(() => undefined);
+    }
   }
 }
 
 /** case_clocks.sql for a policy set and run (`bucketMs`: each calendar's bucket size, clockBucketRows). */
 export function caseClocksSql(set: SlaPolicySet, o: { asOfSql: string; riskThresholdPct: number; history?: HistoryRead }, bucketMs: Record<string, number>, d: Dialect = DUCKDB): string {
   const names = clockPolicies(set);
-  const pausing = set.policies.filter((p) => p.pauseOn.length).map((p) => d.lit(p.name));
+  const pausing = pausingPolicies(set).map(d.lit);
   // Each policy's bucket size, by its calendar's (24x7 and calendars without buckets: an hour).
   const bucketArms = set.policies.filter((p) => bucketMs[p.calendar] !== undefined).map((p) => `WHEN ${d.lit(p.name)} THEN ${bucketMs[p.calendar] * 1000}::BIGINT`);
   return sqlFile('kpi/staging/case_clocks.sql', {
@@ -249,6 +254,7 @@ export function caseClocksSql(set: SlaPolicySet, o: { asOfSql: string; riskThres
     may_pause: pausing.length ? `policy IN (${pausing.join(', ')})` : 'false',
     as_of: o.asOfSql,
     clock_history: clockHistorySql(o.history, o.asOfSql, d),
+    drop_clock_history: dropClockHistorySql(o.history, d),
     pausing_policies: pausing.length ? `SELECT policy FROM (VALUES ${pausing.map((p) => `(${p})`).join(', ')}) AS v(policy)` : 'SELECT CAST(NULL AS VARCHAR) AS policy WHERE false',
     clock_policies: names.map(d.lit).join(', '),
     pause_match: pauseMatchSql(set.policies, 'p.policy', 's.status', d),
