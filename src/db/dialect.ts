@@ -30,8 +30,8 @@
 
 export type DialectName = 'duckdb' | 'snowflake';
 
-/** The DuckDB ENUM types of vocabulary_types.sql. */
-const ENUM_TYPES = new Set(['kpi_priority', 'kpi_priority_label', 'kpi_status_family', 'kpi_outcome']);
+/** The DuckDB ENUM types: vocabulary_types.sql's, and the policy names (policyRows.ts policyTypeSql). */
+const ENUM_TYPES = new Set(['kpi_priority', 'kpi_priority_label', 'kpi_status_family', 'kpi_outcome', 'kpi_policy']);
 
 export interface Dialect {
   readonly name: DialectName;

@@ -11,7 +11,7 @@ import { DUCKDB, type Dialect } from '../db/dialect';
 import { localDate, zonedTime } from '../support/cronTime';
 import { cleanedRowsSql, earliestCreatedSql, type NormaliseOptions } from './staging/clean';
 import { inSourceZone, stageHistory } from './staging/history';
-import { applyPolicyClocks, clockPolicies, pausingPolicies, conditionColumns, lowestStage, policyFragments } from './staging/policyRows';
+import { applyPolicyClocks, clockPolicies, pausingPolicies, conditionColumns, lowestStage, policyFragments, policyTypeSql } from './staging/policyRows';
 import {
   AMBIGUOUS_BITS_SQL, AMBIGUOUS_IDS_SQL, caseRowsSql, CREATED_IN_SOURCE, DUPLICATE_IDS_SQL, MARK_DUPLICATES_SQL, maybeAmbiguous, REREAD_SQL,
   TIED_DUPLICATES_SQL, type RunLiterals, type ZoneSegment,
@@ -191,7 +191,7 @@ export async function prepareCases(conn: DuckDBConnection, o: PrepareOptions, ti
     timings.duplicates += performance.now() - t;
     return n ?? 0;
   };
-  await build('case_rows', `DROP TABLE IF EXISTS case_rows; ${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false, 'case_rows', policy)}`, false);
+  await build('case_rows', `DROP TABLE IF EXISTS case_rows; DROP TABLE IF EXISTS reread_rows; ${policies ? `${policyTypeSql(policies)}; ` : ''}${caseRowsSql(cleaned.sql, zone, literals, o.keepText ?? false, 'case_rows', policy)}`, false);
   await step('duplicates', DUPLICATE_IDS_SQL);
   if (await count(TIED_DUPLICATES_SQL) > 0) {
     await step('duplicates', AMBIGUOUS_IDS_SQL);

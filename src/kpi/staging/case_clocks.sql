@@ -74,14 +74,16 @@ WITH pause_cases AS (
 ), pausing_changes AS (
   SELECT case_id, status, changed_at FROM clock_history WHERE status IN (SELECT status FROM pausing_statuses)
 ), paused_cases AS (
-  SELECT DISTINCT c.row_key, c.case_id, c.policy, c.end_at
+  SELECT c.row_key, c.case_id, c.policy, c.end_at, min(h.changed_at) AS first_pause_at
   FROM pausing_changes h JOIN pause_cases c ON c.case_id = h.case_id
   JOIN pausing_statuses ps ON ps.status = h.status AND ps.policy = c.policy
   WHERE h.changed_at <= c.end_at
+  GROUP BY c.row_key, c.case_id, c.policy, c.end_at
 )
+-- A change before the case's first pause neither pauses nor ends a pause: left out.
 SELECT c.row_key AS case_key, c.policy, h.status, h.changed_at, h.row_key AS seq
 FROM clock_history h JOIN paused_cases c ON c.case_id = h.case_id
-WHERE h.changed_at <= c.end_at;
+WHERE h.changed_at >= c.first_pause_at AND h.changed_at <= c.end_at;
 
 {{drop_clock_history}};
 

@@ -56,7 +56,15 @@ function targetSql(set: SlaPolicySet, which: 'resolutionS' | 'firstResponseS'): 
   return arms.length ? `CASE policy ${arms.join(' ')} END` : 'CAST(NULL AS BIGINT)';
 }
 
-/** case_rows.sql's fragments for a policy file (see caseRows.ts). */
+/**
+ * The policy names as the ENUM type kpi_policy (one byte a row instead of a string; DuckDB
+ * compares it with text as text). Created before case_rows, which must not exist then.
+ */
+export function policyTypeSql(set: SlaPolicySet): string {
+  return `DROP TYPE IF EXISTS kpi_policy; CREATE TYPE kpi_policy AS ENUM (${set.policies.map((p) => lit(p.name)).join(', ')})`;
+}
+
+/** case_rows.sql's fragments for a policy file (see caseRows.ts); policyTypeSql first. */
 export function policyFragments(set: SlaPolicySet, d: Dialect = DUCKDB): PolicyFragments {
   const choice = policyChoiceSql(set.policies, {
     priority: 'CAST(priority AS VARCHAR)', region: 'region_raw', channel: 'channel_raw', team: 'team_raw',
@@ -64,7 +72,7 @@ export function policyFragments(set: SlaPolicySet, d: Dialect = DUCKDB): PolicyF
   }, d);
   const clocks = clockPolicies(set).length > 0;
   return {
-    withPolicy: (cleaned) => `SELECT *, ${choice} AS policy FROM (${cleaned}\n) AS cleaned_rows`,
+    withPolicy: (cleaned) => `SELECT *, (${choice})${d.render('::kpi_policy')} AS policy FROM (${cleaned}\n) AS cleaned_rows`,
     resolutionTargetUs: targetSql(set, 'resolutionS'),
     responseTargetUs: targetSql(set, 'firstResponseS'),
     textKept: clocks ? '(is_open AND has_sla)' : 'risk_listed',
