@@ -26,6 +26,11 @@ WITH chosen AS (
   FROM case_rows
   WHERE policy IN ({{clock_policies}}) AND NOT duplicate AND NOT ghost AND created_at IS NOT NULL
     AND (resolution_us IS NOT NULL OR response_us IS NOT NULL)
+    -- A resolved case whose elapsed-time reading met both targets keeps that reading: a
+    -- clock never runs faster than elapsed time (business time counts each instant at most
+    -- once, pauses only subtract), so both stay met, and nothing else of a resolved case
+    -- changes (due_at matters for listed cases only).
+    AND (eff_resolved_at IS NULL OR outcome = 'breached' OR fr_outcome = 'breached')
 ), in_buckets AS (
   -- The bucket of each instant B is read at (the response only where it is not the end):
   -- plain columns, so that every lookup is an equality (hash) join.
