@@ -134,8 +134,10 @@ export function writeReportSet(outDir: string, files: [string, string][], meta: 
   recoverReportSet(outDir);
   const stamp = `${process.pid}.${Date.now()}`;
   const manifest: RunManifest = { runId: meta.runId, asOf: meta.asOf, writtenAt: new Date().toISOString(), files: {} };
-  for (const [name, content] of files) manifest.files[name] = sha256(content);
-  const all: [string, string][] = [...files, [MANIFEST, `${JSON.stringify(manifest, null, 2)}\n`]];
+  // Each file encoded once: its bytes are both hashed and written.
+  const encoded: [string, Buffer][] = files.map(([name, content]) => [name, Buffer.from(content)]);
+  for (const [name, bytes] of encoded) manifest.files[name] = sha256(bytes);
+  const all: [string, Buffer][] = [...encoded, [MANIFEST, Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]];
   const staged: { tmp: string; name: string }[] = [];
   const backupName = `${BACKUP_PREFIX}${stamp}`;
   const backup = join(outDir, backupName);
