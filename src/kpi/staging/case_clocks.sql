@@ -70,12 +70,15 @@ SELECT s.status, p.policy
 FROM (SELECT DISTINCT status FROM clock_history WHERE status IS NOT NULL) AS s, ({{pausing_policies}}) AS p
 WHERE {{pause_match}};
 
--- The changes up to the clock's end of the cases with a change that pauses their clock: only
--- these are put in order (a case that may pause but never does needs no order). case_key:
--- the case's row in clock_cases; seq: the change's read order.
+-- The changes up to the clock's end of the cases whose clock a pause can change and that have
+-- a change that pauses it: only these are put in order (a case that may pause but never does
+-- needs no order). case_key: the case's row in clock_cases; seq: the change's read order.
 CREATE OR REPLACE TEMP TABLE paused_history AS
 WITH pause_cases AS (
-  SELECT row_key, case_id, policy, end_at FROM clock_cases WHERE may_pause AND end_at >= created_at
+  -- Pauses matter to open cases, and to resolved ones whose clock without them is over the
+  -- target (pauses only take time off: a resolved case within its target stays met).
+  SELECT row_key, case_id, policy, end_at FROM clock_cases
+  WHERE may_pause AND end_at >= created_at AND (is_open OR b_end_us - b_created_us > resolution_us)
 ), pausing_changes AS (
   SELECT case_id, status, changed_at FROM clock_history WHERE status IN (SELECT status FROM pausing_statuses)
 ), paused_cases AS (

@@ -205,7 +205,7 @@ function clockHistorySql(read: HistoryRead | undefined, asOfSql: string, d: Dial
     return `CREATE OR REPLACE TEMPORARY TABLE clock_history AS
 SELECT case_id, status, changed_at, ${d.rowKey()} AS row_key
 FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at FROM ${read.relation}) AS history_rows
-WHERE case_id IN (SELECT case_id FROM clock_cases WHERE may_pause AND end_at >= created_at) AND changed_at <= ${asOfSql}`;
+WHERE case_id IN (SELECT case_id FROM clock_cases WHERE may_pause AND end_at >= created_at AND (is_open OR b_end_us - b_created_us > resolution_us)) AND changed_at <= ${asOfSql}`;
   }
   return `CREATE OR REPLACE TEMP VIEW clock_history AS
 SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at, rowid AS row_key FROM ${read.relation}`;
