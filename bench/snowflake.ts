@@ -16,6 +16,9 @@
  * a child process (it stands in for Snowflake's servers), but on the same machine: making
  * and gzipping the chunks takes CPU that Snowflake's servers would spend, and competes with
  * the extract for the cores. Its CPU time during the load is reported beside the extract's.
+ * Like Snowflake, which has a result's chunks in storage before the client asks, the fake
+ * makes them in order from the moment it answers the query (prepareAhead), not only when
+ * each is asked for.
  * With --pregenerated the fake keeps the chunks it made in an untimed first load of the same
  * rows and serves them again in the timed one, so the wall-clock rate is the client's.
  * A 100-row warm-up load runs first (the driver's modules load once per process). Besides
@@ -314,6 +317,7 @@ async function serveFake(): Promise<void> {
     chunkCapMb,
     ignoreSessionChunkSize: ignoreSession,
     keepChunks,
+    prepareAhead: Number.MAX_SAFE_INTEGER,
   });
   process.send!({ url: fake.url });
   process.on('message', (m) => {

@@ -429,6 +429,41 @@ describe('Snowflake source (real driver, fake server)', () => {
     }
   });
 
+  test('chunks made ahead (prepareAhead, the streaming bench) are the chunks made on request: the same rows, each fetched once', async () => {
+    const loadAll = async (prepareAhead: number) => {
+      const fake = await startFakeSnowflake({
+        account: ACCOUNT,
+        users: [{ name: USER, publicKeyPem: publicPem }],
+        tables: { 'KPI_DB.SUPPORT.SUPPORT_CASES': generated(30_000) },
+        firstChunkBytes: 64 * 1024,
+        prepareAhead,
+      });
+      try {
+        const s = settings({ SNOWFLAKE_ACCESS_URL: fake.url, KPI_COLUMN_MAP: '' });
+        const db = await engine();
+        try {
+          const loaded = await createSnowflakeSource(s).load(context(db.conn, s));
+          const rows = (await db.conn.runAndReadAll(`SELECT * FROM "${loaded.relation}" ORDER BY case_id`)).getRowsJson();
+          await loaded.close();
+          const chunkAttempts = [...fake.attempts].filter(([k]) => k.startsWith('chunk:')).map(([, v]) => v);
+          return { rows, chunkBytes: fake.chunkBytes, chunkAttempts, madeAhead: fake.chunksMadeAhead };
+        } finally {
+          db.close();
+        }
+      } finally {
+        await fake.close();
+      }
+    };
+    const onRequest = await loadAll(0);
+    const ahead = await loadAll(3);
+    expect(ahead.rows).toHaveLength(30_000);
+    expect(ahead.rows).toEqual(onRequest.rows);
+    expect(ahead.chunkBytes).toEqual(onRequest.chunkBytes);
+    expect(new Set(ahead.chunkAttempts)).toEqual(new Set([1]));
+    expect(onRequest.madeAhead).toBe(0);
+    expect(ahead.madeAhead).toBeGreaterThan(0);
+  });
+
   test('VARCHAR timestamps: the window is still filtered in Snowflake (TRY_TO_TIMESTAMP_TZ), widened by a day, unparsed text kept', async () => {
     const s = settings({ SNOWFLAKE_TABLE: 'TEXT_CASES', KPI_COLUMN_MAP: '' });
     const db = await engine();

@@ -39,7 +39,7 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { createHash, createPublicKey, randomUUID, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { gunzipSync, gzip, gzipSync } from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { snowflakeToDuckdb } from '../../src/db/dialect';
 
@@ -93,6 +93,15 @@ export interface FakeSnowflakeOptions {
    * chunks).
    */
   keepChunks?: boolean;
+  /**
+   * Prepare up to this many chunks ahead of the last one asked for, in the background, from
+   * the moment the query is answered (default 0: each chunk is made when it is asked for).
+   * Snowflake has a result's chunks in storage before the client asks for them; here the
+   * making still takes this machine's CPU, but no longer only while the client waits. Rows
+   * are turned into JSON in slices between which requests are answered, and gzipped on
+   * libuv's thread pool.
+   */
+  prepareAhead?: number;
   /**
    * Executes what it receives (warehouse compute): the tables are loaded into a DuckDB
    * database, each session gets its own DuckDB connection (its temporary tables), and every
@@ -183,6 +192,8 @@ export class FakeSnowflake {
   resultBytes = 0;
   /** Execute mode: bytes of the result bodies before compression. */
   resultBytesUncompressed = 0;
+  /** Chunks served from those made ahead (prepareAhead). */
+  chunksMadeAhead = 0;
   /** Statements run on DuckDB (execute mode), as received. */
   readonly executed: string[] = [];
   private warehouse?: Promise<DuckDBInstance>;
@@ -191,9 +202,9 @@ export class FakeSnowflake {
   private server: http.Server;
   private sessions = new Map<string, Session>();
   /** Open results: chunk n holds rows starts[n] .. starts[n+1]-1. */
-  private results = new Map<string, { table: FakeTable; columns: Projection[]; starts: number[]; served: Set<number> }>();
+  private results = new Map<string, OpenResult>();
   /** Response bodies kept with `keepChunks`, by table and then by columns and rows. */
-  private kept = new WeakMap<FakeTable, Map<string, { body: Buffer; bytes: number }>>();
+  private kept = new WeakMap<FakeTable, Map<string, ChunkBody>>();
   private port = 0;
 
   constructor(private readonly opts: FakeSnowflakeOptions) {
@@ -440,7 +451,8 @@ export class FakeSnowflake {
     const rowset: (string | null)[][] = [];
     for (let r = 0; r < inline; r++) rowset.push(this.wireRow(table!, columns, r));
     if (inline >= total) return json(res, 200, { success: true, code: null, message: null, data: { ...base, rowset } });
-    this.results.set(queryId, { table, columns, starts, served: new Set() });
+    this.results.set(queryId, { table, columns, starts, served: new Set(), asked: -1, prepared: new Map() });
+    this.prepareNext(queryId);
     const chunks = [];
     for (let n = 0; n < starts.length - 1; n++) {
       const rowCount = starts[n + 1] - starts[n];
@@ -575,22 +587,90 @@ export class FakeSnowflake {
       res.end('<Error><Code>NoSuchKey</Code></Error>');
       return;
     }
-    const start = result.starts[k];
-    const end = result.starts[k + 1];
-    const gzip = this.opts.gzipChunks ?? this.opts.chunkRows === undefined;
-    const keyOf = `${result.columns.map((c) => `${c.index}:${c.convert?.to ?? ''}`).join(',')}/${start}-${end}`;
-    let kept = this.opts.keepChunks ? this.kept.get(result.table)?.get(keyOf) : undefined;
-    if (!kept) {
-      const parts: string[] = [];
-      for (let r = start; r < end; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
-      const body = Buffer.from(parts.join(','), 'utf8');
-      parts.length = 0;
-      kept = { body: gzip ? gzipSync(body, { level: 1 }) : body, bytes: body.length };
-      if (this.opts.keepChunks) {
-        if (!this.kept.has(result.table)) this.kept.set(result.table, new Map());
-        this.kept.get(result.table)!.set(keyOf, kept);
-      }
+    result.asked = Math.max(result.asked, k);
+    const preparing = result.prepared.get(k);
+    if (preparing) {
+      this.chunksMadeAhead++;
+      const send = (body: ChunkBody) => {
+        result.prepared.delete(k);
+        this.sendChunk(queryId, result, k, body, res);
+      };
+      preparing.then(send, () => send(this.makeChunk(result, k)));
+      this.prepareNext(queryId);
+      return;
     }
+    this.sendChunk(queryId, result, k, this.keptChunk(result, k) ?? this.makeChunk(result, k), res);
+    this.prepareNext(queryId);
+  }
+
+  private get gzip(): boolean {
+    return this.opts.gzipChunks ?? this.opts.chunkRows === undefined;
+  }
+
+  private keyOf(result: OpenResult, k: number): string {
+    return `${result.columns.map((c) => `${c.index}:${c.convert?.to ?? ''}`).join(',')}/${result.starts[k]}-${result.starts[k + 1]}`;
+  }
+
+  private keptChunk(result: OpenResult, k: number): ChunkBody | undefined {
+    return this.opts.keepChunks ? this.kept.get(result.table)?.get(this.keyOf(result, k)) : undefined;
+  }
+
+  private keep(result: OpenResult, k: number, body: ChunkBody): void {
+    if (!this.opts.keepChunks) return;
+    if (!this.kept.has(result.table)) this.kept.set(result.table, new Map());
+    this.kept.get(result.table)!.set(this.keyOf(result, k), body);
+  }
+
+  /** Chunk k's response body, made now. */
+  private makeChunk(result: OpenResult, k: number): ChunkBody {
+    const parts: string[] = [];
+    for (let r = result.starts[k]; r < result.starts[k + 1]; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
+    const body = Buffer.from(parts.join(','), 'utf8');
+    parts.length = 0;
+    const made = { body: this.gzip ? gzipSync(body, { level: 1 }) : body, bytes: body.length };
+    this.keep(result, k, made);
+    return made;
+  }
+
+  /** Chunk k's response body, made in slices of rows with requests answered between them. */
+  private async prepareChunk(result: OpenResult, k: number): Promise<ChunkBody> {
+    const kept = this.keptChunk(result, k);
+    if (kept) return kept;
+    const parts: string[] = [];
+    const end = result.starts[k + 1];
+    for (let r = result.starts[k]; r < end;) {
+      const sliceEnd = Math.min(end, r + 20_000);
+      for (; r < sliceEnd; r++) parts.push(JSON.stringify(this.wireRow(result.table, result.columns, r)));
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    const body = Buffer.from(parts.join(','), 'utf8');
+    parts.length = 0;
+    const made = { body: this.gzip ? await new Promise<Buffer>((resolve, reject) => gzip(body, { level: 1 }, (err, out) => (err ? reject(err) : resolve(out)))) : body, bytes: body.length };
+    this.keep(result, k, made);
+    return made;
+  }
+
+  /** With prepareAhead: starts making the next chunk not yet made or asked for, one at a time. */
+  private prepareNext(queryId: string): void {
+    const result = this.results.get(queryId);
+    const ahead = this.opts.prepareAhead ?? 0;
+    if (!result || ahead <= 0 || result.making) return;
+    const last = result.starts.length - 2;
+    let k = result.asked + 1;
+    while (k <= last && (result.prepared.has(k) || result.served.has(k))) k++;
+    if (k > last || k > result.asked + ahead) return;
+    result.making = true;
+    const made = this.prepareChunk(result, k);
+    result.prepared.set(k, made);
+    const next = () => {
+      result.making = false;
+      this.prepareNext(queryId);
+    };
+    made.then(next, next);
+  }
+
+  private sendChunk(queryId: string, result: OpenResult, k: number, kept: ChunkBody, res: http.ServerResponse): void {
+    const gzip = this.gzip;
     this.chunkBytes.push(kept.bytes);
     result.served.add(k);
     if (result.served.size >= result.starts.length - 1) this.results.delete(queryId);
@@ -610,6 +690,25 @@ export class FakeSnowflake {
       return c.convert.to === 'text' ? v : epochMs(c.convert.from, v);
     });
   }
+}
+
+/** A chunk's response body (gzipped or not) and its uncompressed size. */
+interface ChunkBody {
+  body: Buffer;
+  bytes: number;
+}
+
+/** An open result: chunk n holds rows starts[n] .. starts[n+1]-1. */
+interface OpenResult {
+  table: FakeTable;
+  columns: Projection[];
+  starts: number[];
+  served: Set<number>;
+  /** The highest chunk number asked for. */
+  asked: number;
+  /** Chunks being made or made ahead (prepareAhead), not yet sent. */
+  prepared: Map<number, Promise<ChunkBody>>;
+  making?: boolean;
 }
 
 /**
