@@ -78,7 +78,9 @@ export function renderDailyOpsText(r: KpiReport): string {
   const breached = r.atRiskCases.filter((c) => c.risk_level === 'breached');
   if (breached.length) {
     const byPriority = ['P1', 'P2', 'P3', 'P4'].map((p) => [p, breached.filter((c) => c.priority === p).length] as const).filter(([, n]) => n > 0);
-    const recent = [...breached].sort((a, b) => (b.hours_to_breach ?? -Infinity) - (a.hours_to_breach ?? -Infinity))[0];
+    // The most recent breach: the first with the largest hours_to_breach (a paused clock, none, counts as the smallest).
+    let recent = breached[0];
+    for (const c of breached) if ((c.hours_to_breach ?? -Infinity) > (recent.hours_to_breach ?? -Infinity)) recent = c;
     const ago = recent.hours_to_breach === null ? 'clock paused' : `${(-recent.hours_to_breach).toFixed(1)} h ago`;
     lines.push(`  ${n(breached.length)} open cases have breached SLA (${byPriority.map(([p, k]) => `${p} ${n(k)}`).join(', ')}); most recent: ${recent.priority} ${recent.case_id}, ${ago}.`);
   }
