@@ -4,8 +4,8 @@
  * changes of the cases that may pause, in read order (case_clocks.sql's clock_history, with
  * the expressions of `HistoryRead`). Without pausing policies the relation is read once, as
  * a stream, for the counts alone. With them it is read once into `history_slim` (the id
- * cleaned, changed_at parsed, read order kept), and both steps read that table: parsing the
- * input is the costly part, and a second pass over it cost about as much as the first.
+ * cleaned, changed_at parsed, read order kept), and both steps read that table: reading and
+ * parsing the input is the costly part, so it is done once.
  * Without a history input the counts exist and are zero.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -24,8 +24,8 @@ export interface HistoryOptions {
   asOf: Date;
   /**
    * The clocks will read the history again (a policy pauses): read it once into
-   * history_slim, which the returned HistoryRead then names; its user drops it
-   * (applyPolicyClocks, as soon as clock_history is built).
+   * history_slim, which the returned HistoryRead then names; the clocks drop it once
+   * paused_history has the rows they need (case_clocks.sql).
    */
   keepRows?: boolean;
 }
