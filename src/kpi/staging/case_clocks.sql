@@ -49,18 +49,22 @@ WITH chosen AS (
     ON s.calendar = c.calendar AND s.bucket = c.end_bucket
 )
 -- The response is read only where it is not the end (a resolved case without a response).
+-- pauses_matter: pauses can change the reading of open cases, and of resolved ones whose
+-- clock without them is over the target (pauses only take time off: a resolved case within
+-- its target stays met).
 SELECT c.*,
   CASE WHEN c.response_at IS NULL THEN NULL WHEN c.response_at = c.end_at THEN c.b_end_us
-    ELSE {{b_response_at}} END AS b_response_us
+    ELSE {{b_response_at}} END AS b_response_us,
+  coalesce(c.may_pause AND c.end_at >= c.created_at AND (c.is_open OR c.b_end_us - c.b_created_us > c.resolution_us), false) AS pauses_matter
 FROM at_end c LEFT JOIN clock_buckets s
   ON s.calendar = c.calendar AND s.bucket = c.response_bucket;
 
 -- The history rows the pauses read, each with row_key in read order (ties on changed_at
 -- keep it, contract 6.5). Locally a view on the history as history.ts read it once
 -- (history_slim, already parsed, its rowid the read order). In Snowflake (warehouse compute)
--- a semi-join on the cases that may pause, numbered by SEQ8(): a Snowflake table has no read
--- order to keep; it parses the history in the source time zone. Without a history, or when
--- no policy pauses, an empty table (policyRows.ts clockHistorySql).
+-- a semi-join on the cases whose pauses matter, numbered by SEQ8(): a Snowflake table has no
+-- read order to keep; it parses the history in the source time zone. Without a history, or
+-- when no policy pauses, an empty table (policyRows.ts clockHistorySql).
 {{clock_history}};
 
 -- Which status pauses which policy: the patterns are tested once per distinct status, the
@@ -75,10 +79,7 @@ WHERE {{pause_match}};
 -- needs no order). case_key: the case's row in clock_cases; seq: the change's read order.
 CREATE OR REPLACE TEMP TABLE paused_history AS
 WITH pause_cases AS (
-  -- Pauses matter to open cases, and to resolved ones whose clock without them is over the
-  -- target (pauses only take time off: a resolved case within its target stays met).
-  SELECT row_key, case_id, policy, end_at FROM clock_cases
-  WHERE may_pause AND end_at >= created_at AND (is_open OR b_end_us - b_created_us > resolution_us)
+  SELECT row_key, case_id, policy, end_at FROM clock_cases WHERE pauses_matter
 ), pausing_changes AS (
   SELECT case_id, status, changed_at FROM clock_history WHERE status IN (SELECT status FROM pausing_statuses)
 ), paused_cases AS (

@@ -195,9 +195,9 @@ export function businessTimeSql(row: string, col: string, d: Dialect = DUCKDB): 
  * row_key in read order (ties on changed_at, contract 6.5). DuckDB (local compute): a view on
  * the history as history.ts read it once into a table in read order (history_slim), whose
  * rowid is that order. Snowflake (warehouse compute): a semi-join of the history table on
- * the cases that may pause, their changes up to as_of, each with a row_key from the
- * dialect's rowKey(): a table scan has no read order there, so ties on changed_at have none
- * either (docs/snowflake.md).
+ * the cases whose pauses matter (clock_cases.pauses_matter), their changes up to as_of, each
+ * with a row_key from the dialect's rowKey(): a table scan has no read order there, so ties
+ * on changed_at have none either (docs/snowflake.md).
  */
 function clockHistorySql(read: HistoryRead | undefined, asOfSql: string, d: Dialect = DUCKDB): string {
   if (!read) return `CREATE OR REPLACE TEMPORARY TABLE clock_history (case_id VARCHAR, status VARCHAR, changed_at ${d.name === 'snowflake' ? 'TIMESTAMP_NTZ' : 'TIMESTAMP'}, row_key BIGINT)`;
@@ -205,7 +205,7 @@ function clockHistorySql(read: HistoryRead | undefined, asOfSql: string, d: Dial
     return `CREATE OR REPLACE TEMPORARY TABLE clock_history AS
 SELECT case_id, status, changed_at, ${d.rowKey()} AS row_key
 FROM (SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at FROM ${read.relation}) AS history_rows
-WHERE case_id IN (SELECT case_id FROM clock_cases WHERE may_pause AND end_at >= created_at AND (is_open OR b_end_us - b_created_us > resolution_us)) AND changed_at <= ${asOfSql}`;
+WHERE case_id IN (SELECT case_id FROM clock_cases WHERE pauses_matter) AND changed_at <= ${asOfSql}`;
   }
   return `CREATE OR REPLACE TEMP VIEW clock_history AS
 SELECT ${read.caseId} AS case_id, ${read.status} AS status, ${read.changedAt} AS changed_at, rowid AS row_key FROM ${read.relation}`;
